@@ -1,0 +1,1 @@
+"""The chat side: channel adapters, the engine and the conversations."""

@@ -1,0 +1,96 @@
+"""The channel-neutral message model every adapter parses into and renders from."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    TERMINAL = "terminal"
+
+
+class Kind(StrEnum):
+    """What the resident sent, as far as a flow cares."""
+
+    TEXT = "text"
+    OPTION = "option"  # a button press / quick reply
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    LOCATION = "location"
+    CONTACT = "contact"
+    STICKER = "sticker"
+    VOICE = "voice"
+    VIDEO = "video"
+    COMMAND = "command"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    address: str | None = None
+
+
+@dataclass(slots=True)
+class Media:
+    """A file the resident sent. `fetch` downloads it through the channel (lazily)."""
+
+    kind: Kind
+    content_type: str | None
+    size: int | None
+    fetch: Callable[[], Awaitable[bytes]] | None = None
+    ref: str | None = None  # the channel's own id or URL, never shown to anyone
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One event from a resident or staff member, whatever the channel."""
+
+    channel: Channel
+    user_key: str  # the channel's stable id for the person (chat id, E.164 number, ...)
+    event_id: str  # idempotency key: Telegram update_id, Twilio MessageSid, ...
+    kind: Kind = Kind.TEXT
+    text: str | None = None
+    option_id: str | None = None
+    command: str | None = None  # "start", "menu", ... without the slash
+    command_arg: str | None = None
+    media: list[Media] = field(default_factory=list)
+    location: Location | None = None
+    contact_phone: str | None = None
+    locale_hint: str | None = None
+    display_name: str | None = None
+    is_group: bool = False
+    mentioned: bool = False  # in a group: the bot was addressed
+    edited: bool = False
+    chat_key: str | None = None  # where to answer when it is not the user's private chat
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice offered to the user; `id` is short and channel-neutral (fits callback_data)."""
+
+    id: str
+    label: str
+
+
+@dataclass(slots=True)
+class Reply:
+    """One message the bot sends back. Text is plain: adapters escape it for their parse mode."""
+
+    text: str
+    options: list[Option] = field(default_factory=list)
+    media_paths: list[str] = field(default_factory=list)
+    request_location: bool = False
+    url_button: tuple[str, str] | None = None  # (label, url)
+    edit: bool = False  # may replace the previous bot message (a menu) where the channel can
+    to: str | None = None  # another recipient's user key (notifications); None = the sender
+    alert: str | None = None  # a short toast for a button press (Telegram callback answer)
+
+
+def option_ids(reply: Reply) -> list[str]:
+    return [o.id for o in reply.options]

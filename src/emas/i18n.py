@@ -1,0 +1,95 @@
+"""Translations: the locale lives in a ContextVar set once per event; gettext reads it."""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
+from babel.numbers import format_decimal as _format_decimal
+
+LOCALES = ("id", "en")
+DEFAULT_LOCALE = "id"
+DOMAIN = "messages"
+LOCALE_DIR = Path(__file__).parent / "locale"
+TZ = ZoneInfo("Asia/Jakarta")
+
+_current: ContextVar[str] = ContextVar("emas_locale", default=DEFAULT_LOCALE)
+
+
+@cache
+def _translations(locale: str) -> _gettext.NullTranslations:
+    try:
+        return _gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[locale])
+    except FileNotFoundError:
+        if locale == "en":
+            return _gettext.NullTranslations()  # msgids are English
+        raise
+
+
+def normalize_locale(hint: str | None) -> str | None:
+    """Map a channel's language hint ("id", "en-US", "in") to a supported locale, or None."""
+    if not hint:
+        return None
+    base = hint.replace("_", "-").split("-")[0].lower()
+    if base == "in":  # the old ISO code some phones still send for Indonesian
+        base = "id"
+    return base if base in LOCALES else None
+
+
+def get_locale() -> str:
+    return _current.get()
+
+
+@contextmanager
+def use_locale(locale: str | None) -> Iterator[str]:
+    """Run a block in one locale (an event, a notification to another person)."""
+    token = _current.set(normalize_locale(locale) or DEFAULT_LOCALE)
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+def set_locale(locale: str | None) -> None:
+    _current.set(normalize_locale(locale) or DEFAULT_LOCALE)
+
+
+def gettext(message: str) -> str:
+    return _translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations(_current.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark a module-level constant for extraction; translate it with `_()` where it is used."""
+    return message
+
+
+_ = gettext
+
+
+def reload_translations() -> None:
+    _translations.cache_clear()
+
+
+def format_datetime(value: datetime, *, fmt: str = "medium") -> str:
+    """A timestamp as residents read it: Asia/Jakarta (WIB), in the current locale."""
+    return _format_datetime(value, format=fmt, tzinfo=TZ, locale=_current.get()) + " WIB"
+
+
+def format_date(value: datetime, *, fmt: str = "long") -> str:
+    return _format_date(value.astimezone(TZ).date(), format=fmt, locale=_current.get())
+
+
+def format_number(value: float) -> str:
+    return _format_decimal(value, locale=_current.get())

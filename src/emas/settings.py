@@ -1,0 +1,87 @@
+"""The one Settings object: every `EMAS_` variable (or `.env` entry) the project reads."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "test", "token"}
+
+_REPO_CONTENT = Path(__file__).resolve().parents[2] / "content"
+
+
+class Settings(BaseSettings):
+    """Configuration, read once from the environment (prefix `EMAS_`) or `.env`."""
+
+    model_config = SettingsConfigDict(env_prefix="EMAS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./data/emas.db"
+    data_dir: Path = Path("./data")
+    city: str = "binjai"
+    content_dir: Path = Field(
+        default_factory=lambda: _REPO_CONTENT if _REPO_CONTENT.is_dir() else Path("./content")
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    log_level: str = "INFO"
+
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_secret: str | None = None
+    telegram_bot_username: str | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+
+    # Limits residents meet while filing a report.
+    max_photo_bytes: int = 10 * 1024 * 1024
+    max_photos: int = 3
+    draft_ttl_hours: int = 48
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.public_url and self.telegram_token and not self.telegram_webhook_secret:
+            raise ValueError("EMAS_TELEGRAM_WEBHOOK_SECRET is required when EMAS_PUBLIC_URL is set")
+        if self.env != "production":
+            return self
+        if not self.public_url or not self.public_url.startswith("https://"):
+            raise ValueError("EMAS_PUBLIC_URL must be an https:// URL in production")
+        for name in ("telegram_token", "telegram_webhook_secret", "twilio_auth_token"):
+            value = getattr(self, name)
+            if value is not None and value.strip().lower() in PLACEHOLDERS:
+                raise ValueError(f"EMAS_{name.upper()} is a placeholder; set a real secret")
+        return self
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from)
+
+    @property
+    def city_dir(self) -> Path:
+        return self.content_dir / self.city
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings for the process; tests build their own `Settings(...)` instead."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, async sessions, repositories, migrations, the city pack."""
