@@ -94,3 +94,47 @@ class Reply:
 
 def option_ids(reply: Reply) -> list[str]:
     return [o.id for o in reply.options]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a long text into pieces of at most `limit` characters, at paragraph, line or
+    sentence boundaries where possible, so each piece reads on its own."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = -1
+        for sep in ("\n\n", "\n", ". ", "! ", "? ", "; ", ", ", " "):
+            pos = window.rfind(sep)
+            if pos > limit // 3:
+                cut = pos + len(sep)
+                break
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def merge_replies(replies: list[Reply]) -> list[Reply]:
+    """Fold plain notes into the message that follows them, so one event is one message
+    where possible (fewer messages, kinder to per-chat flood limits)."""
+    merged: list[Reply] = []
+    pending: list[str] = []
+    for reply in replies:
+        plain = not (reply.options or reply.media_paths or reply.request_location
+                     or reply.url_button or reply.alert)
+        if plain and reply.to is None and not reply.edit:
+            pending.append(reply.text)
+            continue
+        if pending and reply.to is None:
+            reply.text = "\n\n".join([*pending, reply.text])
+            pending = []
+        merged.append(reply)
+    if pending:
+        merged.append(Reply(text="\n\n".join(pending)))
+    return merged

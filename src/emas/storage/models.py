@@ -101,6 +101,10 @@ class Category(SQLModel, table=True):
     referral: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     verify_days: int = 3
     answer_days: int = 5
+    emergency_hint: bool = False
+    keywords: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
 
 
 class RoutingOverride(SQLModel, table=True):

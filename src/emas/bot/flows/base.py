@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from emas.bot.messages import Inbound, Kind, Option, Reply
 from emas.bot.flows.options import resolve_option
+from emas.bot.messages import Inbound, Kind, Option, Reply
 
 if TYPE_CHECKING:
     from emas.bot.services import Services
@@ -46,9 +46,14 @@ class Ctx:
     def say(self, text: str, **kwargs: Any) -> Reply:
         reply = Reply(text=text, **kwargs)
         self.replies.append(reply)
-        if reply.options:
-            self.data["_options"] = [[o.id, o.label] for o in reply.options]
         return reply
+
+    def remember_options(self) -> None:
+        """Keep the options just offered, so a typed number or label can be understood next."""
+        for reply in reversed(self.replies):
+            if reply.options and reply.to is None:
+                self.data["_options"] = [[o.id, o.label] for o in reply.options]
+                return
 
     def offered(self) -> list[Option]:
         return [Option(id=i, label=label) for i, label in self.data.get("_options", [])]

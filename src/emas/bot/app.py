@@ -1,0 +1,151 @@
+"""The composition root: settings → database → city → engine → channels → ASGI app and tasks."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from emas.bot.engine import Engine
+from emas.bot.flows import build_flows, default_understand
+from emas.bot.flows.base import Flow
+from emas.reports.city import City
+from emas.settings import Settings
+from emas.storage.citypack import load_city_pack
+from emas.storage.db import Database
+from emas.storage.media import MediaStore
+from emas.storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    """Everything built once per process, handed to whoever needs it."""
+
+    settings: Settings
+    db: Database
+    city: City
+    media: MediaStore
+    flows: dict[str, Flow]
+    engine: Engine
+    channels: dict[str, Any] = field(default_factory=dict)
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
+    db = Database(settings.database_url)
+    city = City(load_city_pack(settings.city_dir))
+    media = MediaStore(settings.media_dir, max_bytes=settings.max_photo_bytes)
+    flows = build_flows()
+    engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows,
+                    understand=default_understand, clock=clock)
+    return Container(settings=settings, db=db, city=city, media=media, flows=flows,
+                     engine=engine)
+
+
+def channel_status(settings: Settings) -> list[str]:
+    """Plain lines for the operator: which channels run and how to switch the others on."""
+    lines = []
+    if settings.telegram_enabled:
+        mode = "webhook" if settings.public_url else "long polling"
+        lines.append(f"Telegram: on ({mode})")
+    else:
+        lines.append("Telegram: off (set EMAS_TELEGRAM_TOKEN to switch it on)")
+    if settings.whatsapp_enabled:
+        lines.append("WhatsApp: on (Twilio webhook at /webhooks/whatsapp)")
+    else:
+        lines.append("WhatsApp: off (set EMAS_TWILIO_ACCOUNT_SID, EMAS_TWILIO_AUTH_TOKEN and "
+                     "EMAS_TWILIO_WHATSAPP_FROM to switch it on)")
+    lines.append("Try the bot without any credentials: emas chat")
+    return lines
+
+
+def create_app(settings: Settings, *, container: Container | None = None,
+               start_channels: bool = True) -> FastAPI:
+    """The ASGI app `emas serve` runs; tests pass their own settings and container."""
+    box = container or build_container(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for line in channel_status(settings):
+            logger.info("%s", line)
+        if start_channels:
+            await _start_channels(box)
+        try:
+            yield
+        finally:
+            for channel in box.channels.values():
+                await channel.stop()
+            await box.db.dispose()
+
+    app = FastAPI(title="e-Masyarakat bot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.container = box
+    if settings.telegram_enabled:
+        _attach_telegram(box)
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        try:
+            await box.db.ping()
+        except Exception:
+            logger.exception("database not answering")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.post("/webhooks/telegram")
+    async def telegram_webhook(request: Request) -> Response:
+        channel = box.channels.get("telegram")
+        if channel is None:
+            return JSONResponse({"detail": "telegram is not configured"}, status_code=404)
+        expected = settings.telegram_webhook_secret or ""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            return JSONResponse({"detail": "forbidden"}, status_code=403)
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"detail": "malformed JSON"}, status_code=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
+        try:
+            await channel.handle_json(data)
+        except (KeyError, TypeError, ValueError):
+            return JSONResponse({"detail": "malformed update"}, status_code=400)
+        return JSONResponse({})
+
+    return app
+
+
+def _attach_telegram(box: Container) -> None:
+    from emas.bot.handlers.telegram import TelegramChannel, build_bot
+
+    settings = box.settings
+    assert settings.telegram_token
+    bot = build_bot(settings.telegram_token, settings.telegram_api_url)
+    box.channels["telegram"] = TelegramChannel(
+        bot=bot, engine=box.engine, bot_username=settings.telegram_bot_username
+    )
+
+
+async def _start_channels(box: Container) -> None:
+    settings = box.settings
+    telegram = box.channels.get("telegram")
+    if telegram is not None:
+        await telegram.start()
+        if settings.public_url:
+            assert settings.telegram_webhook_secret
+            await telegram.set_webhook(
+                settings.public_url.rstrip("/") + "/webhooks/telegram",
+                settings.telegram_webhook_secret,
+            )
+        else:
+            telegram.start_polling()

@@ -1,0 +1,189 @@
+"""The engine: dedupe an event, serialise per user, run the flow, save state, return replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from emas.bot.flows.base import Ctx, Flow, Person
+from emas.bot.flows.router import route
+from emas.bot.messages import Inbound, Reply
+from emas.bot.services import Services
+from emas.i18n import DEFAULT_LOCALE, normalize_locale, use_locale
+from emas.reports.city import City
+from emas.reports.service import ReportService
+from emas.settings import Settings
+from emas.storage import repo
+from emas.storage.db import Database
+from emas.storage.media import MediaStore
+from emas.storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+MAX_HOPS = 6
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """A reply bound for one recipient on one channel."""
+
+    channel: str
+    to: str
+    reply: Reply
+    locale: str
+
+
+class _UserLocks:
+    """One asyncio.Lock per user, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def acquire(self, key: str) -> asyncio.Lock:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        await lock.acquire()
+        return lock
+
+    def release(self, key: str, lock: asyncio.Lock) -> None:
+        lock.release()
+        _lock, users = self._locks[key]
+        if users <= 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+Understand = Callable[[Ctx], Awaitable[None]]
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: Settings,
+        city: City,
+        media: MediaStore,
+        flows: dict[str, Flow],
+        understand: Understand,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.city = city
+        self.media = media
+        self.flows = flows
+        self.understand = understand
+        self.clock = clock
+        self.locks = _UserLocks()
+
+    async def process(self, inbound: Inbound) -> list[Outgoing]:
+        """Handle one inbound event; a redelivered event id yields no effect and no reply."""
+        key = f"{inbound.channel}:{inbound.user_key}"
+        lock = await self.locks.acquire(key)
+        try:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    return await self._process_once(inbound)
+                except (repo.VersionConflict, IntegrityError):
+                    if attempt == MAX_ATTEMPTS:
+                        raise
+                    logger.info("conversation changed concurrently; retrying (%d)", attempt)
+                    await asyncio.sleep(0.01 * attempt)
+            return []
+        finally:
+            self.locks.release(key, lock)
+
+    async def _process_once(self, inbound: Inbound) -> list[Outgoing]:
+        now = self.clock()
+        async with self.db.session() as session:
+            fresh = await repo.record_inbound_event(
+                session=session, channel=inbound.channel, event_id=inbound.event_id
+            )
+            if not fresh:
+                logger.info("duplicate %s event ignored", inbound.channel)
+                return []
+            identity = await repo.get_or_create_identity(
+                session=session, channel=inbound.channel, user_key=inbound.user_key
+            )
+            hint = normalize_locale(inbound.locale_hint)
+            if not identity.locale_chosen and hint and identity.locale != hint:
+                identity.locale = hint
+            identity.last_inbound_at = now
+            if inbound.display_name and not inbound.is_group:
+                identity.display_name = inbound.display_name[:128]
+            session.add(identity)
+            conv = await repo.get_or_create_conversation(
+                session=session, identity_id=identity.id or 0
+            )
+            version = conv.version
+            person = Person(
+                id=identity.id or 0,
+                channel=identity.channel,
+                user_key=identity.user_key,
+                locale=identity.locale or DEFAULT_LOCALE,
+                display_name=identity.display_name,
+                phone=identity.phone,
+            )
+            services = Services(
+                settings=self.settings,
+                city=self.city,
+                media=self.media,
+                session=session,
+                reports=ReportService(session=session, city=self.city, now=self.clock),
+                flows=self.flows,
+                now=self.clock,
+                understand=self.understand,
+            )
+            ctx = Ctx(
+                inbound=inbound,
+                person=person,
+                flow=conv.flow,
+                state=conv.state,
+                data=dict(conv.data or {}),
+                services=services,
+            )
+            with use_locale(person.locale):
+                await route(ctx)
+                await self._ask_next(ctx)
+            ctx.remember_options()
+            if ctx.locale_changed:
+                identity.locale = ctx.locale_changed
+                identity.locale_chosen = True
+                session.add(identity)
+            await repo.save_conversation(
+                session=session,
+                conversation_id=conv.id or 0,
+                expected_version=version,
+                flow=ctx.flow,
+                state=ctx.state,
+                data=ctx.data,
+            )
+        target = inbound.chat_key or inbound.user_key
+        return [
+            Outgoing(channel=inbound.channel, to=r.to or target, reply=r, locale=person.locale)
+            for r in ctx.replies
+        ]
+
+    async def _ask_next(self, ctx: Ctx) -> None:
+        """Ask the question of the state the handler moved to (a state may move on again)."""
+        for _hop in range(MAX_HOPS):
+            if ctx.next_state is None:
+                return
+            flow_name, state = ctx.next_flow or ctx.flow, ctx.next_state
+            ctx.next_flow = ctx.next_state = None
+            if flow_name != ctx.flow:
+                ctx.data.pop("_stack", None)
+            ctx.flow, ctx.state = flow_name, state
+            await self.flows[flow_name].ask(ctx, state)
+        logger.error("flow %s did not settle after %d hops", ctx.flow, MAX_HOPS)

@@ -1,0 +1,32 @@
+"""The conversations, as explicit state machines over the neutral message model."""
+
+from __future__ import annotations
+
+from emas.bot.flows.base import Ctx, Flow, Person
+from emas.bot.flows.menu import MenuFlow, PlaceholderFlow
+from emas.bot.flows.report import ReportFlow
+from emas.bot.flows.track import LanguageFlow, MyReportsFlow, TrackFlow
+from emas.i18n import N_, _
+
+__all__ = ["Ctx", "Flow", "Person", "build_flows", "default_understand"]
+
+
+def build_flows() -> dict[str, Flow]:
+    """Every flow by name; features replace placeholders as they arrive."""
+    flows: list[Flow] = [
+        MenuFlow(),
+        ReportFlow(),
+        TrackFlow(),
+        MyReportsFlow(),
+        LanguageFlow(),
+        PlaceholderFlow("faq", N_("Answers about the city's apps are coming soon. Meanwhile, "
+                                  "you can ask at the Diskominfo office.")),
+        PlaceholderFlow("subscribe", N_("Subscribing to announcements is coming soon.")),
+    ]
+    return {flow.name: flow for flow in flows}
+
+
+async def default_understand(ctx: Ctx) -> None:
+    """Free text at the menu, until a smarter reader is plugged in: say so kindly, show the menu."""
+    ctx.say(_("Sorry, I did not understand that. Please choose from the menu."))
+    ctx.stay()

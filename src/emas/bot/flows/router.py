@@ -1,0 +1,137 @@
+"""What happens before a flow sees an event: commands, navigation words, groups, stale buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from emas.bot.flows.base import Ctx
+from emas.bot.flows.common import BACK_WORDS, CANCEL_WORDS, MENU_WORDS
+from emas.bot.flows.menu import MenuFlow, draft_is_live, menu_flow_for
+from emas.bot.flows.options import normalize
+from emas.bot.messages import Kind, Reply
+from emas.i18n import _
+
+# Extra commands (e.g. staff commands) and deep-link start arguments, registered by features.
+CommandHandler = Callable[[Ctx], Awaitable[bool]]
+COMMANDS: dict[str, CommandHandler] = {}
+START_ARGS: list[CommandHandler] = []
+GROUP_COMMANDS: dict[str, CommandHandler] = {}
+
+
+def leave_flow(ctx: Ctx) -> None:
+    """Leaving a report half-way keeps it as a draft to continue later."""
+    draft = ctx.data.get("draft")
+    if ctx.flow == "report" and draft is not None:
+        draft["state"] = ctx.state
+
+
+async def go_menu(ctx: Ctx) -> None:
+    leave_flow(ctx)
+    ctx.goto("main", "menu")
+
+
+async def route(ctx: Ctx) -> None:
+    inbound = ctx.inbound
+    if inbound.is_group:
+        await _group(ctx)
+        return
+    if inbound.edited:
+        ctx.replies.append(Reply(_("I saw that you edited a message. Edits are not applied; "
+                                   "please send the corrected message again.")))
+        return
+    if _expire_draft(ctx):
+        return
+    words = normalize(ctx.text) if inbound.kind == Kind.TEXT else ""
+    command = inbound.command
+    option = inbound.option_id
+
+    if command == "start":
+        leave_flow(ctx)
+        if inbound.command_arg:
+            for handler in START_ARGS:
+                if await handler(ctx):
+                    return
+        MenuFlow.welcome(ctx)
+        ctx.goto("main", "menu")
+        return
+    if command == "menu" or option == "nav:menu" or words in MENU_WORDS:
+        await go_menu(ctx)
+        return
+    if command in ("batal", "cancel") or option == "nav:cancel" or words in CANCEL_WORDS:
+        await ctx.services.flows[ctx.flow].on_cancel(ctx)
+        if ctx.flow != "menu":
+            ctx.say(_("Cancelled. Nothing was sent."))
+        ctx.goto("main", "menu")
+        return
+    if command in ("kembali", "back") or option == "nav:back" or words in BACK_WORDS:
+        if not ctx.back():
+            await go_menu(ctx)
+        return
+    if command in ("bahasa", "language"):
+        leave_flow(ctx)
+        await ctx.services.flows["language"].enter(ctx)
+        return
+    if command == "help" or command == "bantuan":
+        ctx.say(_("Choose from the menu below. At any step you can type \u201cback\u201d to go "
+                  "one step back, \u201ccancel\u201d to stop, or \u201cmenu\u201d for the main "
+                  "menu."))
+        await go_menu(ctx)
+        return
+    if command:
+        handler = COMMANDS.get(command)
+        if handler is not None and await handler(ctx):
+            return
+        ctx.say(_("Sorry, I do not know that command."))
+        ctx.stay()
+        return
+    if option and option.startswith("m:") and ctx.flow != "menu":
+        # A button from an earlier menu: honour it, keeping any draft.
+        flow = menu_flow_for(option)
+        if flow is not None or option == "m:resume":
+            await go_menu(ctx)
+            ctx.flow, ctx.state = "menu", "main"
+            ctx.next_flow = ctx.next_state = None
+            await ctx.services.flows["menu"].handle(ctx)
+            return
+    if option and not _offered(ctx, option):
+        ctx.say(_("That button belongs to an earlier message. Here is where we are now:"))
+        ctx.stay()
+        return
+    flow = ctx.services.flows.get(ctx.flow)
+    if flow is None or not flow.has_state(ctx.state):
+        ctx.goto("main", "menu")
+        return
+    await flow.handle(ctx)
+
+
+def _offered(ctx: Ctx, option: str) -> bool:
+    offered = {o.id for o in ctx.offered()}
+    return not offered or option in offered or option.startswith("m:")
+
+
+def _expire_draft(ctx: Ctx) -> bool:
+    """Drop a draft older than the time limit; True when that ended the report in progress."""
+    draft = ctx.data.get("draft")
+    if not draft or draft_is_live(ctx):
+        return False
+    ctx.data.pop("draft", None)
+    ctx.say(_("Your unfinished report was deleted because it was not completed within "
+              "{hours} hours.").format(hours=ctx.services.settings.draft_ttl_hours))
+    if ctx.flow == "report":
+        ctx.goto("main", "menu")
+        return True
+    return False
+
+
+async def _group(ctx: Ctx) -> None:
+    inbound = ctx.inbound
+    if inbound.command:
+        handler = GROUP_COMMANDS.get(inbound.command)
+        if handler is not None and await handler(ctx):
+            return
+    if inbound.mentioned or inbound.command in ("start", "menu", "help", "lapor"):
+        ctx.replies.append(Reply(
+            _("Hello! To file or check a report, please chat with me privately. Your report "
+              "stays between you and the city."),
+            url_button=(_("Open a private chat"), "private:"),
+        ))

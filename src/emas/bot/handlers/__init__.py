@@ -1,0 +1,1 @@
+"""Channel adapters: the only modules that speak Telegram, Twilio or the terminal."""

@@ -1,0 +1,45 @@
+"""What flows may use for one event: the city, the report domain, media, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from emas.bot.messages import Media
+from emas.i18n import set_locale
+from emas.reports.city import City
+from emas.reports.service import ReportService
+from emas.settings import Settings
+from emas.storage.media import MediaRejected, MediaStore, StoredMedia
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from emas.bot.flows.base import Ctx, Flow
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    city: City
+    media: MediaStore
+    session: AsyncSession
+    reports: ReportService
+    flows: dict[str, Flow]
+    now: Callable[[], datetime]
+    understand: Callable[[Ctx], Awaitable[None]]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def save_photo(self, media: Media) -> StoredMedia:
+        """Download a photo through its channel and keep it in the media store."""
+        if media.fetch is None:
+            raise MediaRejected("not_image")
+        data = await media.fetch()
+        return self.media.save_image(data)
+
+    def set_locale(self, ctx: Ctx, locale: str) -> None:
+        ctx.person.locale = locale
+        ctx.locale_changed = locale
+        set_locale(locale)

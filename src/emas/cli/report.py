@@ -1,0 +1,115 @@
+"""`emas report list|show|set-status`: reports from the command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from emas.cli import echo_json, get_settings, run
+from emas.reports.lifecycle import Status
+
+
+async def _with_session(settings: Any, fn: Any) -> Any:
+    from emas.reports.city import City
+    from emas.storage.citypack import load_city_pack
+    from emas.storage.db import Database
+
+    database = Database(settings.database_url)
+    city = City(load_city_pack(settings.city_dir))
+    try:
+        async with database.session() as session:
+            return await fn(session, city)
+    finally:
+        await database.dispose()
+
+
+@click.group()
+def report() -> None:
+    """Reports filed by residents."""
+
+
+@report.command("list")
+@click.option("--status", type=click.Choice([s.value for s in Status]))
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def list_cmd(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+    """The newest reports, optionally of one status."""
+    from emas.storage import repo
+
+    async def go(session: Any, city: Any) -> list[dict[str, Any]]:
+        rows = await repo.list_reports(session=session, status=status, limit=limit)
+        out = []
+        for r in rows:
+            kel = city.kelurahan(r.kelurahan_code) if r.kelurahan_code else None
+            out.append({"ticket": r.ticket, "status": r.status, "category": r.category_key,
+                        "agency": r.agency_key, "kelurahan": kel.name if kel else None,
+                        "created_at": r.created_at.isoformat()})
+        return out
+
+    rows = run(_with_session(get_settings(ctx), go))
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no reports")
+    for r in rows:
+        click.echo(f"{r['ticket']}  {r['status']:<12} {r['category']:<12} "
+                   f"{r['agency'] or '-':<12} {r['kelurahan'] or '-':<18} {r['created_at']}")
+
+
+@report.command("show")
+@click.argument("ticket")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx: click.Context, ticket: str, as_json: bool) -> None:
+    """One report with its history."""
+    from emas.reports.service import report_detail
+    from emas.storage import repo
+
+    async def go(session: Any, city: Any) -> dict[str, Any] | None:
+        found = await repo.get_report_by_ticket(session=session, ticket=ticket)
+        if found is None:
+            return None
+        return await report_detail(session=session, city=city, report=found)
+
+    data = run(_with_session(get_settings(ctx), go))
+    if data is None:
+        raise click.ClickException(f"no report {ticket}")
+    if as_json:
+        echo_json(data)
+        return
+    for key in ("ticket", "status", "category", "agency", "kecamatan", "kelurahan", "address",
+                "description", "latitude", "longitude", "photos", "channel", "anonymous",
+                "created_at"):
+        click.echo(f"{key:>12}: {data[key]}")
+    click.echo("     history:")
+    for h in data["history"]:
+        click.echo(f"              {h['at']}  {h['status']}  {h['note'] or ''}")
+
+
+@report.command("set-status")
+@click.argument("ticket")
+@click.argument("status", type=click.Choice([s.value for s in Status]))
+@click.option("--note", default=None)
+@click.pass_context
+def set_status(ctx: click.Context, ticket: str, status: str, note: str | None) -> None:
+    """Move a report to another status, with an optional note."""
+    from emas.storage import repo
+
+    async def go(session: Any, city: Any) -> str | None:
+        found = await repo.get_report_by_ticket(session=session, ticket=ticket)
+        if found is None:
+            return None
+        await repo.add_report_event(session=session, report=found, status=status, note=note)
+        return found.ticket
+
+    done = run(_with_session(get_settings(ctx), go))
+    if done is None:
+        raise click.ClickException(f"no report {ticket}")
+    click.echo(f"{done}: {status}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(report)
