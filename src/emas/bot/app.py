@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from emas.bot.engine import Engine
 from emas.bot.flows import build_flows, default_understand
 from emas.bot.flows.base import Flow
+from emas.bot.outbound import Outbound
 from emas.reports.city import City
 from emas.settings import Settings
 from emas.storage.citypack import load_city_pack
@@ -37,6 +38,7 @@ class Container:
     media: MediaStore
     flows: dict[str, Flow]
     engine: Engine
+    outbound: Outbound = field(default_factory=Outbound)
     channels: dict[str, Any] = field(default_factory=dict)
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -132,7 +134,8 @@ def _attach_telegram(box: Container) -> None:
     assert settings.telegram_token
     bot = build_bot(settings.telegram_token, settings.telegram_api_url)
     box.channels["telegram"] = TelegramChannel(
-        bot=bot, engine=box.engine, bot_username=settings.telegram_bot_username
+        bot=bot, engine=box.engine, outbound=box.outbound,
+        bot_username=settings.telegram_bot_username,
     )
 
 

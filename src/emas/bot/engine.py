@@ -171,7 +171,8 @@ class Engine:
             )
         target = inbound.chat_key or inbound.user_key
         return [
-            Outgoing(channel=inbound.channel, to=r.to or target, reply=r, locale=person.locale)
+            Outgoing(channel=r.channel or inbound.channel, to=r.to or target, reply=r,
+                     locale=ctx.reply_locales.get(id(r), person.locale))
             for r in ctx.replies
         ]
 

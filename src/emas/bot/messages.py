@@ -89,7 +89,12 @@ class Reply:
     url_button: tuple[str, str] | None = None  # (label, url)
     edit: bool = False  # may replace the previous bot message (a menu) where the channel can
     to: str | None = None  # another recipient's user key (notifications); None = the sender
+    channel: str | None = None  # the recipient's channel when it is not the sender's
     alert: str | None = None  # a short toast for a button press (Telegram callback answer)
+    # What the message is, for channels that need a pre-approved template outside a session
+    # window (WhatsApp): "reply" needs none; e.g. "report_status" maps to a template.
+    kind: str = "reply"
+    template_vars: dict[str, str] = field(default_factory=dict)
 
 
 def option_ids(reply: Reply) -> list[str]:

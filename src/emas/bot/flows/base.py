@@ -40,6 +40,8 @@ class Ctx:
     next_flow: str | None = None
     next_state: str | None = None
     locale_changed: str | None = None
+    # Replies to other people (notifications) carry their reader's locale.
+    reply_locales: dict[int, str] = field(default_factory=dict)
 
     # -- replies -----------------------------------------------------------------------------
 
@@ -47,6 +49,12 @@ class Ctx:
         reply = Reply(text=text, **kwargs)
         self.replies.append(reply)
         return reply
+
+    def notify(self, *, channel: str, user_key: str, locale: str, reply: Reply) -> None:
+        """Queue a message to someone else (rendered in their locale by the caller)."""
+        reply.channel, reply.to = channel, user_key
+        self.reply_locales[id(reply)] = locale
+        self.replies.append(reply)
 
     def remember_options(self) -> None:
         """Keep the options just offered, so a typed number or label can be understood next."""

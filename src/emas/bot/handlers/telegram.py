@@ -35,6 +35,7 @@ from emas.bot.messages import (
     merge_replies,
     split_text,
 )
+from emas.bot.outbound import Outbound
 from emas.i18n import _, use_locale
 
 logger = logging.getLogger(__name__)
@@ -188,13 +189,14 @@ def render_text(reply: Reply) -> str:
 class TelegramChannel:
     """Receives updates (webhook or polling), runs them through the engine, sends replies."""
 
-    def __init__(self, *, bot: ExtBot[None], engine: Engine, bot_username: str | None = None,
-                 media_root: Any = None) -> None:
+    def __init__(self, *, bot: ExtBot[None], engine: Engine, outbound: Outbound,
+                 bot_username: str | None = None) -> None:
         self.bot = bot
         self.engine = engine
+        self.outbound = outbound
         self.bot_username = bot_username
-        self.media_root = media_root
         self._polling: asyncio.Task[None] | None = None
+        outbound.register(Channel.TELEGRAM, self)
 
     async def start(self) -> None:
         await self.bot.initialize()
@@ -257,7 +259,8 @@ class TelegramChannel:
         alert = next((o.reply.alert for o in outgoing if o.reply.alert), None)
         if query is not None:
             await self._answer(query, alert)
-        await self.deliver(outgoing, edit_message=query.message if query else None)
+        await self.outbound.deliver(outgoing, source=Channel.TELEGRAM,
+                                    edit_message=query.message if query else None)
 
     async def _answer(self, query: CallbackQuery, alert: str | None) -> None:
         try:
