@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -80,11 +82,19 @@ def create_app(settings: Settings, *, container: Container | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for line in channel_status(settings):
             logger.info("%s", line)
+        tasks: list[asyncio.Task[None]] = []
         if start_channels:
             await _start_channels(box)
+            tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "background"))
+                     for job in box.background]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             for channel in box.channels.values():
                 await channel.stop()
             await box.db.dispose()
