@@ -1,0 +1,1 @@
+"""The complaint domain: categories, routing to agencies, status lifecycle, places and deadlines."""
