@@ -154,7 +154,9 @@ class City:
     def in_city(self, lat: float, lon: float) -> bool:
         return bool(self.gazetteer.in_city(lat, lon))
 
-    def match_kelurahan(self, text: str) -> list[KelurahanInfo]:
-        """Kelurahan the typed text may mean: one when confident, several when ambiguous."""
+    def match_kelurahan(self, text: str) -> tuple[list[KelurahanInfo], bool]:
+        """Kelurahan the typed text may mean, best first, and whether the first is certain
+        enough to take without asking."""
         matches = self.gazetteer.match_kelurahan(text)
-        return [self._kelurahan[m.code] for m in matches]
+        confident = len(matches) == 1 and matches[0].confident
+        return [self._kelurahan[m.code] for m in matches], confident

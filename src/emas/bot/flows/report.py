@@ -176,8 +176,8 @@ class ReportFlow(Flow):
         ctx.stay()
 
     async def _match_typed_kelurahan(self, ctx: Ctx) -> None:
-        matches = ctx.services.city.match_kelurahan(ctx.text)
-        if len(matches) == 1:
+        matches, confident = ctx.services.city.match_kelurahan(ctx.text)
+        if confident:
             self._set_kelurahan(ctx, matches[0].code)
             return
         if matches:
@@ -242,7 +242,7 @@ class ReportFlow(Flow):
             kel = city.kelurahan(code)
             kec = city.kecamatan_by_code(kel.kecamatan_code)
             options.append(Option(f"kel:{code}", f"{kel.name} ({kec.name if kec else ''})"))
-        ctx.say(_("Which one do you mean?"), options=options + nav_options())
+        ctx.say(_("Did you mean one of these?"), options=options + nav_options())
 
     on_kelurahan_pick = on_kelurahan
 
