@@ -14,6 +14,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from doubles.telegram_updates import (
+    callback_update,
+    document_update,
+    location_update,
+    photo_update,
+    sticker_update,
+    text_update,
+    voice_update,
+)
 from emas.bot.engine import Engine, Outgoing
 from emas.bot.handlers.terminal import TerminalChannel, render
 from emas.bot.messages import Channel, Inbound, Kind, Location, Media
@@ -125,4 +134,113 @@ def location_inbound(user_key: str, lat: float, lon: float, event_id: str) -> In
                    kind=Kind.LOCATION, location=Location(lat, lon))
 
 
-__all__: list[Any] = ["Chat", "TerminalChat"]
+class TelegramChat(Chat):
+    """Drives the real webhook route and PTB against the Bot API double: what a Telegram user
+    would see (messages as rendered, inline keyboards pressed by their callback data)."""
+
+    def __init__(
+        self,
+        client: Any,
+        double: Any,
+        secret: str,
+        chat_id: int = 700_001,
+        language_code: str = "id",
+    ) -> None:
+        super().__init__(channel=Channel.TELEGRAM, user_key=str(chat_id))
+        self.client = client
+        self.double = double
+        self.secret = secret
+        self.chat_id = chat_id
+        self.language_code = language_code
+        self.keyboard: dict[str, Any] | None = None
+        self.keyboard_message_id: int | None = None
+        self.status_codes: list[int] = []
+        self._file_seq = 0
+
+    async def post(self, update: dict[str, Any], *, secret: str | None = None) -> int:
+        self.double.track_update(update)
+        mark = len(self.double.sent)
+        response = await self.client.post(
+            "/webhooks/telegram",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": self.secret if secret is None else secret},
+        )
+        self.status_codes.append(response.status_code)
+        self._collect(mark)
+        return response.status_code
+
+    def _collect(self, mark: int) -> None:
+        calls = [
+            c for c in self.double.sent[mark:] if c.chat_id in (self.chat_id, str(self.chat_id))
+        ]
+        texts = [c.plain_text for c in calls if c.plain_text is not None]
+        if not calls:
+            self.texts = []
+            return
+        self.texts = texts
+        for call in calls:
+            markup = call.reply_markup or {}
+            if "inline_keyboard" in markup:
+                self.keyboard = markup
+                self.keyboard_message_id = call.message_id or call.params.get("message_id")
+                self.options = [
+                    b["text"]
+                    for row in markup["inline_keyboard"]
+                    for b in row
+                    if "callback_data" in b
+                ]
+            elif "keyboard" in markup:
+                self.keyboard = markup
+                self.options = [
+                    b["text"] if isinstance(b, dict) else b
+                    for row in markup["keyboard"]
+                    for b in row
+                ]
+
+    async def say(self, text: str) -> None:
+        await self.post(text_update(self.chat_id, text, language_code=self.language_code))
+
+    async def tap(self, label: str) -> None:
+        assert self.keyboard is not None, "no keyboard to tap"
+        index = self.option_index(label)
+        if "keyboard" in self.keyboard:
+            await self.say(self.options[index])
+            return
+        buttons = [
+            b for row in self.keyboard["inline_keyboard"] for b in row if "callback_data" in b
+        ]
+        data = buttons[index]["callback_data"]
+        assert len(data.encode()) <= 64
+        await self.post(
+            callback_update(
+                self.chat_id, data, self.keyboard_message_id or 1, language_code=self.language_code
+            )
+        )
+
+    async def share_location(self, lat: float, lon: float) -> None:
+        await self.post(location_update(self.chat_id, lat, lon, language_code=self.language_code))
+
+    def _file(self, data: bytes, declared: int | None, mime: str | None = None) -> str:
+        self._file_seq += 1
+        file_id = f"AgAC{self.chat_id}x{self._file_seq}"
+        self.double.add_file(file_id, data, file_size=declared, mime_type=mime)
+        return file_id
+
+    async def send_photo(self, data: bytes, *, declared_size: int | None = None) -> None:
+        size = declared_size if declared_size is not None else len(data)
+        file_id = self._file(data, size)
+        await self.post(photo_update(self.chat_id, file_id, size, language_code=self.language_code))
+
+    async def send_document(self, data: bytes, mime: str) -> None:
+        file_id = self._file(data, None, mime)
+        await self.post(
+            document_update(
+                self.chat_id, file_id, "file.bin", mime, len(data), language_code=self.language_code
+            )
+        )
+
+    async def send_sticker(self) -> None:
+        await self.post(sticker_update(self.chat_id, language_code=self.language_code))
+
+    async def send_voice(self) -> None:
+        await self.post(voice_update(self.chat_id, language_code=self.language_code))

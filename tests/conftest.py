@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from chat import Chat, TelegramChat, TerminalChat
 from emas.bot.app import Container, build_container
 from emas.settings import Settings
 from emas.storage.all_models import metadata
@@ -77,7 +78,7 @@ async def _reset(db: Database) -> None:
     async with db.session() as session:
         if PG_URL:
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            await session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            await session.exec(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         pack = load_city_pack(CONTENT / "binjai")
         await seed(session=session, pack=pack)
 
@@ -90,3 +91,91 @@ async def container(settings: Settings, clock: Clock) -> AsyncIterator[Container
         yield box
     finally:
         await box.db.dispose()
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+TELEGRAM_TOKEN = "123456:TEST-token"
+WEBHOOK_SECRET = "s3cret-webhook-token"
+
+
+class TelegramEnv:
+    """The app with its Telegram channel, talking to a Bot API double on loopback."""
+
+    def __init__(self, box: Container, double: object, client: object) -> None:
+        self.box = box
+        self.double = double
+        self.client = client
+
+    def chat(self, chat_id: int = 700_001, language_code: str = "id") -> TelegramChat:
+        return TelegramChat(
+            self.client, self.double, WEBHOOK_SECRET, chat_id=chat_id, language_code=language_code
+        )
+
+
+@pytest.fixture
+def double_options() -> dict[str, object]:
+    """Bot API double options; a test may override this fixture (e.g. strict flood limits)."""
+    # Telegram tolerates bursts in a private chat (its 1 msg/s is a sustained rate); a test
+    # resident types far faster than a person, so flow tests allow a long burst. The flood tests
+    # use strict limits.
+    return {"private_burst": 60}
+
+
+@pytest.fixture
+async def telegram(
+    settings: Settings, clock: Clock, double_options: dict[str, object]
+) -> AsyncIterator[TelegramEnv]:
+    import httpx
+
+    from doubles.telegram_api import create_bot_api, serve_bot_api
+    from emas.bot.app import create_app
+
+    double = create_bot_api(TELEGRAM_TOKEN, **double_options)  # type: ignore[arg-type]
+    async with serve_bot_api(double) as root:
+        tg_settings = settings.model_copy(
+            update={
+                "telegram_token": TELEGRAM_TOKEN,
+                "telegram_api_url": root,
+                "telegram_webhook_secret": WEBHOOK_SECRET,
+                "public_url": "https://emas.binjaikota.test",
+            }
+        )
+        box = build_container(tg_settings, clock=clock)
+        await _reset(box.db)
+        app = create_app(tg_settings, container=box, start_channels=False)
+        channel = box.channels["telegram"]
+        await channel.start()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            try:
+                yield TelegramEnv(box, double, client)
+            finally:
+                await channel.stop()
+                await box.db.dispose()
+
+
+CHANNELS = ["terminal", "telegram"]
+
+
+@pytest.fixture(params=CHANNELS)
+def channel_env(request: pytest.FixtureRequest) -> object:
+    """The running app for one channel; flow tests ask it for chats."""
+    name = request.param
+    if name == "terminal":
+        return TerminalEnv(request.getfixturevalue("container"))
+    return request.getfixturevalue(name)
+
+
+class TerminalEnv:
+    def __init__(self, box: Container) -> None:
+        self.box = box
+
+    def chat(self, chat_id: int = 700_001, language_code: str = "id") -> TerminalChat:
+        return TerminalChat(self.box.engine, user_key=f"warga-{chat_id}", locale=language_code)
+
+
+@pytest.fixture
+def chat(channel_env: TelegramEnv | TerminalEnv) -> Chat:
+    """A resident's chat on each channel in turn."""
+    return channel_env.chat()

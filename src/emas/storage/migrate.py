@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command
@@ -21,10 +22,14 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "heads") -> None:
-    """Bring the database to the newest schema (blocking; call outside the event loop)."""
+    """Bring the database to the newest schema (blocking).
+
+    Alembic's environment runs its own event loop, so it gets a thread of its own: that works
+    whether or not the caller is inside a running loop."""
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-    command.upgrade(alembic_config(url), revision)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(command.upgrade, alembic_config(url), revision).result()
 
 
 async def upgrade_async(url: str, revision: str = "heads") -> None:

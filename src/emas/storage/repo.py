@@ -93,7 +93,7 @@ async def save_conversation(
     data: dict[str, Any],
 ) -> int:
     """Write the state only if nobody else did since it was read; returns the new version."""
-    result = await session.execute(
+    result = await session.exec(
         update(Conversation)
         .where(
             col(Conversation.id) == conversation_id,
@@ -137,13 +137,13 @@ async def list_routing_overrides(*, session: AsyncSession) -> Sequence[RoutingOv
 
 async def next_ticket_number(*, session: AsyncSession, city_code: str, year: int) -> int:
     """Atomically take the next sequence number for the city and year."""
-    result = await session.execute(
+    result = await session.exec(
         text(
             "INSERT INTO ticket_counter (city_code, year, value) VALUES (:c, :y, 1) "
             "ON CONFLICT (city_code, year) DO UPDATE SET value = ticket_counter.value + 1 "
             "RETURNING value"
         ),
-        {"c": city_code, "y": year},
+        params={"c": city_code, "y": year},
     )
     return int(result.scalar_one())
 

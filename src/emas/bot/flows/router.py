@@ -44,6 +44,10 @@ async def route(ctx: Ctx) -> None:
     words = normalize(ctx.text) if inbound.kind == Kind.TEXT else ""
     command = inbound.command
     option = inbound.option_id
+    if option is None and inbound.kind == Kind.TEXT:
+        typed = ctx.choice()  # "7" or "Cancel" typed against a numbered list
+        if typed and typed.startswith(("nav:", "m:")):
+            option = typed
 
     if command == "start":
         leave_flow(ctx)

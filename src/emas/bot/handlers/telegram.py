@@ -6,6 +6,11 @@ import asyncio
 import contextlib
 import html
 import logging
+import os
+
+# Opt in to PTB's coming API (durations as timedelta), which the rate limiter already handles;
+# without it every 429 raises a deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 from collections.abc import Awaitable, Callable
 from typing import Any
 
