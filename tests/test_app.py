@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+
 from conftest import TELEGRAM_TOKEN, WEBHOOK_SECRET, Clock, _reset
 from doubles.telegram_api import create_bot_api, serve_bot_api
 from doubles.telegram_updates import text_update
-
 from emas.bot.app import build_container, channel_status, create_app
 from emas.settings import Settings
 
