@@ -7,7 +7,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +42,7 @@ class Container:
     engine: Engine
     outbound: Outbound = field(default_factory=Outbound)
     channels: dict[str, Any] = field(default_factory=dict)
-    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
 def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:

@@ -137,7 +137,7 @@ async def list_routing_overrides(*, session: AsyncSession) -> Sequence[RoutingOv
 
 async def next_ticket_number(*, session: AsyncSession, city_code: str, year: int) -> int:
     """Atomically take the next sequence number for the city and year."""
-    result = await session.exec(
+    result = await session.exec(  # type: ignore[call-overload]
         text(
             "INSERT INTO ticket_counter (city_code, year, value) VALUES (:c, :y, 1) "
             "ON CONFLICT (city_code, year) DO UPDATE SET value = ticket_counter.value + 1 "

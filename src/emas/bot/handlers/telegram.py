@@ -59,7 +59,7 @@ def build_bot(token: str, api_url: str, *, rate_limited: bool = True) -> ExtBot[
         base_file_url=f"{root}/file/bot",
         request=HTTPXRequest(connection_pool_size=64, connect_timeout=10, read_timeout=15),
         get_updates_request=HTTPXRequest(read_timeout=40),
-        rate_limiter=AIORateLimiter(max_retries=3) if rate_limited else None,
+        rate_limiter=AIORateLimiter(max_retries=3) if rate_limited else None,  # type: ignore[arg-type]
     )
 
 
@@ -156,9 +156,9 @@ def _fetcher(bot: Bot, file_id: str) -> Callable[[], Awaitable[bytes]]:
 
 def _keyboard(reply: Reply, bot_username: str | None) -> Any:
     if reply.request_location:
-        rows = [[KeyboardButton(_("📍 Share my location"), request_location=True)]]
-        rows += [[KeyboardButton(o.label)] for o in reply.options]
-        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+        keys = [[KeyboardButton(_("📍 Share my location"), request_location=True)]]
+        keys += [[KeyboardButton(o.label)] for o in reply.options]
+        return ReplyKeyboardMarkup(keys, resize_keyboard=True, one_time_keyboard=True)
     rows: list[list[InlineKeyboardButton]] = []
     if reply.url_button:
         label, url = reply.url_button
