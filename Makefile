@@ -27,7 +27,7 @@ run: seed
 	$(VENV)/bin/emas serve
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff check src tests scripts $(wildcard bench)
 
 i18n: install
 	$(PY) scripts/i18n.py check
