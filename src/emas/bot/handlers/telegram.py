@@ -53,6 +53,8 @@ CALLBACK_DATA_LIMIT = 64
 def build_bot(token: str, api_url: str, *, rate_limited: bool = True) -> ExtBot[None]:
     """A bot that calls `{api_url}/bot{token}/{method}` and downloads from `/file/bot...`."""
     root = api_url.rstrip("/")
+    # The HTTP client logs every request URL at INFO, and Bot API URLs carry the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return ExtBot(
         token,
         base_url=f"{root}/bot",
@@ -201,6 +203,9 @@ class TelegramChannel:
         self.outbound = outbound
         self.bot_username = bot_username
         self._polling: asyncio.Task[None] | None = None
+        # The broadcasts' shared limiter (emas.broadcasts.limiter.Limiter): replies take the
+        # next slot ahead of any broadcast. None: PTB's own rate limiter alone.
+        self.limiter: Any = None
         outbound.register(Channel.TELEGRAM, self)
 
     async def start(self) -> None:
@@ -280,7 +285,8 @@ class TelegramChannel:
             by_target.setdefault(item.to, []).append(item)
         for target, items in by_target.items():
             locale = items[0].locale
-            replies = merge_replies([i.reply for i in items])
+            # A reply that is only a button pop-up (alert, no text) was shown by _answer.
+            replies = merge_replies([i.reply for i in items if i.reply.text or not i.reply.alert])
             with use_locale(locale):
                 for index, reply in enumerate(replies):
                     can_edit = index == 0 and reply.edit and edit_message is not None \
@@ -296,6 +302,7 @@ class TelegramChannel:
             chunks = split_text(render_text(reply), TEXT_LIMIT)
             for i, chunk in enumerate(chunks):
                 last = i == len(chunks) - 1
+                await self._slot(chat_id)
                 if edit is not None and i == 0 and len(chunks) == 1:
                     try:
                         await self.bot.edit_message_text(
@@ -318,14 +325,20 @@ class TelegramChannel:
             with open(path, "rb") as fh:  # noqa: ASYNC230 - small local file
                 data = fh.read()
             fits = len(caption) <= CAPTION_LIMIT
+            await self._slot(chat_id)
             await self.bot.send_photo(int(chat_id), data,
                                       caption=caption if last and fits else None,
                                       parse_mode=ParseMode.HTML,
                                       reply_markup=markup if last and fits else None)
         if len(caption) > CAPTION_LIMIT:
             for chunk in split_text(caption, TEXT_LIMIT):
+                await self._slot(chat_id)
                 await self.bot.send_message(int(chat_id), chunk, parse_mode=ParseMode.HTML,
                                             reply_markup=markup)
+
+    async def _slot(self, chat_id: str) -> None:
+        if self.limiter is not None:
+            await self.limiter.acquire_reply("telegram", str(chat_id))
 
     async def _send_text(self, chat_id: str, text: str) -> None:
         await self.send(chat_id, Reply(text=text))
