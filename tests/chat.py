@@ -244,3 +244,108 @@ class TelegramChat(Chat):
 
     async def send_voice(self) -> None:
         await self.post(voice_update(self.chat_id, language_code=self.language_code))
+
+
+_NUMBERED = re.compile(r"^(\d+)\. (.+)$")
+
+
+def numbered_options(body: str) -> list[str]:
+    """The labels of the numbered list a WhatsApp message ends with ("1. …", "2. …")."""
+    found: list[str] = []
+    for line in reversed(body.splitlines()):
+        m = _NUMBERED.match(line.strip())
+        if not m:
+            break
+        found.append(m.group(2))
+    found.reverse()
+    return found
+
+
+class WhatsAppChat(Chat):
+    """Drives the real webhook route and the twilio SDK against the Twilio double: the resident
+    reads the bodies Twilio accepted and answers a numbered list with the number, as people do
+    (or presses the quick-reply button when the message had buttons)."""
+
+    def __init__(self, double: Any, channel: Any, number: str = "+6281200700001",
+                 profile_name: str = "Budi") -> None:
+        super().__init__(channel=Channel.WHATSAPP, user_key=number)
+        self.double = double
+        self.wa = channel
+        self.address = f"whatsapp:{number}"
+        self.profile_name = profile_name
+        self.status_codes: list[int] = []
+        self.buttons: list[tuple[str, str]] = []  # (title, payload) of the last buttons shown
+        self.sent: list[Any] = []  # what the double accepted for this resident, last action
+
+    def form(self, **kwargs: Any) -> dict[str, str]:
+        form: dict[str, str] = self.double.make_inbound_form(
+            self.address, profile_name=self.profile_name, **kwargs)
+        return form
+
+    async def post(self, form: dict[str, str]) -> int:
+        mark = len(self.double.messages)
+        response = await self.double.post_inbound("/webhooks/whatsapp", form)
+        self.status_codes.append(response.status_code)
+        await self.wa.drain()
+        await self.double.settle()
+        self.collect(mark)
+        return int(response.status_code)
+
+    def collect(self, mark: int) -> None:
+        self.sent = [m for m in self.double.messages[mark:] if m.to == self.address]
+        self.texts = []
+        for message in self.sent:
+            variables = message.content_variables or {}
+            self.texts.append(message.body or variables.get("1", ""))
+            if "3" in variables and "4" in variables:
+                pairs, i = [], 1
+                while str(2 * i + 1) in variables:
+                    pairs.append((variables[str(2 * i + 1)], variables[str(2 * i + 2)]))
+                    i += 1
+                self.buttons = pairs
+                self.options = [title for title, _payload in pairs]
+                continue
+            options = numbered_options(message.body)
+            if options:
+                self.buttons = []
+                self.options = options
+
+    async def say(self, text: str) -> None:
+        await self.post(self.form(body=text))
+
+    async def tap(self, label: str) -> None:
+        index = self.option_index(label)
+        if self.buttons:
+            title, payload = self.buttons[index]
+            await self.post(self.form(button_payload=payload, button_text=title))
+            return
+        await self.say(str(index + 1))
+
+    async def share_location(self, lat: float, lon: float) -> None:
+        await self.post(self.form(latitude=lat, longitude=lon))
+
+    async def send_media(self, url: str, content_type: str, message_type: str | None = None,
+                         caption: str | None = None) -> None:
+        form = self.form(media=[(url, content_type)], body=caption)
+        if message_type is not None:
+            form["MessageType"] = message_type
+        await self.post(form)
+
+    async def send_photo(self, data: bytes, *, declared_size: int | None = None) -> None:
+        if declared_size is not None and declared_size > len(data):
+            # WhatsApp declares no size: the file simply is that large.
+            await self.send_media(self.double.add_sized_media(declared_size), "image/jpeg")
+            return
+        ctype = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+        await self.send_media(self.double.add_media(data, ctype), ctype)
+
+    async def send_document(self, data: bytes, mime: str) -> None:
+        await self.send_media(self.double.add_media(data, mime), mime, "document")
+
+    async def send_sticker(self) -> None:
+        webp = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(28)
+        await self.send_media(self.double.add_media(webp, "image/webp"), "image/webp", "sticker")
+
+    async def send_voice(self) -> None:
+        ogg = b"OggS\x00\x02" + bytes(58)
+        await self.send_media(self.double.add_media(ogg, "audio/ogg"), "audio/ogg")

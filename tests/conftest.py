@@ -18,6 +18,7 @@ from emas.storage.all_models import metadata
 from emas.storage.citypack import load_city_pack, seed
 from emas.storage.db import Database
 from emas.storage.migrate import upgrade
+from whatsapp_fixtures import *  # noqa: F403
 
 PG_URL = os.environ.get("EMAS_TEST_DATABASE_URL")
 CONTENT = Path(__file__).resolve().parents[1] / "content"

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    # WhatsApp Content templates (ContentSid "HX..."), as JSON in the environment.
+    # Message kind (e.g. "report_status", or "report_status:en" for one locale) -> the approved
+    # template used outside the 24-hour window; its variables come from Reply.template_vars.
+    twilio_templates: dict[str, str] = {}
+    # Number of options -> an in-session template drawing them as quick-reply buttons (1-3) or a
+    # list picker (1-10). Variables: "1" the text, "2" the list's button label, then per option
+    # i (from 1) "{2i+1}" its title and "{2i+2}" its id. Without one, options are numbered.
+    twilio_quick_reply_templates: dict[int, str] = {}
+    twilio_list_picker_templates: dict[int, str] = {}
 
     # Limits residents meet while filing a report.
     max_photo_bytes: int = 10 * 1024 * 1024

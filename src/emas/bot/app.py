@@ -103,6 +103,8 @@ def create_app(settings: Settings, *, container: Container | None = None,
     app.state.container = box
     if settings.telegram_enabled:
         _attach_telegram(box)
+    if settings.whatsapp_enabled:
+        _attach_whatsapp(box)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -134,6 +136,22 @@ def create_app(settings: Settings, *, container: Container | None = None,
             return JSONResponse({"detail": "malformed update"}, status_code=400)
         return JSONResponse({})
 
+    @app.post("/webhooks/whatsapp")
+    async def whatsapp_webhook(request: Request) -> Response:
+        channel = box.channels.get("whatsapp")
+        if channel is None:
+            return JSONResponse({"detail": "whatsapp is not configured"}, status_code=404)
+        response: Response = await channel.receive(request)
+        return response
+
+    @app.post("/webhooks/whatsapp/status")
+    async def whatsapp_status(request: Request) -> Response:
+        channel = box.channels.get("whatsapp")
+        if channel is None:
+            return JSONResponse({"detail": "whatsapp is not configured"}, status_code=404)
+        response: Response = await channel.receive_status(request)
+        return response
+
     return app
 
 
@@ -146,6 +164,15 @@ def _attach_telegram(box: Container) -> None:
     box.channels["telegram"] = TelegramChannel(
         bot=bot, engine=box.engine, outbound=box.outbound,
         bot_username=settings.telegram_bot_username,
+    )
+
+
+def _attach_whatsapp(box: Container) -> None:
+    from emas.bot.handlers.whatsapp import WhatsAppChannel
+
+    box.channels["whatsapp"] = WhatsAppChannel(
+        engine=box.engine, outbound=box.outbound, settings=box.settings, db=box.db,
+        clock=box.engine.clock,
     )
 
 

@@ -12,6 +12,7 @@ from emas.i18n import set_locale
 from emas.reports.city import City
 from emas.reports.service import ReportService
 from emas.settings import Settings
+from emas.storage import repo_outbound
 from emas.storage.media import MediaRejected, MediaStore, StoredMedia
 
 if TYPE_CHECKING:
@@ -38,6 +39,13 @@ class Services:
             raise MediaRejected("not_image")
         data = await media.fetch()
         return self.media.save_image(data)
+
+    async def set_opted_out(self, ctx: Ctx, opted_out: bool) -> bool:
+        """Stop (True) or resume (False) every message to this person that is not a reply to
+        them; returns the previous setting."""
+        return await repo_outbound.set_opted_out(
+            session=self.session, identity_id=ctx.person.id, opted_out=opted_out
+        )
 
     def set_locale(self, ctx: Ctx, locale: str) -> None:
         ctx.person.locale = locale

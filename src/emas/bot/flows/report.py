@@ -449,7 +449,7 @@ class ReportFlow(Flow):
         )
         ctx.data.pop("draft", None)
         ctx.data.pop(_EDITING, None)
-        ctx.say(ctx.services.reports.receipt_text(result))
+        ctx.say(ctx.services.reports.receipt_text(result), kind="report_receipt")
         ctx.goto("main", "menu")
 
     async def ask_edit(self, ctx: Ctx) -> None:

@@ -15,6 +15,9 @@ from emas.i18n import _
 CommandHandler = Callable[[Ctx], Awaitable[bool]]
 COMMANDS: dict[str, CommandHandler] = {}
 START_ARGS: list[CommandHandler] = []
+# Bare words (typed, not /commands) that stop or resume every message that is not a reply.
+STOP_WORDS = frozenset({"stop", "berhenti", "unsubscribe"})
+RESUME_WORDS = frozenset({"mulai", "start"})
 GROUP_COMMANDS: dict[str, CommandHandler] = {}
 
 
@@ -39,9 +42,12 @@ async def route(ctx: Ctx) -> None:
         ctx.replies.append(Reply(_("I saw that you edited a message. Edits are not applied; "
                                    "please send the corrected message again.")))
         return
+    words = normalize(ctx.text) if inbound.kind == Kind.TEXT else ""
+    if words in STOP_WORDS or words in RESUME_WORDS:
+        await _opt_out_or_in(ctx, stop=words in STOP_WORDS)
+        return
     if _expire_draft(ctx):
         return
-    words = normalize(ctx.text) if inbound.kind == Kind.TEXT else ""
     command = inbound.command
     option = inbound.option_id
     if option is None and inbound.kind == Kind.TEXT:
@@ -103,9 +109,27 @@ async def route(ctx: Ctx) -> None:
         return
     flow = ctx.services.flows.get(ctx.flow)
     if flow is None or not flow.has_state(ctx.state):
+        if ctx.flow == "menu" and ctx.state == "start":
+            # A first message that is not /start (on WhatsApp, say "halo"): greet first.
+            MenuFlow.welcome(ctx)
         ctx.goto("main", "menu")
         return
     await flow.handle(ctx)
+
+
+async def _opt_out_or_in(ctx: Ctx, *, stop: bool) -> None:
+    """The bare words STOP / MULAI: messages that are not replies stop or resume, on every
+    channel (replies to the person's own messages always go out)."""
+    was_out = await ctx.services.set_opted_out(ctx, stop)
+    if stop:
+        ctx.say(_("Done: we will no longer send you announcements or updates on your reports. "
+                  "You can still write to us at any time and we will answer. To receive them "
+                  "again, send START."))
+        return
+    if was_out:
+        ctx.say(_("Welcome back! You will receive announcements and updates on your reports "
+                  "again. To stop them, send STOP."))
+    await go_menu(ctx)
 
 
 def _offered(ctx: Ctx, option: str) -> bool:
