@@ -156,7 +156,7 @@ async def telegram(
                 await box.db.dispose()
 
 
-CHANNELS = ["terminal", "telegram"]
+CHANNELS = ["terminal", "telegram", "whatsapp"]
 
 
 @pytest.fixture(params=CHANNELS)
