@@ -20,6 +20,7 @@ from emas.bot.engine import Engine
 from emas.bot.flows import build_flows, default_understand
 from emas.bot.flows.base import Flow
 from emas.bot.outbound import Outbound
+from emas.bot.outbox import agency_jobs
 from emas.reports.city import City
 from emas.settings import Settings
 from emas.storage.citypack import load_city_pack
@@ -52,8 +53,10 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     flows = build_flows()
     engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows,
                     understand=default_understand, clock=clock)
-    return Container(settings=settings, db=db, city=city, media=media, flows=flows,
-                     engine=engine)
+    box = Container(settings=settings, db=db, city=city, media=media, flows=flows,
+                    engine=engine)
+    box.background.extend(agency_jobs(box))
+    return box
 
 
 def channel_status(settings: Settings) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from emas.cli import echo_json, get_settings, run
+from emas.i18n import use_locale
 from emas.reports.lifecycle import Status
 
 
@@ -92,23 +93,79 @@ def show(ctx: click.Context, ticket: str, as_json: bool) -> None:
 @report.command("set-status")
 @click.argument("ticket")
 @click.argument("status", type=click.Choice([s.value for s in Status]))
-@click.option("--note", default=None)
+@click.option("--note", default=None, help="Why: required to resolve, reject or hand back.")
+@click.option("--original", default=None, help="For duplicate: the original report's ticket.")
 @click.pass_context
-def set_status(ctx: click.Context, ticket: str, status: str, note: str | None) -> None:
-    """Move a report to another status, with an optional note."""
+def set_status(ctx: click.Context, ticket: str, status: str, note: str | None,
+               original: str | None) -> None:
+    """Move a report to another status, as the lifecycle allows; the resident is told."""
+    from emas.reports.actions import ActionError, ReportActions
+    from emas.reports.lifecycle import TransitionRefused
+    from emas.reports.outbox import enqueue
     from emas.storage import repo
+    from emas.storage.types import utcnow
+
+    settings = get_settings(ctx)
 
     async def go(session: Any, city: Any) -> str | None:
         found = await repo.get_report_by_ticket(session=session, ticket=ticket)
         if found is None:
             return None
-        await repo.add_report_event(session=session, report=found, status=status, note=note)
+        first = None
+        if original:
+            first = await repo.get_report_by_ticket(session=session, ticket=original)
+            if first is None:
+                raise click.ClickException(f"no report {original}")
+        actions = ReportActions(session=session, city=city, settings=settings, now=utcnow)
+        outcome = await actions.set_status(found, status, note=note, original=first)
+        await enqueue(session=session, notices=outcome.notices, now=utcnow())
         return found.ticket
 
-    done = run(_with_session(get_settings(ctx), go))
+    with use_locale("en"):
+        try:
+            done = run(_with_session(settings, go))
+        except TransitionRefused as refused:
+            raise click.ClickException(refused.message()) from None
+        except ActionError as error:
+            raise click.ClickException(str(error)) from None
     if done is None:
         raise click.ClickException(f"no report {ticket}")
     click.echo(f"{done}: {status}")
+
+
+@report.command("assign")
+@click.argument("ticket")
+@click.argument("agency")
+@click.pass_context
+def assign(ctx: click.Context, ticket: str, agency: str) -> None:
+    """Pass a report to an agency (verifying it first if needed); the resident is told."""
+    from emas.reports.actions import ActionError, ReportActions
+    from emas.reports.lifecycle import TransitionRefused
+    from emas.reports.outbox import enqueue
+    from emas.storage import repo
+    from emas.storage.types import utcnow
+
+    settings = get_settings(ctx)
+
+    async def go(session: Any, city: Any) -> tuple[str, str] | None:
+        found = await repo.get_report_by_ticket(session=session, ticket=ticket)
+        if found is None:
+            return None
+        actions = ReportActions(session=session, city=city, settings=settings, now=utcnow)
+        outcome = await actions.assign(found, agency, actor_id=None)
+        await enqueue(session=session, notices=outcome.notices, now=utcnow())
+        return found.ticket, found.status
+
+    with use_locale("en"):
+        try:
+            done = run(_with_session(settings, go))
+        except TransitionRefused as refused:
+            raise click.ClickException(refused.message()) from None
+        except ActionError as error:
+            raise click.ClickException(str(error)) from None
+    if done is None:
+        raise click.ClickException(f"no report {ticket}")
+    click.echo(f"{done[0]}: {done[1]} ({agency})")
 
 
 def register(main: click.Group) -> None:

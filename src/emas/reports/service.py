@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from emas.i18n import _, format_datetime
+from emas.i18n import _, format_datetime, ngettext
 from emas.reports.lifecycle import Status, status_label
-from emas.storage import repo
-from emas.storage.models import Report, ReportPhoto
+from emas.reports.sla import calendar_for, current_clock, deadline_text
+from emas.storage import repo, repo_agencies
+from emas.storage.models import Report, ReportEvent, ReportPhoto
 
 if TYPE_CHECKING:
     from emas.bot.flows.base import Person
@@ -116,13 +117,22 @@ class ReportService:
         if agency is not None and agency.external:
             lines.append(_("This matter is handled by {agency}, outside the city government. "
                            "We keep your report and pass it on.").format(agency=agency.name))
+            if agency.contact:
+                lines.append(_("Please contact: {contact}").format(contact=agency.contact))
         elif agency is not None:
             lines.append(_("It will be handled by {agency}.").format(agency=agency.name))
         days = category.verify_days if category else self.city.verify_days
-        lines.append(
-            _("Kominfo verifies it within {days} working days, then the agency follows it up. "
-              "We will tell you here at every step.").format(days=days)
-        )
+        if report.status == Status.ASSIGNED:
+            lines.append(
+                _("It has gone straight to the agency, which responds within {days} working "
+                  "days. We will tell you here at every step.").format(
+                    days=category.answer_days if category else self.city.answer_days)
+            )
+        elif report.status != Status.REFERRED:
+            lines.append(
+                _("Kominfo verifies it within {days} working days, then the agency follows it "
+                  "up. We will tell you here at every step.").format(days=days)
+            )
         lines.append(_("Keep the ticket number to check the status from the menu."))
         return "\n".join(lines)
 
@@ -151,6 +161,7 @@ class ReportService:
             _("Filed: {when}").format(when=format_datetime(report.created_at)),
             _("Last update: {when}").format(when=format_datetime(report.updated_at)),
         ]
+        lines += await _agency_side_lines(self.session, city, report, events, self.now())
         if viewer_id is not None and viewer_id == report.reporter_id:
             lines.append("")
             lines.append(_("Your description: {text}").format(text=report.description))
@@ -163,6 +174,42 @@ class ReportService:
 
 class UnknownTicket(LookupError):
     pass
+
+
+async def _agency_side_lines(
+    session: AsyncSession, city: City, report: Report, events: Sequence[ReportEvent],
+    now: datetime,
+) -> list[str]:
+    """Supporters and the current deadline, in working days, for the public view."""
+    lines = []
+    supporters = (await repo_agencies.count_supporters(
+        session=session, report_ids=[report.id or 0])).get(report.id or 0, 0)
+    if supporters:
+        lines.append(ngettext("Supported by {n} other resident",
+                              "Supported by {n} other residents", supporters).format(n=supporters))
+    clock = current_clock(report, events, city=city)
+    if clock is not None:
+        lines.append(deadline_text(clock, now, calendar=calendar_for(city)))
+    return lines
+
+
+async def _agency_side_detail(
+    session: AsyncSession, city: City, report: Report, events: Sequence[ReportEvent]
+) -> dict[str, Any]:
+    """Supporters, the original of a duplicate and the running deadline, for staff."""
+    supporters = (await repo_agencies.count_supporters(
+        session=session, report_ids=[report.id or 0])).get(report.id or 0, 0)
+    original = None
+    if report.duplicate_of is not None:
+        found = await repo_agencies.get_report(session=session, report_id=report.duplicate_of)
+        original = found.ticket if found else None
+    clock = current_clock(report, events, city=city)
+    return {
+        "supporters": supporters,
+        "duplicate_of": original,
+        "deadline": clock.deadline.isoformat() if clock else None,
+        "deadline_stage": clock.stage if clock else None,
+    }
 
 
 async def report_detail(*, session: AsyncSession, city: City, report: Report) -> dict[str, Any]:
@@ -194,6 +241,7 @@ async def report_detail(*, session: AsyncSession, city: City, report: Report) ->
         "anonymous": report.anonymous,
         "created_at": report.created_at.isoformat(),
         "updated_at": report.updated_at.isoformat(),
+        **await _agency_side_detail(session, city, report, events),
         "history": [
             {"status": e.status, "at": e.at.isoformat(), "note": e.note} for e in events
         ],

@@ -145,6 +145,10 @@ class Report(SQLModel, table=True):
     locale: str = Field(default="id", max_length=8)
     created_at: datetime = _ts(index=True)
     updated_at: datetime = _ts()
+    # Agencies' side (migration 0004): the earlier report this one repeats, and the officer
+    # who took it.
+    duplicate_of: int | None = Field(default=None, foreign_key="report.id")
+    handler_id: int | None = Field(default=None, foreign_key="identity.id")
 
 
 class ReportPhoto(SQLModel, table=True):

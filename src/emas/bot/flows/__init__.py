@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from emas.bot.flows.base import Ctx, Flow, Person
 from emas.bot.flows.menu import MenuFlow, PlaceholderFlow
+from emas.bot.flows.rating import RatingFlow
 from emas.bot.flows.report import ReportFlow
+from emas.bot.flows.staff import StaffFlow
 from emas.bot.flows.track import LanguageFlow, MyReportsFlow, TrackFlow
 from emas.i18n import N_, _
 
@@ -19,6 +21,8 @@ def build_flows() -> dict[str, Flow]:
         TrackFlow(),
         MyReportsFlow(),
         LanguageFlow(),
+        StaffFlow(),
+        RatingFlow(),
         PlaceholderFlow("faq", N_("Answers about the city's apps are coming soon. Meanwhile, "
                                   "you can ask at the Diskominfo office.")),
         PlaceholderFlow("subscribe", N_("Subscribing to announcements is coming soon.")),

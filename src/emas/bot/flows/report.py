@@ -8,6 +8,8 @@ from typing import Any
 from emas.bot.flows.base import Ctx, Flow
 from emas.bot.flows.common import nav_options, opt_back, opt_cancel
 from emas.bot.flows.menu import draft_is_live
+from emas.bot.flows.notices import report_actions, send_notices
+from emas.bot.flows.support import SupportStep
 from emas.bot.messages import Kind, Option
 from emas.i18n import _, format_datetime, ngettext
 from emas.reports.service import DraftReport
@@ -29,7 +31,7 @@ def _draft(ctx: Ctx) -> dict[str, Any]:
     return draft
 
 
-class ReportFlow(Flow):
+class ReportFlow(SupportStep, Flow):
     name = "report"
     first_state = "category"
 
@@ -297,7 +299,7 @@ class ReportFlow(Flow):
             ctx.stay()
             return
         _draft(ctx)["description"] = text
-        self._advance(ctx, "photos")
+        self._advance(ctx, "similar")
 
     # -- photos ------------------------------------------------------------------------------
 
@@ -447,6 +449,7 @@ class ReportFlow(Flow):
         result = await ctx.services.reports.submit(
             draft=DraftReport.from_dict(draft), reporter=ctx.person
         )
+        send_notices(ctx, await report_actions(ctx).after_submit(result))
         ctx.data.pop("draft", None)
         ctx.data.pop(_EDITING, None)
         ctx.say(ctx.services.reports.receipt_text(result), kind="report_receipt")

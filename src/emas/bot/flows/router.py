@@ -19,6 +19,10 @@ START_ARGS: list[CommandHandler] = []
 STOP_WORDS = frozenset({"stop", "berhenti", "unsubscribe"})
 RESUME_WORDS = frozenset({"mulai", "start"})
 GROUP_COMMANDS: dict[str, CommandHandler] = {}
+# Buttons on notifications (staff actions, "is it fixed?") work whatever flow the person is in:
+# option id prefix ("st", "rate") -> handler. GROUP_HANDLERS may claim any other group message.
+OPTION_HANDLERS: dict[str, CommandHandler] = {}
+GROUP_HANDLERS: list[CommandHandler] = []
 
 
 def leave_flow(ctx: Ctx) -> None:
@@ -41,6 +45,8 @@ async def route(ctx: Ctx) -> None:
     if inbound.edited:
         ctx.replies.append(Reply(_("I saw that you edited a message. Edits are not applied; "
                                    "please send the corrected message again.")))
+        return
+    if await _notification_button(ctx):
         return
     words = normalize(ctx.text) if inbound.kind == Kind.TEXT else ""
     if words in STOP_WORDS or words in RESUME_WORDS:
@@ -151,8 +157,19 @@ def _expire_draft(ctx: Ctx) -> bool:
     return False
 
 
+async def _notification_button(ctx: Ctx) -> bool:
+    option = ctx.inbound.option_id
+    handler = OPTION_HANDLERS.get(option.split(":", 1)[0]) if option else None
+    return handler is not None and await handler(ctx)
+
+
 async def _group(ctx: Ctx) -> None:
     inbound = ctx.inbound
+    if await _notification_button(ctx):
+        return
+    for claim in GROUP_HANDLERS:
+        if await claim(ctx):
+            return
     if inbound.command:
         handler = GROUP_COMMANDS.get(inbound.command)
         if handler is not None and await handler(ctx):
