@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +52,11 @@ def _print(figures: dict[str, Any]) -> None:
 @click.option("--csv", "as_csv", is_flag=True)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an HTML page with charts to this file.")
+@click.option("--as-of", "as_of", default=None,
+              help="Count open and overdue reports as of this moment (ISO 8601); default now.")
 @click.pass_context
 def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bool,
-             html_file: Path | None) -> None:
+             html_file: Path | None, as_of: str | None) -> None:
     """Figures for the weekly evaluation: received, on time, response times, overdue,
     reopened, satisfaction."""
     from emas.reports.city import City
@@ -70,13 +72,21 @@ def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bo
         raise click.UsageError("--to is before --from")
     settings = get_settings(ctx)
     city = City(load_city_pack(settings.city_dir))
+    moment = utcnow()
+    if as_of:
+        try:
+            moment = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise click.UsageError(f"--as-of is not an ISO 8601 moment: {as_of!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=city.tz)
 
     async def go() -> dict[str, Any]:
         database = Database(settings.database_url)
         try:
             async with database.reader() as session:
                 return await compute(session=session, city=city, start=first, end=last,
-                                     as_of=utcnow())
+                                     as_of=moment)
         finally:
             await database.dispose()
 

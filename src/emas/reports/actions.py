@@ -265,13 +265,7 @@ class ReportActions:
         Kominfo."""
         events = list(await repo.list_report_events(session=self.session,
                                                     report_id=report.id or 0))
-        resolved = self._latest(events, Status.RESOLVED)
-        if report.status == Status.CLOSED and resolved is not None:
-            last_day = self.calendar.shift(self.calendar.local_date(resolved.at),
-                                           self.city.reopen_days)
-            if self.calendar.local_date(self.now()) > last_day:
-                raise TransitionRefused(ticket=report.ticket, current=report.status,
-                                        target=Status.REOPENED, problem="window")
+        self._check_reopen_window(report, events)
         report.handler_id = None
         event = await self._move(report, Status.REOPENED, actor_id=actor_id, note=note)
         notices = await self._post_to_agency(report, reopened=True, note=note)
@@ -285,6 +279,17 @@ class ReportActions:
         notices += await self._tell_residents(
             report, Status.REOPENED, skip=report.reporter_id if by_reporter else None)
         return Outcome(report, event, notices)
+
+    def _check_reopen_window(self, report: Report, events: Sequence[ReportEvent]) -> None:
+        """A closed report may be reopened within the reopen period after its answer."""
+        resolved = self._latest(events, Status.RESOLVED)
+        if report.status != Status.CLOSED or resolved is None:
+            return
+        last_day = self.calendar.shift(self.calendar.local_date(resolved.at),
+                                       self.city.reopen_days)
+        if self.calendar.local_date(self.now()) > last_day:
+            raise TransitionRefused(ticket=report.ticket, current=report.status,
+                                    target=Status.REOPENED, problem="window")
 
     async def close(self, report: Report, *, actor_id: int | None, note: str | None = None,
                     by_reporter: bool = False) -> Outcome:
@@ -310,6 +315,8 @@ class ReportActions:
         resolved = self._latest(events, Status.RESOLVED)
         if resolved is None or report.status not in (Status.RESOLVED, Status.CLOSED):
             raise ActionError("not resolved")
+        if not fixed:
+            self._check_reopen_window(report, events)
         rating = await repo_agencies.add_rating(session=self.session, rating=Rating(
             report_id=report.id or 0, identity_id=identity_id,
             resolved_event_id=resolved.id or 0, fixed=fixed, created_at=self.now()))

@@ -295,6 +295,7 @@ def _chart(title: str, labels: list[str], values: list[float], *, xlabel: str) -
     ax.barh(positions, values, color="#2b6cb0")
     ax.set_yticks(positions, labels=labels)
     ax.invert_yaxis()
+    ax.set_xlim(0, max([*values, 1]) * 1.15)  # room for the value labels
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     for pos, value in zip(positions, values, strict=True):

@@ -11,9 +11,16 @@ from typing import TYPE_CHECKING
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from emas.bot.messages import Option, Reply
-from emas.i18n import _, format_date, ngettext, use_locale
+from emas.i18n import _, use_locale
 from emas.reports.lifecycle import Status, status_label
-from emas.reports.sla import ANSWER, VERIFY, StageClock, current_clock
+from emas.reports.sla import (
+    ANSWER,
+    VERIFY,
+    StageClock,
+    current_clock,
+    due_date_text,
+    remaining_text,
+)
 from emas.reports.workdays import WorkCalendar
 from emas.reports.workflow import Workflow
 from emas.staff.roles import Role
@@ -180,17 +187,9 @@ def agency_name(city: City, key: str | None, *, short: bool = False) -> str:
 def due_text(clock: StageClock | None, now: datetime, calendar: WorkCalendar) -> str | None:
     if clock is None or clock.stage not in (VERIFY, ANSWER):
         return None
-    when = format_date(calendar.at(clock.due_day, 12), fmt="medium")
-    left = calendar.working_days_left(now, clock.due_day)
-    if now >= clock.deadline:
-        late = max(-left, 1)
-        rest = ngettext("overdue by {n} working day", "overdue by {n} working days",
-                        late).format(n=late)
-    elif left == 0:
-        rest = _("due today")
-    else:
-        rest = ngettext("{n} working day left", "{n} working days left", left).format(n=left)
-    return _("Deadline: {date} ({rest})").format(date=when, rest=rest)
+    return _("Deadline: {date} ({rest})").format(
+        date=due_date_text(clock, calendar=calendar),
+        rest=remaining_text(clock, now, calendar=calendar))
 
 
 def details(facts: ReportFacts, *, city: City, now: datetime, calendar: WorkCalendar) -> list[str]:
@@ -216,9 +215,8 @@ def details(facts: ReportFacts, *, city: City, now: datetime, calendar: WorkCale
         lines.append(_("Reporter: anonymous"))
     else:
         lines.append(_("Reporter: {name}").format(name=facts.reporter.display_name))
-    count = len(facts.supporters)
-    lines.append(ngettext("Supported by {n} other resident", "Supported by {n} other residents",
-                          count).format(n=count))
+    lines.append(_("Supporters (residents saying “me too”): {n}").format(
+        n=len(facts.supporters)))
     due = due_text(facts.clock, now, calendar)
     if due:
         lines.append(due)

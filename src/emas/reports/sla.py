@@ -121,21 +121,29 @@ def first_run(
     return start, None
 
 
+def remaining_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) -> str:
+    """"3 working days left", "due today" or "overdue by 2 working days"."""
+    left = calendar.working_days_left(now, clock.due_day)
+    if now >= clock.deadline:
+        late = max(-left, 1)
+        return ngettext("overdue by {n} working day", "overdue by {n} working days",
+                        late).format(n=late)
+    if left == 0:
+        return _("due today")
+    return ngettext("{n} working day left", "{n} working days left", left).format(n=left)
+
+
+def due_date_text(clock: StageClock, *, calendar: WorkCalendar) -> str:
+    return format_date(calendar.at(clock.due_day, 12), fmt="medium")
+
+
 def deadline_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) -> str:
     """One line for residents: the current deadline, in working days."""
-    left = calendar.working_days_left(now, clock.due_day)
-    when = format_date(calendar.at(clock.due_day, 12), fmt="medium")
+    when = due_date_text(clock, calendar=calendar)
     if clock.stage == CONFIRM:
         return _("Closes automatically on {date} unless you tell us it is not fixed.").format(
             date=when)
-    if left > 0:
-        rest = ngettext("{n} working day left", "{n} working days left", left).format(n=left)
-    elif left == 0 and now < clock.deadline:
-        rest = _("due today")
-    else:
-        late = max(-left, 1)
-        rest = ngettext("overdue by {n} working day", "overdue by {n} working days",
-                        late).format(n=late)
+    rest = remaining_text(clock, now, calendar=calendar)
     if clock.stage == VERIFY:
         return _("Verification deadline: {date} ({rest})").format(date=when, rest=rest)
     return _("Agency's deadline to respond: {date} ({rest})").format(date=when, rest=rest)
