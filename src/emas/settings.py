@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     port: int = 8080
     public_url: str | None = None
     log_level: str = "INFO"
+    # FAQ: how often (seconds) the server looks for edited articles and for answers given
+    # with `emas faq answer`.
+    faq_reload_seconds: float = 3.0
+    faq_answer_poll_seconds: float = 5.0
 
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -88,6 +92,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def faq_dir(self) -> Path:
+        return self.city_dir / "faq"
+
+    @property
+    def faq_reload_marker(self) -> Path:
+        """Touched by `emas faq reload`; the server reloads the FAQ when it changes."""
+        return self.data_dir / "faq.reload"
 
 
 @lru_cache

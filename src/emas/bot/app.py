@@ -17,10 +17,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from emas.bot.engine import Engine
-from emas.bot.flows import build_flows, default_understand
+from emas.bot.faq_answers import faq_jobs
+from emas.bot.flows import build_flows
 from emas.bot.flows.base import Flow
+from emas.bot.flows.faq import make_understand
 from emas.bot.outbound import Outbound
 from emas.bot.outbox import agency_jobs
+from emas.faq.library import FaqLibrary, category_words
 from emas.reports.city import City
 from emas.settings import Settings
 from emas.storage.citypack import load_city_pack
@@ -50,12 +53,15 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     db = Database(settings.database_url)
     city = City(load_city_pack(settings.city_dir))
     media = MediaStore(settings.media_dir, max_bytes=settings.max_photo_bytes)
-    flows = build_flows()
+    faq = FaqLibrary(settings.faq_dir, category_words(city.categories),
+                     marker=settings.faq_reload_marker)
+    flows = build_flows(faq=faq)
     engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows,
-                    understand=default_understand, clock=clock)
+                    understand=make_understand(faq), clock=clock)
     box = Container(settings=settings, db=db, city=city, media=media, flows=flows,
                     engine=engine)
     box.background.extend(agency_jobs(box))
+    box.background.extend(faq_jobs(box, faq))
     return box
 
 

@@ -49,6 +49,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 from emas.cli import core as _core  # noqa: E402
 from emas.cli import evaluate as _evaluate  # noqa: E402
+from emas.cli import faq as _faq  # noqa: E402
 from emas.cli import report as _report  # noqa: E402
 from emas.cli import staff as _staff  # noqa: E402
 
@@ -56,3 +57,4 @@ _core.register(main)
 _report.register(main)
 _staff.register(main)
 _evaluate.register(main)
+_faq.register(main)

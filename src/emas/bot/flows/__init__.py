@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from emas.bot.flows.base import Ctx, Flow, Person
+from emas.bot.flows.faq import FaqFlow
 from emas.bot.flows.menu import MenuFlow, PlaceholderFlow
 from emas.bot.flows.rating import RatingFlow
 from emas.bot.flows.report import ReportFlow
 from emas.bot.flows.staff import StaffFlow
 from emas.bot.flows.track import LanguageFlow, MyReportsFlow, TrackFlow
+from emas.faq.library import FaqLibrary
 from emas.i18n import N_, _
 
 __all__ = ["Ctx", "Flow", "Person", "build_flows", "default_understand"]
 
 
-def build_flows() -> dict[str, Flow]:
-    """Every flow by name; features replace placeholders as they arrive."""
+def build_flows(faq: FaqLibrary | None = None) -> dict[str, Flow]:
+    """Every flow by name; features replace placeholders as they arrive. Without FAQ content
+    (`faq`), the FAQ menu entry is a polite placeholder."""
     flows: list[Flow] = [
         MenuFlow(),
         ReportFlow(),
@@ -23,6 +26,7 @@ def build_flows() -> dict[str, Flow]:
         LanguageFlow(),
         StaffFlow(),
         RatingFlow(),
+        FaqFlow(faq) if faq is not None else
         PlaceholderFlow("faq", N_("Answers about the city's apps are coming soon. Meanwhile, "
                                   "you can ask at the Diskominfo office.")),
         PlaceholderFlow("subscribe", N_("Subscribing to announcements is coming soon.")),

@@ -102,22 +102,36 @@ class ReportFlow(SupportStep, Flow):
         if picked and picked.startswith("cat:"):
             category = ctx.services.city.category(picked[4:])
             if category is not None:
-                draft = _draft(ctx)
-                draft["category"] = category.key
-                if category.confidential:
-                    draft.setdefault("anonymous", True)
-                if category.referral():
-                    ctx.say(category.referral())
-                if category.emergency_hint:
-                    ctx.say(
-                        _("If anyone is in danger right now, please call {number} first. "
-                          "You can still file this report.").format(
-                            number=ctx.services.city.emergency_number)
-                    )
+                self._set_category(ctx, category)
                 self._advance(ctx, "place")
                 return
         ctx.say(_("Please choose one of the categories from the list."))
         ctx.stay()
+
+    async def enter_with_category(self, ctx: Ctx, key: str) -> None:
+        """Start a new report whose category is already known (the resident described the
+        problem in their own words): straight to where it is."""
+        category = ctx.services.city.category(key)
+        if category is None:
+            await self.enter(ctx)
+            return
+        self._fresh(ctx)
+        self._set_category(ctx, category)
+        ctx.goto("place", self.name)
+
+    def _set_category(self, ctx: Ctx, category: Any) -> None:
+        draft = _draft(ctx)
+        draft["category"] = category.key
+        if category.confidential:
+            draft.setdefault("anonymous", True)
+        if category.referral():
+            ctx.say(category.referral())
+        if category.emergency_hint:
+            ctx.say(
+                _("If anyone is in danger right now, please call {number} first. "
+                  "You can still file this report.").format(
+                    number=ctx.services.city.emergency_number)
+            )
 
     async def ask_emergency(self, ctx: Ctx) -> None:
         city = ctx.services.city

@@ -1,0 +1,1 @@
+"""The FAQ domain: articles about the city's apps, and understanding residents' free text."""

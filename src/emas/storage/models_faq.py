@@ -1,0 +1,59 @@
+"""FAQ tables: residents' "Was this helpful?" answers and the questions they pass to staff."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from emas.storage.types import UTCDateTime, utcnow
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kw))
+
+
+def _ts_opt(**kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, **kw))
+
+
+class QuestionStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class FaqFeedback(SQLModel, table=True):
+    """One answer to "Was this helpful?" under an article."""
+
+    __tablename__ = "faq_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    article: str = Field(max_length=64, index=True)  # the article's slug
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    helpful: bool
+    at: datetime = _ts()
+
+
+class FaqQuestion(SQLModel, table=True):
+    """A question the bot could not answer, passed to Kominfo staff; the answer goes back to
+    the resident on the channel they asked from. The text is kept because staff must read it
+    to answer."""
+
+    __tablename__ = "faq_question"
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    channel: str = Field(max_length=16)
+    user_key: str = Field(max_length=64)
+    locale: str = Field(default="id", max_length=8)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=QuestionStatus.OPEN, max_length=16, index=True)
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_by: str | None = Field(default=None, max_length=128)
+    created_at: datetime = _ts(index=True)
+    answered_at: datetime | None = _ts_opt()
+    # Set once the answer has been handed to the resident's channel.
+    delivered_at: datetime | None = _ts_opt(index=True)
