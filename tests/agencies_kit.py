@@ -3,6 +3,7 @@ sender that keeps what the outbox sends."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,9 +33,16 @@ class Sent:
     """What a channel would have sent: one Outgoing per message."""
 
     items: list[Outgoing] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def deliver(self, outgoing: list[Outgoing], *, edit_message: Any = None) -> None:
         self.items.extend(outgoing)
+        self.arrived.set()
+
+    async def wait_for(self, count: int) -> None:
+        while len(self.items) < count:
+            self.arrived.clear()
+            await self.arrived.wait()
 
     def to(self, user_key: str) -> list[Outgoing]:
         return [i for i in self.items if i.to == user_key]

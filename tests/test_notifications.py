@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -27,6 +28,7 @@ from emas.storage import repo_agencies
 from emas.storage.models import Identity
 from emas.storage.types import utcnow
 from factories import png_bytes
+from whatsapp_fixtures import WhatsAppEnv
 
 GROUP = "-1001000000001"
 
@@ -74,7 +76,9 @@ async def test_a_move_from_the_command_line_reaches_reporter_and_supporters_via_
                                              "and passed to Dinas Pekerjaan Umum")
     assert "Deadline:" in to_reporter.reply.text and "5 working days left" in to_reporter.reply.text
     assert to_reporter.reply.kind == "report_status"
-    assert to_reporter.reply.template_vars["ticket"] == report.ticket
+    assert to_reporter.reply.template_vars == {
+        "1": report.ticket, "2": "Passed to the agency",
+        "3": "Dinas Pekerjaan Umum dan Tata Ruang"}
     to_fan, = sent.to("warga-2")
     assert (to_fan.channel, to_fan.locale) == ("terminal", "id")
     assert to_fan.reply.text.startswith(f"Laporan {report.ticket} yang Anda dukung telah "
@@ -176,3 +180,52 @@ async def _ticket(box: Container, report_id: int) -> str:
         report = await repo_agencies.get_report(session=session, report_id=report_id)
         assert report is not None
         return report.ticket
+
+
+async def test_the_server_sends_the_outbox_in_the_background(
+    container: Container, clock: Clock
+) -> None:
+    box = container
+    jobs = {job.__name__: job for job in box.background}
+    assert {"report_deadlines", "notification_outbox"} <= set(jobs)
+    sent = capture(box)
+    task = asyncio.create_task(jobs["notification_outbox"]())
+    try:
+        report_id = await _supported_report(box)
+        async with box.db.session() as session:
+            report = await repo_agencies.get_report(session=session, report_id=report_id)
+            assert report is not None
+            outcome = await actions(box, session).assign(report, "dlh", actor_id=None)
+            await enqueue(session=session, notices=outcome.notices, now=clock())
+        async with asyncio.timeout(10):
+            await sent.wait_for(2)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert sorted(o.to for o in sent.items) == ["700001", "warga-2"]
+
+
+async def test_a_whatsapp_resident_outside_the_window_gets_the_status_template(
+    whatsapp: WhatsAppEnv, clock: Clock
+) -> None:
+    box = whatsapp.box
+    sid = whatsapp.double.add_template("Laporan {{1}}: {{2}} ({{3}}).")
+    whatsapp.configure(twilio_templates={"report_status": sid})
+    chat = whatsapp.chat()
+    await chat.say("halo")  # the resident wrote once: the identity exists, the window opens
+    report = await file_report(box, user=chat.user_key, channel="whatsapp", locale="id")
+    clock.advance(days=2)  # the 24-hour window has closed
+    async with box.db.session() as session:
+        found = await repo_agencies.get_report(session=session, report_id=report.id or 0)
+        assert found is not None
+        outcome = await actions(box, session).assign(found, "putr", actor_id=None)
+        await enqueue(session=session, notices=outcome.notices, now=clock())
+    mark = len(whatsapp.double.messages)
+    assert await flush_outbox(box) == 1
+    await whatsapp.double.settle()
+    chat.collect(mark)
+    message, = chat.sent
+    assert message.content_sid == sid
+    assert chat.texts == [f"Laporan {report.ticket}: Diteruskan ke instansi terkait "
+                          "(Dinas Pekerjaan Umum dan Tata Ruang)."]

@@ -8,7 +8,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from agencies_kit import actions, file_report, press, reload, staff
+from agencies_kit import actions, file_report, press, reload, send, staff, texts
 from conftest import Clock
 from emas.bot.app import Container
 from emas.bot.messages import Channel, Inbound, Kind
@@ -166,3 +166,43 @@ async def test_removed_staff_can_no_longer_act(container: Container, settings: S
                       group=GROUP)
     assert _alerts(out)
     assert (await reload(container, report.id or 0)).status == "submitted"
+
+
+async def test_an_officer_without_a_group_works_from_a_private_chat(
+    container: Container,
+) -> None:
+    box = container
+    await staff(box, "petugas-dlh", role="officer", agency="dlh", name="Dewi")
+    report = await file_report(box, category="sampah", description="Sampah menumpuk di TPS "
+                               "pasar, belum diangkut seminggu")
+    async with box.db.session() as session:
+        found = await repo_agencies.get_report(session=session, report_id=report.id or 0)
+        assert found is not None
+        outcome = await actions(box, session).verify(found, actor_id=None)
+    post, = [n for n in outcome.notices if n.recipient.user_key == "petugas-dlh"]
+    assert post.recipient.channel == "terminal"  # no group: the officer in private
+
+    out = await press(box, "petugas-dlh", f"st:res:{report.id}")
+    assert "What was done about report" in texts(out)
+    out = await send(box, "petugas-dlh", "Sampah sudah diangkut truk pagi ini")
+    assert "Send a photo of the result" in texts(out)
+    out = await send(box, "petugas-dlh", "1")  # typed: the first option, "Skip photo"
+    assert f"Report {report.ticket} resolved (Dewi)" in texts(out)
+    assert "Sampah sudah diangkut truk pagi ini" in texts(out, "warga-1")
+    assert (await reload(box, report.id or 0)).status == "resolved"
+
+
+async def test_a_staff_question_can_be_cancelled(container: Container) -> None:
+    box = container
+    await staff(box, "5550009", role="kominfo", name="Rina", channel="telegram")
+    report = await file_report(box)
+    out = await press(box, "5550009", f"st:rej:{report.id}", channel="telegram", group=GROUP)
+    assert [o.label for o in out[0].reply.options] == [
+        "Not enough information to act on", "Not a complaint about a public service",
+        "Abusive or offensive content", "✖️ Cancel"]
+    out = await press(box, "5550009", f"st:x:{report.id}", channel="telegram", group=GROUP)
+    assert "unchanged" in texts(out)
+    out = await press(box, "5550009", f"st:why:{report.id}:abusive", channel="telegram",
+                      group=GROUP)
+    assert "no longer open" in _alerts(out)[0]
+    assert (await reload(box, report.id or 0)).status == "submitted"

@@ -245,10 +245,15 @@ def triage_options(report: Report, city: City) -> list[Option]:
     ]
 
 
+# Outside WhatsApp's 24-hour window a notification goes out as the approved template of its
+# kind, filled with these numbered variables:
+#   report_status: {{1}} ticket, {{2}} the new status, {{3}} the agency handling it
+#   staff_alert:   {{1}} ticket, {{2}} the first line of the message
 def staff_reply(text: str, facts: ReportFacts, options: list[Option] | None = None,
                 media_paths: list[str] | None = None) -> Reply:
     return Reply(text=text, options=options or [], media_paths=media_paths or [],
-                 kind=STAFF_KIND, template_vars={"ticket": facts.report.ticket, "text": text})
+                 kind=STAFF_KIND,
+                 template_vars={"1": facts.report.ticket, "2": text.split("\n", 1)[0][:500]})
 
 
 def resident_reply(text: str, facts: ReportFacts, status: str, city: City, *,
@@ -257,9 +262,9 @@ def resident_reply(text: str, facts: ReportFacts, status: str, city: City, *,
     return Reply(
         text=text, options=options or [], media_paths=media_paths or [], kind=RESIDENT_KIND,
         template_vars={
-            "ticket": facts.report.ticket,
-            "status": status_label(status),
-            "agency": agency_name(city, facts.report.agency_key),
+            "1": facts.report.ticket,
+            "2": status_label(status),
+            "3": agency_name(city, facts.report.agency_key),
         },
     )
 

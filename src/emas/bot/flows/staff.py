@@ -155,9 +155,10 @@ def _begin(ctx: Ctx, state: str, report: Report, staff: StaffMember) -> None:
     back = (previous or {}).get("back") or [ctx.flow, ctx.state]
     if ctx.flow == "report":
         ctx.data.setdefault("draft", {})["state"] = ctx.state
+    options = (previous or {}).get("options", ctx.data.get("_options"))
     ctx.data[PENDING] = {
         "report": report.id, "ticket": report.ticket, "chat": _chat(ctx),
-        "group": ctx.inbound.is_group, "name": staff.name, "back": back,
+        "group": ctx.inbound.is_group, "name": staff.name, "back": back, "options": options,
         "started": ctx.services.now().isoformat(), "photos": [],
     }
     ctx.goto(state, StaffFlow.name, remember=False)
@@ -172,6 +173,11 @@ def _finish(ctx: Ctx) -> None:
             flow, state = "menu", "main"
         ctx.flow, ctx.state = flow, state
         ctx.next_flow = ctx.next_state = None
+        # The private chat's numbered options, so a typed number there still means what it did.
+        if pending.get("options") is not None:
+            ctx.data["_options"] = pending["options"]
+        else:
+            ctx.data.pop("_options", None)
         return
     ctx.goto("main", "menu")
 
