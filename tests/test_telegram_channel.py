@@ -176,3 +176,10 @@ async def test_long_text_is_split_under_4096_characters(telegram: TelegramEnv) -
     assert all(len(c.plain_text or "") <= 4096 for c in calls)
     assert calls[-1].reply_markup is not None  # the buttons stay on the last piece
     assert telegram.double.rejected == []
+
+
+async def test_unknown_command_as_the_very_first_message(telegram: TelegramEnv) -> None:
+    chat = telegram.chat(chat_id=700_777, language_code="en")
+    await chat.say("/foobar")
+    assert "do not know that command" in chat.text
+    assert any("Make a report" in o for o in chat.options)

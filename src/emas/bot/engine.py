@@ -185,6 +185,9 @@ class Engine:
             ctx.next_flow = ctx.next_state = None
             if flow_name != ctx.flow:
                 ctx.data.pop("_stack", None)
+            if not hasattr(self.flows[flow_name], f"ask_{state}"):
+                # e.g. "ask again" before any question was asked: the menu is the safe place.
+                flow_name, state = "menu", "main"
             ctx.flow, ctx.state = flow_name, state
             await self.flows[flow_name].ask(ctx, state)
         logger.error("flow %s did not settle after %d hops", ctx.flow, MAX_HOPS)
