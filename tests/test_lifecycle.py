@@ -8,12 +8,15 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from agencies_kit import file_report, history, person, reload, set_status
+from agencies_kit import KARTINI, file_report, history, person, reload, set_status, staff
 from conftest import Clock
 from emas.bot.app import Container
 from emas.cli import main
 from emas.i18n import use_locale
+from emas.reports.actions import ReportActions
 from emas.reports.lifecycle import TRANSITIONS, Status, TransitionRefused, transition
+from emas.reports.service import DraftReport, ReportService
+from emas.reports.workflow import Workflow
 from emas.settings import Settings
 from emas.storage.models import Report
 from emas.storage.types import utcnow
@@ -181,3 +184,26 @@ async def test_an_external_category_is_referred_at_filing_and_the_report_kept(
     events = await history(container, report.id or 0)
     assert [e.status for e in events] == ["submitted", "referred"]
     assert "PLN" in (events[-1].note or "")
+
+
+async def test_a_category_configured_so_is_verified_and_assigned_at_filing(
+    container: Container, clock: Clock
+) -> None:
+    box = container
+    await staff(box, "petugas-perkim", role="officer", agency="perkim", name="Sari")
+    reporter = await person(box, "warga-1", locale="en")
+    flow = Workflow(auto_verify=frozenset({"pju"}))
+    async with box.db.session() as session:
+        service = ReportService(session=session, city=box.city, now=clock)
+        report = await service.submit(
+            draft=DraftReport(category="pju", kelurahan=KARTINI,
+                              description="Lampu jalan mati di depan masjid"),
+            reporter=reporter)
+        notices = await ReportActions(session=session, city=box.city, settings=box.settings,
+                                      now=clock, workflow=flow).after_submit(report)
+        with use_locale("en"):
+            receipt = service.receipt_text(report)
+    assert [e.status for e in await history(box, report.id or 0)] == [
+        "submitted", "verified", "assigned"]
+    assert [n.recipient.user_key for n in notices] == ["petugas-perkim"]
+    assert "It has gone straight to the agency, which responds within 5 working days" in receipt

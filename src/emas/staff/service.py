@@ -52,6 +52,11 @@ def account_for(*, telegram_id: str | None = None, phone: str | None = None,
     return Account("terminal", terminal.strip())
 
 
+async def staff_for(*, session: AsyncSession, channel: str, user_key: str) -> StaffMember | None:
+    """The staff account of a channel account, if it has one (active or not)."""
+    return await repo_agencies.get_staff(session=session, channel=channel, user_key=user_key)
+
+
 async def add_staff(
     *, session: AsyncSession, city: City, role: str, name: str, account: Account,
     agency_key: str | None = None,

@@ -22,8 +22,7 @@ from emas.reports.lifecycle import REJECT_REASONS, TransitionRefused, reject_rea
 from emas.reports.notices import agency_name
 from emas.reports.service import parse_ticket
 from emas.staff.roles import can_act
-from emas.staff.service import redeem_link_code
-from emas.storage import repo_agencies
+from emas.staff.service import redeem_link_code, staff_for
 from emas.storage.media import MediaRejected
 from emas.storage.models import Report
 from emas.storage.models_agencies import StaffMember
@@ -54,9 +53,8 @@ def _deny(ctx: Ctx, message: str) -> None:
 
 
 async def _staff(ctx: Ctx) -> StaffMember | None:
-    return await repo_agencies.get_staff(session=ctx.services.session,
-                                         channel=ctx.person.channel,
-                                         user_key=ctx.person.user_key)
+    return await staff_for(session=ctx.services.session, channel=ctx.person.channel,
+                           user_key=ctx.person.user_key)
 
 
 def _chat(ctx: Ctx) -> str:
