@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     max_photos: int = 3
     draft_ttl_hours: int = 48
 
+    # Broadcasts: platform limits per sender (messages per second), retries, approvals.
+    broadcast_telegram_rate: float = 30.0
+    broadcast_whatsapp_rate: float = 80.0
+    broadcast_max_attempts: int = 5
+    broadcast_require_approval: bool = False
+    # A dispatcher silent for this long is presumed dead; its claimed deliveries go back.
+    broadcast_lease_seconds: float = 30.0
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.public_url and self.telegram_token and not self.telegram_webhook_secret:

@@ -46,6 +46,7 @@ class Container:
     engine: Engine
     outbound: Outbound = field(default_factory=Outbound)
     channels: dict[str, Any] = field(default_factory=dict)
+    broadcasts: Any = None  # emas.broadcasts.hub.BroadcastHub
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
@@ -62,7 +63,24 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
                     engine=engine)
     box.background.extend(agency_jobs(box))
     box.background.extend(faq_jobs(box, faq))
+    _wire_broadcasts(box, clock)
     return box
+
+
+def _wire_broadcasts(box: Container, clock: Callable[[], datetime]) -> None:
+    from emas.bot.engine import Outgoing
+    from emas.bot.messages import Reply
+    from emas.broadcasts.hub import BroadcastHub
+
+    hub = BroadcastHub(db=box.db, settings=box.settings, city=box.city, now=clock)
+
+    async def notify(channel: str, address: str, locale: str, text: str) -> None:
+        await box.outbound.deliver([Outgoing(channel=channel, to=address,
+                                             reply=Reply(text=text), locale=locale)])
+
+    hub.notify = notify
+    box.broadcasts = hub
+    box.background.append(hub.run)
 
 
 def channel_status(settings: Settings) -> list[str]:
@@ -114,6 +132,7 @@ def create_app(settings: Settings, *, container: Container | None = None,
         _attach_telegram(box)
     if settings.whatsapp_enabled:
         _attach_whatsapp(box)
+        _attach_broadcast_senders(box)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -123,6 +142,18 @@ def create_app(settings: Settings, *, container: Container | None = None,
             logger.exception("database not answering")
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
+
+    @app.get("/l/{code}")
+    async def tracked_link(code: str) -> Response:
+        from fastapi.responses import RedirectResponse
+
+        from emas.broadcasts.campaigns import follow_link
+
+        async with box.db.session() as session:
+            url = await follow_link(session=session, code=code, now=utcnow())
+        if url is None:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return RedirectResponse(url, status_code=302)
 
     @app.post("/webhooks/telegram")
     async def telegram_webhook(request: Request) -> Response:
@@ -174,6 +205,39 @@ def _attach_telegram(box: Container) -> None:
         bot=bot, engine=box.engine, outbound=box.outbound,
         bot_username=settings.telegram_bot_username,
     )
+    if box.broadcasts is not None:
+        _attach_broadcast_senders(box)
+        # Replies take their slots from the same limiter, ahead of broadcasts.
+        box.channels["telegram"].limiter = box.broadcasts.limiter
+
+
+def _attach_broadcast_senders(box: Container) -> None:
+    """The channels' bulk senders, for the dispatcher (once per process)."""
+    settings = box.settings
+    hub = box.broadcasts
+    if settings.telegram_enabled and "telegram" not in hub.senders:
+        from emas.bot.handlers.telegram_bulk import TelegramBulkSender, bulk_bot
+
+        assert settings.telegram_token
+        hub.register_sender(TelegramBulkSender(
+            bulk_bot(settings.telegram_token, settings.telegram_api_url),
+            per_second=settings.broadcast_telegram_rate,
+            bot_username=settings.telegram_bot_username))
+    if settings.whatsapp_enabled and "whatsapp" not in hub.senders:
+        from emas.bot.handlers.whatsapp_bulk import WhatsAppBulkSender
+
+        hub.register_sender(WhatsAppBulkSender(settings, box.db, clock=box.engine.clock))
+
+
+async def run_dispatcher(settings: Settings) -> None:
+    """`emas dispatch`: broadcasting alone, without webhooks (scale-out, or a second
+    dispatcher that takes over when one dies)."""
+    box = build_container(settings)
+    _attach_broadcast_senders(box)
+    try:
+        await box.broadcasts.run()
+    finally:
+        await box.db.dispose()
 
 
 def _attach_whatsapp(box: Container) -> None:

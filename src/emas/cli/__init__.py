@@ -47,14 +47,18 @@ def main(ctx: click.Context, verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+from emas.cli import campaign as _campaign  # noqa: E402
 from emas.cli import core as _core  # noqa: E402
 from emas.cli import evaluate as _evaluate  # noqa: E402
 from emas.cli import faq as _faq  # noqa: E402
 from emas.cli import report as _report  # noqa: E402
 from emas.cli import staff as _staff  # noqa: E402
+from emas.cli import subscribers as _subscribers  # noqa: E402
 
 _core.register(main)
 _report.register(main)
 _staff.register(main)
 _evaluate.register(main)
 _faq.register(main)
+_campaign.register(main)
+_subscribers.register(main)

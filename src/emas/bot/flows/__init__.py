@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from emas.bot.flows.base import Ctx, Flow, Person
+from emas.bot.flows.campaign import CampaignFlow
 from emas.bot.flows.faq import FaqFlow
 from emas.bot.flows.menu import MenuFlow, PlaceholderFlow
 from emas.bot.flows.rating import RatingFlow
 from emas.bot.flows.report import ReportFlow
 from emas.bot.flows.staff import StaffFlow
+from emas.bot.flows.subscribe import SubscribeFlow
 from emas.bot.flows.track import LanguageFlow, MyReportsFlow, TrackFlow
 from emas.faq.library import FaqLibrary
 from emas.i18n import N_, _
@@ -29,7 +31,8 @@ def build_flows(faq: FaqLibrary | None = None) -> dict[str, Flow]:
         FaqFlow(faq) if faq is not None else
         PlaceholderFlow("faq", N_("Answers about the city's apps are coming soon. Meanwhile, "
                                   "you can ask at the Diskominfo office.")),
-        PlaceholderFlow("subscribe", N_("Subscribing to announcements is coming soon.")),
+        SubscribeFlow(),
+        CampaignFlow(),
     ]
     return {flow.name: flow for flow in flows}
 

@@ -23,6 +23,8 @@ GROUP_COMMANDS: dict[str, CommandHandler] = {}
 # option id prefix ("st", "rate") -> handler. GROUP_HANDLERS may claim any other group message.
 OPTION_HANDLERS: dict[str, CommandHandler] = {}
 GROUP_HANDLERS: list[CommandHandler] = []
+# Codes typed as plain text (a relay's join code pre-filled by a WhatsApp link).
+TEXT_CODES: list[CommandHandler] = []
 
 
 def leave_flow(ctx: Ctx) -> None:
@@ -52,6 +54,10 @@ async def route(ctx: Ctx) -> None:
     if words in STOP_WORDS or words in RESUME_WORDS:
         await _opt_out_or_in(ctx, stop=words in STOP_WORDS)
         return
+    if inbound.kind == Kind.TEXT:
+        for claim in TEXT_CODES:
+            if await claim(ctx):
+                return
     if _expire_draft(ctx):
         return
     command = inbound.command

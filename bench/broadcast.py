@@ -1,0 +1,580 @@
+"""Broadcast benchmarks: the dispatcher against a Telegram Bot API double in its own process.
+
+    .venv/bin/python bench/broadcast.py rate       # 1. 3,000 at 30 msg/s: rate / limit, 429s
+    .venv/bin/python bench/broadcast.py faults     # 2. the same, 10% of calls 5xx or 429: lost
+    .venv/bin/python bench/broadcast.py ceiling    # 3. no limit: messages/s sustained
+    .venv/bin/python bench/broadcast.py memory     # 4. 1,000,000 recipients: peak memory
+    .venv/bin/python bench/broadcast.py replies    # 5. replies during a full-rate broadcast: p99
+    .venv/bin/python bench/broadcast.py all
+
+Each scenario builds a fresh SQLite database in a temporary directory, runs the real
+dispatcher (claims, limiter, PTB Bot, outcome writes) and prints one JSON line. The double
+runs in a child process, so its clock and flood control are not slowed by the dispatcher.
+`memory` runs the dispatcher in a child process too and reports that process' peak RSS; its
+recipients are sent to an in-process sender that answers at once (a million HTTP calls would
+only measure the double).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+TOKEN = "777:BENCH"
+LIMIT = 30
+
+# The double, served by a child process with a /_stats route the benchmark reads at the end.
+DOUBLE_SERVER = r"""
+import json, random, sys
+import uvicorn
+from starlette.responses import JSONResponse
+sys.path[:0] = [sys.argv[1]]
+from doubles.telegram_api import ApiError, create_bot_api
+
+port, flood, fault_rate = int(sys.argv[2]), sys.argv[3] == "1", float(sys.argv[4])
+double = create_bot_api(sys.argv[5], flood_limits=flood)
+rng = random.Random(7)
+original = double._injected_fault
+
+def injected(method):
+    if fault_rate and method == "sendMessage" and rng.random() < fault_rate:
+        if rng.random() < 0.5:
+            return ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        return ApiError(502, "Bad Gateway")
+    return original(method)
+
+double._injected_fault = injected
+keep = sys.argv[6] == "1"
+
+async def stats(request):
+    sends = [c for c in double.requests if c.method == "sendMessage"]
+    ok = [c for c in sends if c.ok]
+    data = {
+        "accepted": len(ok),
+        "rejected_429": sum(1 for c in sends if c.status == 429),
+        "rejected_5xx": sum(1 for c in sends if c.status >= 500),
+        "times": [c.timestamp for c in ok] if keep else [],
+        "per_chat": {},
+    }
+    if keep:
+        counts = {}
+        for c in ok:
+            counts[str(c.chat_id)] = counts.get(str(c.chat_id), 0) + 1
+        data["per_chat"] = counts
+    return JSONResponse(data)
+
+async def clear(request):
+    double.clear()
+    return JSONResponse({})
+
+double.app.add_route("/_stats", stats)
+double.app.add_route("/_clear", clear, methods=["POST"])
+if not keep:
+    # Without per-message statistics the double keeps no history (a long run stays small).
+    double.requests = type("Sink", (list,), {"append": lambda self, x: None})()
+    double.sent = double.requests
+    double._store_message = lambda chat_id, content, markup: {
+        "message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}, **content}
+uvicorn.run(double.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+"""
+
+
+# For the ceiling: an HTTP/1.1 keep-alive server that answers every sendMessage at once, so the
+# figure is the dispatcher's (the full double parses and checks every message, and shares the
+# machine's cores with it).
+STUB_SERVER = r"""
+import asyncio, json, sys
+
+BODY = json.dumps({"ok": True, "result": {"message_id": 1, "date": 0,
+                   "chat": {"id": 1, "type": "private"}, "text": "x"}}).encode()
+ME = json.dumps({"ok": True, "result": {"id": 777, "is_bot": True, "first_name": "Bench",
+                 "username": "bench_bot"}}).encode()
+count = 0
+
+async def handle(reader, writer):
+    global count
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            if length:
+                await reader.readexactly(length)
+            if b"/getMe" in head.split(b"\r\n", 1)[0]:
+                body = ME
+            elif b"/_stats" in head.split(b"\r\n", 1)[0]:
+                body = json.dumps({"accepted": count, "rejected_429": 0, "rejected_5xx": 0,
+                                   "times": [], "per_chat": {}}).encode()
+            else:
+                count += 1
+                body = BODY
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def stub_process() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-c", STUB_SERVER, str(port)])
+    root = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        for _ in range(200):
+            try:
+                httpx.get(root + "/_stats", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield root
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def double_process(*, flood: bool, fault_rate: float = 0.0, keep: bool = True) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", DOUBLE_SERVER, str(ROOT / "tests"), str(port),
+         "1" if flood else "0", str(fault_rate), TOKEN, "1" if keep else "0"])
+    root = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        for _ in range(200):
+            try:
+                httpx.get(root + "/_stats", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield root
+    finally:
+        process.terminate()
+        process.wait()
+
+
+async def _stats(root: str) -> dict[str, Any]:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        response = await client.get(root + "/_stats")
+        data: dict[str, Any] = response.json()
+        return data
+
+
+def _settings(tmp: Path, **updates: Any) -> Any:
+    from emas.settings import Settings
+
+    return Settings(_env_file=None, env="test",  # type: ignore[call-arg]
+                    database_url=f"sqlite+aiosqlite:///{tmp}/emas.db", data_dir=tmp / "data",
+                    content_dir=ROOT / "content", **updates)
+
+
+async def _prepare(settings: Any, recipients: int, *, start: int = 800_000) -> Any:
+    from emas.bot.app import build_container
+    from emas.storage.citypack import load_city_pack, seed
+    from emas.storage.migrate import upgrade_async
+
+    await upgrade_async(settings.database_url)
+    box = build_container(settings)
+    async with box.db.session() as session:
+        await seed(session=session, pack=load_city_pack(settings.city_dir))
+    await _generate(box.db, recipients, start)
+    return box
+
+
+async def _generate(db: Any, n: int, start: int) -> None:
+    """Subscribers made in SQL (a recursive series), so even a million never sit in memory."""
+    from sqlalchemy import text
+
+    from emas.broadcasts.groups import load_catalog
+    from emas.broadcasts.subscribers import ensure_groups
+
+    async with db.session() as session:
+        await ensure_groups(session, load_catalog(*_city_and_dir(db)))
+    step = 100_000
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        async with db.session() as session:
+            await session.exec(text(  # type: ignore[call-overload]
+                "WITH RECURSIVE s(i) AS (SELECT :lo UNION ALL SELECT i + 1 FROM s WHERE i + 1 < :hi) "
+                "INSERT INTO subscriber (channel, address, kelurahan_code, locale, is_group, role, "
+                "consent_source, source, stopped, created_at, updated_at) "
+                "SELECT 'telegram', CAST(:start + i AS TEXT), '12.75.01.1001', 'id', 0, "
+                "'resident', 'bench', 'import', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM s"),
+                params={"lo": lo, "hi": hi, "start": start})
+            await session.exec(text(  # type: ignore[call-overload]
+                "INSERT INTO subscription (subscriber_id, group_key, created_at) "
+                "SELECT id, 'kim:12.75.01.1001', CURRENT_TIMESTAMP FROM subscriber "
+                "WHERE id > :lo AND id <= :hi"), params={"lo": lo, "hi": hi})
+
+
+_CITY: dict[str, Any] = {}
+
+
+def _city_and_dir(db: Any) -> tuple[Any, Path]:
+    return _CITY["city"], _CITY["dir"]
+
+
+async def _campaign(box: Any, text: str = "Pengumuman: kerja bakti Minggu pagi.") -> int:
+    from emas.broadcasts.audience import Audience
+    from emas.broadcasts.campaigns import CampaignDraft, CampaignService
+    from emas.broadcasts.groups import load_catalog
+    from emas.storage.types import utcnow
+
+    async with box.db.session() as session:
+        service = CampaignService(session=session, city=box.city,
+                                  catalog=load_catalog(box.city, box.settings.city_dir),
+                                  settings=box.settings, now=utcnow)
+        campaign = await service.create(CampaignDraft(
+            title="bench", texts={"id": text},
+            audience=Audience(groups=["kim:12.75.01.1001"], relays=False)), created_by="bench")
+        assert campaign.id is not None
+        await service.send(campaign.id, by="bench")
+        return campaign.id
+
+
+async def _until_done(box: Any, campaign_id: int, within: float = 3600) -> float:
+    from emas.storage.models_broadcasts import Campaign
+
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        async with box.db.reader() as session:
+            campaign = await session.get(Campaign, campaign_id)
+            if campaign is not None and campaign.status == "completed":
+                return time.monotonic() - started
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"campaign {campaign_id} did not finish")
+
+
+@contextlib.asynccontextmanager
+async def _dispatching(box: Any, root: str, **options: Any) -> AsyncIterator[Any]:
+    from emas.bot.handlers.telegram_bulk import TelegramBulkSender, bulk_bot
+
+    hub = box.broadcasts
+    hub.register_sender(TelegramBulkSender(bulk_bot(TOKEN, root),
+                                           per_second=box.settings.broadcast_telegram_rate))
+    dispatcher = hub.build_dispatcher(**options)
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        yield dispatcher
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _remember_city(settings: Any) -> None:
+    from emas.reports.city import City
+    from emas.storage.citypack import load_city_pack
+
+    _CITY["city"] = City(load_city_pack(settings.city_dir))
+    _CITY["dir"] = settings.city_dir
+
+
+async def _counts(box: Any, campaign_id: int) -> dict[str, int]:
+    from sqlalchemy import text
+
+    async with box.db.reader() as session:
+        rows = await session.exec(text(  # type: ignore[call-overload]
+            "SELECT status, count(*) FROM delivery WHERE campaign_id = :c GROUP BY status"),
+            params={"c": campaign_id})
+        return {r[0]: int(r[1]) for r in rows.all()}
+
+
+def _window_max(times: list[float], window: float = 1.0) -> int:
+    times = sorted(times)
+    best = first = 0
+    for last, moment in enumerate(times):
+        while times[first] <= moment - window:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
+# --- scenarios -----------------------------------------------------------------------------
+
+
+async def rate(count: int, fault_rate: float = 0.0) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, \
+            double_process(flood=True, fault_rate=fault_rate) as root:
+        settings = _settings(Path(tmp), telegram_token=TOKEN, telegram_api_url=root,
+                             broadcast_telegram_rate=float(LIMIT))
+        _remember_city(settings)
+        box = await _prepare(settings, count)
+        campaign_id = await _campaign(box)
+        async with _dispatching(box, root) as dispatcher:
+            elapsed = await _until_done(box, campaign_id)
+        stats = await _stats(root)
+        counts = await _counts(box, campaign_id)
+        await box.db.dispose()
+    times = sorted(stats["times"])
+    achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    per_chat = Counter(stats["per_chat"])
+    lost = count - len(per_chat)
+    return {
+        "scenario": "faults" if fault_rate else "rate",
+        "deliveries": count,
+        "limit_per_s": LIMIT,
+        "achieved_per_s": round(achieved, 2),
+        "rate_over_limit": round(achieved / LIMIT, 4),
+        "max_in_any_1s_window": _window_max(times),
+        "answered_429": stats["rejected_429"],
+        "answered_5xx": stats["rejected_5xx"],
+        "lost": lost,
+        "duplicates": sum(n - 1 for n in per_chat.values()),
+        "delivery_states": counts,
+        "dispatcher_retries": dispatcher.stats,
+        "seconds": round(elapsed, 1),
+    }
+
+
+async def ceiling(count: int, concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, stub_process() as root:
+        settings = _settings(Path(tmp), telegram_token=TOKEN, telegram_api_url=root,
+                             broadcast_telegram_rate=1_000_000.0)
+        _remember_city(settings)
+        box = await _prepare(settings, count)
+        campaign_id = await _campaign(box)
+        async with _dispatching(box, root, concurrency=concurrency):
+            await _until_done(box, campaign_id)
+        from emas.storage import repo_broadcasts
+
+        async with box.db.reader() as session:
+            first, last, sent = await repo_broadcasts.sending_rate(session=session,
+                                                                   campaign_id=campaign_id)
+        stats = await _stats(root)
+        await box.db.dispose()
+    seconds = (last - first).total_seconds() if first and last else 0.0
+    return {
+        "scenario": "ceiling",
+        "deliveries": count,
+        "sent": sent,
+        "accepted_by_double": stats["accepted"],
+        "messages_per_s": round(sent / seconds, 1) if seconds else None,
+        "goal_per_s": 1000,
+        "over_goal": round(sent / seconds / 1000, 3) if seconds else None,
+        "concurrency": concurrency,
+    }
+
+
+class _InstantSender:
+    """A bulk sender that answers at once, for the memory scenario."""
+
+    channel = "telegram"
+    caption_limit = 1024
+    needs_template_window = False
+    has_receipts = False
+
+    def __init__(self) -> None:
+        from emas.broadcasts.limiter import telegram_limits
+
+        self.limits = telegram_limits(1_000_000.0)
+        self.sent = 0
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    def join_link(self, code: str) -> str | None:
+        return None
+
+    async def send(self, message: Any) -> Any:
+        from emas.broadcasts.sending import SendResult
+
+        self.sent += 1
+        await asyncio.sleep(0)
+        return SendResult.ok(str(self.sent))
+
+
+async def memory_child(count: int, tmp: str) -> dict[str, Any]:
+    settings = _settings(Path(tmp), broadcast_telegram_rate=1_000_000.0)
+    _remember_city(settings)
+    started = time.monotonic()
+    box = await _prepare(settings, count)
+    generated = time.monotonic() - started
+    from emas.broadcasts.campaigns import CampaignDraft, CampaignService
+    from emas.broadcasts.groups import load_catalog
+    from emas.storage.types import utcnow
+
+    campaign_id = await _campaign(box)
+    async with box.db.session() as session:
+        service = CampaignService(session=session, city=box.city,
+                                  catalog=load_catalog(box.city, settings.city_dir),
+                                  settings=settings, now=utcnow)
+        campaign = await service.get(campaign_id)
+        preview = await service.preview(CampaignDraft.of(campaign, await service.texts(campaign)))
+    sender = _InstantSender()
+    box.broadcasts.register_sender(sender)  # type: ignore[arg-type]
+    dispatcher = box.broadcasts.build_dispatcher(concurrency=256)
+    task = asyncio.create_task(dispatcher.run())
+    started = time.monotonic()
+    try:
+        await _until_done(box, campaign_id)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    sending = time.monotonic() - started
+    async with box.db.session() as session:
+        service = CampaignService(session=session, city=box.city,
+                                  catalog=load_catalog(box.city, settings.city_dir),
+                                  settings=settings, now=utcnow)
+        reach = await service.status(campaign_id)
+    await box.db.dispose()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "scenario": "memory",
+        "recipients": count,
+        "previewed": preview["recipients"],
+        "delivered": reach["delivered"],
+        "sent_by_dispatcher": sender.sent,
+        "peak_rss_mb": round(peak_mb, 1),
+        "limit_mb": 200,
+        "over_limit": round(peak_mb / 200, 3),
+        "seconds_generating": round(generated, 1),
+        "seconds_expanding_and_sending": round(sending, 1),
+        "messages_per_s": round(count / sending, 1),
+    }
+
+
+def memory(count: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [sys.executable, __file__, "memory-child", "--count", str(count), "--tmp", tmp],
+            capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr[-20000:])
+        output = done.stdout
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+async def replies(count: int, residents: int, seconds: float) -> dict[str, Any]:
+    import httpx
+
+    from doubles.telegram_updates import text_update
+    from emas.bot.app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp, double_process(flood=True) as root:
+        settings = _settings(Path(tmp), telegram_token=TOKEN, telegram_api_url=root,
+                             telegram_webhook_secret="bench-secret",
+                             public_url="https://emas.binjaikota.test",
+                             broadcast_telegram_rate=float(LIMIT))
+        _remember_city(settings)
+        box = await _prepare(settings, count)
+        app = create_app(settings, container=box, start_channels=False)
+        channel = box.channels["telegram"]
+        await channel.start()
+        campaign_id = await _campaign(box)
+        latencies: list[float] = []
+        transport = httpx.ASGITransport(app=app)
+        async with _dispatching(box, root), httpx.AsyncClient(
+                transport=transport, base_url="http://bench") as client:
+            await asyncio.sleep(3)  # the broadcast is at full rate
+
+            async def resident(chat_id: int) -> None:
+                end = time.monotonic() + seconds
+                await asyncio.sleep(random.random())
+                while time.monotonic() < end:
+                    started = time.monotonic()
+                    response = await client.post(
+                        "/webhooks/telegram", json=text_update(chat_id, "menu"),
+                        headers={"X-Telegram-Bot-Api-Secret-Token": "bench-secret"})
+                    assert response.status_code == 200
+                    latencies.append(time.monotonic() - started)
+                    await asyncio.sleep(max(0.0, 1.1 - (time.monotonic() - started)))
+
+            await asyncio.gather(*(resident(500_000 + i) for i in range(residents)))
+            stats = await _stats(root)
+            counts = await _counts(box, campaign_id)
+        await channel.stop()
+        await box.db.dispose()
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else None
+    broadcast_times = sorted(t for t in stats["times"])
+    return {
+        "scenario": "replies",
+        "replies": len(latencies),
+        "residents": residents,
+        "p50_s": round(statistics.median(latencies), 3) if latencies else None,
+        "p99_s": round(p99, 3) if p99 is not None else None,
+        "max_s": round(latencies[-1], 3) if latencies else None,
+        "goal_p99_s": 1.0,
+        "p99_over_goal": round(p99 / 1.0, 3) if p99 is not None else None,
+        "answered_429": stats["rejected_429"],
+        "max_in_any_1s_window": _window_max(broadcast_times),
+        "broadcast_sent_meanwhile": counts.get("delivered", 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=["rate", "faults", "ceiling", "memory", "replies",
+                                             "all", "memory-child"])
+    parser.add_argument("--count", type=int, default=None)
+    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--tmp")
+    args = parser.parse_args()
+    os.environ.setdefault("EMAS_LOG_LEVEL", "WARNING")
+    if args.scenario == "memory-child":
+        print(json.dumps(asyncio.run(memory_child(args.count or 1_000_000, args.tmp))))
+        return
+    wanted = ["rate", "faults", "ceiling", "memory", "replies"] if args.scenario == "all" \
+        else [args.scenario]
+    for name in wanted:
+        if name == "rate":
+            result = asyncio.run(rate(args.count or 3000))
+        elif name == "faults":
+            result = asyncio.run(rate(args.count or 3000, fault_rate=0.10))
+        elif name == "ceiling":
+            result = asyncio.run(ceiling(args.count or 30_000, args.concurrency))
+        elif name == "memory":
+            result = memory(args.count or 1_000_000)
+        else:
+            result = asyncio.run(replies(args.count or 3000, residents=5, seconds=40))
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

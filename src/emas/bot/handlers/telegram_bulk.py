@@ -1,0 +1,211 @@
+"""Broadcasts on Telegram: one message at a time through a Bot the dispatcher paces.
+
+The Bot here has no rate limiter of its own (the dispatcher's shared limiter is the one that
+knows about replies), and each platform answer becomes a channel-neutral SendResult.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import os
+import warnings
+
+# Durations as timedelta (PTB's coming API), as the Telegram channel does: without it every 429
+# raises a deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import BaseRequest, RequestData
+
+from emas.broadcasts.limiter import ChannelLimits, telegram_limits
+from emas.broadcasts.links import telegram_start_link
+from emas.broadcasts.sending import BulkMessage, Outcome, SendResult
+
+logger = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024
+
+
+class AiohttpRequest(BaseRequest):
+    """PTB's transport over aiohttp: at broadcast rates httpx's connection pool costs more CPU
+    than the rest of a send together; the Bot on top (and its error mapping) is PTB's own."""
+
+    def __init__(self, *, pool_size: int = 100, read_timeout: float = 15.0,
+                 connect_timeout: float = 10.0, media_timeout: float = 60.0) -> None:
+        self._pool_size = pool_size
+        self._read_timeout = read_timeout
+        self._connect_timeout = connect_timeout
+        self._media_timeout = media_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                headers={"User-Agent": self.USER_AGENT})
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        files = request_data.multipart_data if request_data else {}
+        fields = request_data.json_parameters if request_data else {}
+        data: Any = fields
+        if files:
+            form = aiohttp.FormData()
+            for name, value in fields.items():
+                form.add_field(name, value)
+            for name, (filename, content, mime) in files.items():
+                form.add_field(name, content, filename=filename, content_type=mime)
+            data = form
+        read = read_timeout if isinstance(read_timeout, int | float) else (
+            self._media_timeout if files else self._read_timeout)
+        connect = connect_timeout if isinstance(connect_timeout, int | float) \
+            else self._connect_timeout
+        timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
+        try:
+            async with self._session.request(method, url, data=data, timeout=timeout) as res:
+                return res.status, await res.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp: {exc!r}") from exc
+
+
+def bulk_bot(token: str, api_url: str) -> Bot:
+    """A Bot for broadcasts: no rate limiter of its own, an aiohttp transport."""
+    root = api_url.rstrip("/")
+    return Bot(token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot",
+               request=AiohttpRequest(), get_updates_request=AiohttpRequest(pool_size=1))
+
+
+def _seconds(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw: Any = exc.retry_after
+    return raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
+
+
+class TelegramBulkSender:
+    """The dispatcher's Telegram side."""
+
+    channel = "telegram"
+    caption_limit = CAPTION_LIMIT
+    needs_template_window = False
+    has_receipts = False
+
+    def __init__(self, bot: Bot, *, per_second: float = 30.0,
+                 bot_username: str | None = None) -> None:
+        self.bot = bot
+        self.limits: ChannelLimits = telegram_limits(per_second)
+        self.bot_username = bot_username
+        self._file_ids: dict[str, str] = {}
+        self._started = False
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        await self.bot.initialize()
+        self._started = True
+        if not self.bot_username:
+            self.bot_username = self.bot.username
+
+    async def stop(self) -> None:
+        if self._started:
+            await self.bot.shutdown()
+            self._started = False
+
+    def join_link(self, code: str) -> str | None:
+        if not self.bot_username:
+            return None
+        return telegram_start_link(self.bot_username, code)
+
+    def _markup(self, message: BulkMessage) -> InlineKeyboardMarkup | None:
+        rows: list[list[InlineKeyboardButton]] = []
+        if message.link:
+            rows.append([InlineKeyboardButton(message.link[0], url=message.link[1])])
+        if message.button:
+            rows.append([InlineKeyboardButton(message.button[1],
+                                               callback_data=message.button[0])])
+        return InlineKeyboardMarkup(rows) if rows else None
+
+    async def send(self, message: BulkMessage) -> SendResult:
+        chat_id = int(message.address)
+        text = html.escape(message.text, quote=False)
+        markup = self._markup(message)
+        try:
+            if message.image_path:
+                sent = await self._send_photo(chat_id, message.image_path, text, markup)
+            else:
+                sent = await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                                                   reply_markup=markup)
+        except RetryAfter as exc:
+            return SendResult(Outcome.RETRY_AFTER, retry_after=_seconds(exc))
+        except Forbidden:
+            return SendResult(Outcome.BLOCKED, reason="blocked")
+        except ChatMigrated:
+            return SendResult(Outcome.FAILED, reason="chat_migrated")
+        except BadRequest as exc:
+            reason = "chat_not_found" if "chat not found" in str(exc).lower() else "bad_request"
+            logger.info("telegram refused a broadcast message: %s", exc.message)
+            return SendResult(Outcome.FAILED, reason=reason)
+        except TimedOut:
+            return SendResult(Outcome.RETRY, reason="timeout")
+        except InvalidToken:
+            return SendResult(Outcome.RETRY, reason="invalid_token")
+        except NetworkError:
+            return SendResult(Outcome.RETRY, reason="server_error")
+        except TelegramError:
+            logger.exception("unexpected telegram error on a broadcast")
+            return SendResult(Outcome.RETRY, reason="server_error")
+        return SendResult.ok(str(sent.message_id))
+
+    async def _send_photo(self, chat_id: int, path: str, caption: str,
+                          markup: InlineKeyboardMarkup | None) -> Message:
+        # Upload once, then reuse Telegram's file id for every other recipient.
+        photo: Any = self._file_ids.get(path)
+        if photo is None:
+            photo = await asyncio.to_thread(Path(path).read_bytes)
+        sent = await self.bot.send_photo(chat_id, photo, caption=caption or None,
+                                         parse_mode=ParseMode.HTML if caption else None,
+                                         reply_markup=markup)
+        if path not in self._file_ids and sent.photo:
+            self._file_ids[path] = max(sent.photo, key=lambda p: p.width * p.height).file_id
+        return sent

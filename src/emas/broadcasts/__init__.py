@@ -1,0 +1,1 @@
+"""Sosialisasi: groups, subscriptions, campaigns, the delivery dispatcher and reach."""
