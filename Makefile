@@ -28,6 +28,7 @@ run: seed
 
 lint: install
 	$(VENV)/bin/ruff check src tests scripts $(wildcard bench)
+	$(VENV)/bin/mypy
 
 i18n: install
 	$(PY) scripts/i18n.py check
