@@ -157,6 +157,15 @@ async def test_whatsapp_outside_the_window_needs_the_template(whatsapp: WhatsApp
     assert (rows[never].status, rows[never].reason) == ("skipped", "no_template")
     assert (rows[stale].status, rows[stale].reason) == ("skipped", "no_template")
     assert whatsapp.double.bodies_to(f"whatsapp:{inside}") == ["Info air bersih"]
+    # WhatsApp's receipts come back through the status callbacks and count in the reach.
+    message = whatsapp.double.messages_to(f"whatsapp:{inside}")[0]
+    await whatsapp.double.advance(message.sid, "delivered")
+    await whatsapp.double.advance(message.sid, "read")
+    async with box.db.session() as session:
+        reach = await CampaignService(session=session, city=box.city, catalog=catalog,
+                                      settings=box.settings, now=box.engine.clock).status(plain)
+    assert (reach["sent"], reach["delivered"], reach["read"]) == (1, 1, 1)
+    assert reach["skipped_by_reason"] == {"no_template": 2}
 
     template = whatsapp.double.add_template("Pengumuman Pemkot Binjai: {{1}}")
     with_template = await create_campaign(box.db, box.city, box.settings,

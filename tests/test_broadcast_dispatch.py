@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -164,45 +165,43 @@ async def test_a_blocked_bot_marks_the_subscriber_stopped(env: Env) -> None:
     assert again[str(people[2])].reason == "opted_out"
 
 
-async def test_groups_get_at_most_twenty_messages_a_minute(env: Env) -> None:
-    from broadcasting import add_subscribers as add
-
-    group_chat = "-100777"
-    await add(env.box.db, env.box.city, env.settings, [group_chat], is_group=True) \
-        if False else await add(env.box.db, env.box.city, env.settings, [group_chat])
+async def test_a_kim_group_chat_gets_it_within_the_group_limit(env: Env) -> None:
+    """Group chats are paced at 20 a minute each: two campaigns in a row reach one group."""
+    group = "-100777"
+    await add_subscribers(env.box.db, env.box.city, env.settings, [group], role="kim")
+    first, second = await env.campaign(text_id="Satu"), await env.campaign(text_id="Dua")
+    async with running(env.dispatcher()) as task:
+        await wait_for_status(env.box.db, first, "completed", task=task)
+        await wait_for_status(env.box.db, second, "completed", task=task)
+    assert sorted(env.double.texts_to(int(group))) == ["Dua", "Satu"]
     limiter = env.hub.limiter.get("telegram")
     assert limiter is not None
-    for _i in range(20):
-        limiter.note_chat(group_chat)
-    assert limiter.chat_wait(group_chat) > 55
+    for _i in range(18):
+        limiter.note_chat(group)
+    assert limiter.chat_wait(group) > 55  # a 21st message would wait for the minute
 
 
 async def test_reach_summary_goes_to_the_sender(env: Env) -> None:
+    from emas.broadcasts.campaigns import CampaignService
+    from emas.broadcasts.groups import load_catalog
+    from emas.storage.models_broadcasts import Campaign
+    from emas.storage.types import utcnow
+
     await env.people(3)
     campaign = await env.campaign(send=False)
     async with env.box.db.session() as session:
-        from emas.storage.models_broadcasts import Campaign
-
         row = await session.get(Campaign, campaign)
         assert row is not None
         row.notify_channel, row.notify_address, row.notify_locale = "telegram", "555", "en"
         session.add(row)
-    async with env.box.db.session() as session:
-        from broadcasting import CampaignService
-        from emas.broadcasts.groups import load_catalog
-        from emas.storage.types import utcnow
-
-        service = CampaignService(session=session, city=env.box.city,
-                                  catalog=load_catalog(env.box.city, env.settings.city_dir),
-                                  settings=env.settings, now=utcnow)
-        await service.send(campaign, by="operator")
+        await CampaignService(session=session, city=env.box.city,
+                              catalog=load_catalog(env.box.city, env.settings.city_dir),
+                              settings=env.settings, now=utcnow).send(campaign, by="operator")
     async with running(env.dispatcher()) as task:
         await wait_for_status(env.box.db, campaign, "completed", task=task)
         for _i in range(40):
             if env.notes:
                 break
-            import asyncio
-
             await asyncio.sleep(0.05)
     assert env.notes, "no summary sent"
     channel, address, locale, text = env.notes[0]
@@ -231,3 +230,77 @@ async def test_a_picture_is_uploaded_once_then_reused(env: Env) -> None:
         {"text": "Buka tautan", "url": "https://binjaikota.go.id/fest"}]]} or \
         photos[0].reply_markup == {"inline_keyboard": [[
             {"text": "Open the link", "url": "https://binjaikota.go.id/fest"}]]}
+
+
+async def test_pause_resume_and_cancel_steer_a_running_campaign(env: Env) -> None:
+    from emas.broadcasts.campaigns import CampaignService
+    from emas.broadcasts.groups import load_catalog
+    from emas.storage.types import utcnow
+
+    people = await env.people(60)
+    campaign = await env.campaign()
+
+    async def service_call(name: str) -> None:
+        async with env.box.db.session() as session:
+            service = CampaignService(
+                session=session, city=env.box.city,
+                catalog=load_catalog(env.box.city, env.settings.city_dir),
+                settings=env.settings, now=utcnow)
+            await getattr(service, name)(campaign)
+
+    async with running(env.dispatcher()) as task:
+        for _ in range(400):
+            if len(env.double.sent) >= 15:
+                break
+            await asyncio.sleep(0.02)
+        await service_call("pause")
+        await asyncio.sleep(0.3)  # what was on the wire lands
+        paused_at = len(env.double.sent)
+        await asyncio.sleep(1.0)
+        assert len(env.double.sent) == paused_at  # nothing more while paused
+        assert 0 < paused_at < 60
+        await service_call("resume")
+        await wait_for_status(env.box.db, campaign, "completed", task=task)
+    received = Counter(c.chat_id for c in env.double.sent if c.method == "sendMessage")
+    assert set(received) == set(people) and set(received.values()) == {1}
+
+    second = await env.campaign()
+    async with running(env.dispatcher()) as task:
+        for _ in range(400):
+            if len(env.double.sent) >= 70:
+                break
+            await asyncio.sleep(0.02)
+        campaign = second
+        await service_call("cancel")
+        await asyncio.sleep(0.5)
+        sent = len(env.double.sent)
+        await asyncio.sleep(0.5)
+        assert len(env.double.sent) == sent
+    states = Counter((d.status, d.reason) for d in await deliveries(env.box.db, second))
+    assert states[("skipped", "cancelled")] > 0
+    assert sum(states.values()) == 60
+
+
+async def test_a_scheduled_weekly_campaign_starts_on_time_and_plans_the_next(
+        env: Env) -> None:
+    from datetime import timedelta
+
+    from emas.storage.types import utcnow
+
+    await env.people(3)
+    when = utcnow() + timedelta(seconds=1)
+    campaign = await env.campaign(send_at=when, repeat_weekly=True)
+    from broadcasting import campaign_status
+
+    assert await campaign_status(env.box.db, campaign) == "scheduled"
+    async with running(env.dispatcher()) as task:
+        await wait_for_status(env.box.db, campaign, "completed", task=task)
+    sends = [c for c in env.double.sent if c.method == "sendMessage"]
+    assert len(sends) == 3
+    async with env.box.db.reader() as session:
+        from emas.storage import repo_broadcasts as repo
+
+        nxt = [c for c in await repo.list_campaigns(session=session) if c.parent_id == campaign]
+    assert len(nxt) == 1 and nxt[0].status == "scheduled"
+    assert nxt[0].send_at is not None
+    assert abs((nxt[0].send_at - when) - timedelta(days=7)) < timedelta(seconds=1)
