@@ -100,16 +100,16 @@ async def route(ctx: Ctx) -> None:
         await go_menu(ctx)
         return
     if command:
-        handler = COMMANDS.get(command)
-        if handler is not None and await handler(ctx):
+        extra = COMMANDS.get(command)
+        if extra is not None and await extra(ctx):
             return
         ctx.say(_("Sorry, I do not know that command."))
         ctx.stay()
         return
     if option and option.startswith("m:") and ctx.flow != "menu":
         # A button from an earlier menu: honour it, keeping any draft.
-        flow = menu_flow_for(option)
-        if flow is not None or option == "m:resume":
+        target = menu_flow_for(option)
+        if target is not None or option == "m:resume":
             await go_menu(ctx)
             ctx.flow, ctx.state = "menu", "main"
             ctx.next_flow = ctx.next_state = None
