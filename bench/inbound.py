@@ -1,0 +1,574 @@
+"""Inbound benchmark: residents file reports through the Telegram webhook; updates/s and latency.
+
+    .venv/bin/python bench/inbound.py --db both
+
+What runs where (the machine's two cores are shared as in production):
+
+* the app process: the project's ASGI app (``emas.bot.app.create_app``) under uvicorn on
+  127.0.0.1, configured as ``emas serve`` configures it, with its Telegram channel in webhook
+  mode pointed at the Bot API double;
+* this process: the Bot API double (tests/doubles/telegram_api.py, flood control off), also under
+  uvicorn on loopback, and the simulated residents, who POST Telegram updates to the webhook with
+  httpx.
+
+Each resident walks a whole report transcript, answering from the keyboard the bot last sent
+(callback data, not labels): /start, "Make a report", a category, a typed kelurahan, skip the
+landmark, a description ("file mine anyway" when similar reports are shown), skip photos, name
+visibility, send; then starts over. The flood limit is
+lifted on both sides: the double enforces none, and the app's bot is built without PTB's
+AIORateLimiter, which would otherwise hold the whole bot to Telegram's 30 messages/s
+(``--bot-rate-limiter`` keeps it, to see that cap).
+
+Like Telegram, the residents' updates reach the webhook over at most the webhook's
+max_connections (40 by default) at once; an update waiting for a connection is already late.
+
+Load: ``--rate`` updates/s offered in total (default 300, the goal); resident i sends its k-th
+update at t0 + (i + k*residents)/rate, or at once when it is behind. ``--rate 0`` sends each
+update as soon as the previous reply arrived (saturation). Updates sent during the warm-up are
+not counted; updates/s = updates sent in the measured window and answered / window length.
+
+Latency "from webhook to reply": from the start of the webhook POST to the moment the double
+receives the last sendMessage/editMessageText that the update caused for that chat. The webhook
+handler (src/emas/bot/app.py -> TelegramChannel.handle) awaits the engine and the sends before it
+answers the POST, so the POST round trip is an upper bound; both are reported.
+
+Goal on a 2-core machine: >= 300 updates/s on SQLite with p99 <= 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for _path in (ROOT / "src", ROOT / "tests"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import httpx  # noqa: E402
+
+from doubles.telegram_api import (  # noqa: E402
+    EDIT_METHODS,
+    SEND_METHODS,
+    Call,
+    TelegramDouble,
+    create_bot_api,
+    serve_bot_api,
+)
+from doubles.telegram_updates import callback_update, text_update  # noqa: E402
+from emas.settings import Settings  # noqa: E402
+
+TOKEN = "123456:BENCH-token"
+SECRET = "bench-webhook-secret"
+PUBLIC_URL = "https://emas.binjaikota.test"
+PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/emas_bench"
+GOAL_RATE = 300.0
+GOAL_P99_MS = 100.0
+FIRST_CHAT_ID = 800_000_001
+REPLY_METHODS = SEND_METHODS | EDIT_METHODS
+TICKET = re.compile(r"BJI-\d{4}-\d{6}")
+DESCRIPTIONS = [
+    "Jalan berlubang cukup dalam di depan sekolah, berbahaya bagi pengendara motor.",
+    "Lampu jalan mati sejak tiga hari, jalan gelap dan rawan pada malam hari.",
+    "Sampah menumpuk di pinggir jalan sudah seminggu belum diangkut petugas.",
+    "Parit tersumbat, air meluap ke jalan setiap kali hujan turun deras.",
+    "Pohon tumbang menutupi separuh badan jalan dekat simpang pasar.",
+]
+
+
+# --- the app process ---------------------------------------------------------------------------
+
+
+def serve_app(conn: Connection, options: dict[str, Any], rate_limited: bool) -> None:
+    """Child process: the app under uvicorn, as `emas serve` runs it; sends back its port."""
+    import logging
+
+    import uvicorn
+
+    from emas.bot.app import create_app
+    from emas.bot.handlers.telegram import build_bot
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings(_env_file=None, **options)  # type: ignore[call-arg]
+    app = create_app(settings)
+    if not rate_limited:
+        assert settings.telegram_token
+        channel = app.state.container.channels["telegram"]
+        channel.bot = build_bot(settings.telegram_token, settings.telegram_api_url,
+                                rate_limited=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the app stopped before it started")
+            await asyncio.sleep(0.01)
+        conn.send(server.servers[0].sockets[0].getsockname()[1])
+        await task
+
+    # The event loop uvicorn.run would pick (uvloop when installed), as under `emas serve`.
+    loop_factory = getattr(config, "get_loop_factory", lambda: None)()
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main())
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+async def prepare_database(kind: str, workdir: Path, pg_url: str) -> str:
+    """A fresh database for one run: migrated to heads and seeded with the city pack."""
+    from emas.storage.citypack import load_city_pack, seed
+    from emas.storage.db import Database
+    from emas.storage.migrate import upgrade_async
+
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / 'emas.db'}"
+    else:
+        url = pg_url
+        await _recreate_pg_database(url)
+    await upgrade_async(url)
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            await seed(session=session, pack=load_city_pack(Settings(_env_file=None).city_dir))  # type: ignore[call-arg]
+    finally:
+        await db.dispose()
+    return url
+
+
+async def _recreate_pg_database(url: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = parsed.database
+    if not name or not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise SystemExit(f"unusable PostgreSQL database name in {url!r}")
+    conn = await asyncpg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+                                 user=parsed.username or "postgres", password=parsed.password,
+                                 database="postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+# --- residents -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    """What the measured window saw."""
+
+    reply_ms: list[float] = field(default_factory=list)
+    webhook_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    error_examples: dict[str, str] = field(default_factory=dict)
+    reports: int = 0
+
+    def fail(self, kind: str, seen: list[str] | None = None) -> None:
+        self.errors += 1
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+        if seen is not None and kind not in self.error_examples:
+            self.error_examples[kind] = " | ".join(seen)[:300]
+
+
+class Pacer:
+    """When each resident sends its next update, and which updates count."""
+
+    def __init__(self, *, residents: int, rate: float, warmup: float, seconds: float) -> None:
+        self.residents = residents
+        self.rate = rate
+        self.t0 = time.monotonic() + 0.2
+        self.window_start = self.t0 + warmup
+        self.window_end = self.window_start + seconds
+
+    def slot(self, index: int, step: int) -> float:
+        if not self.rate:
+            return 0.0
+        return self.t0 + (index + step * self.residents) / self.rate
+
+    def measured(self, started: float) -> bool:
+        return self.window_start <= started < self.window_end
+
+
+class Resident:
+    """One person filing reports, one update at a time, reading the keyboard the bot sent."""
+
+    def __init__(self, index: int, *, client: httpx.AsyncClient, connections: asyncio.Semaphore,
+                 double: TelegramDouble, pacer: Pacer, stats: Stats, places: list[str],
+                 rng: random.Random) -> None:
+        self.index = index
+        self.chat_id = FIRST_CHAT_ID + index
+        self.client = client
+        self.connections = connections
+        self.double = double
+        self.pacer = pacer
+        self.stats = stats
+        self.places = places
+        self.rng = rng
+        self.step = 0
+        self.options: list[str] = []
+        self.keyboard_message_id: int | None = None
+        self.texts: list[str] = []
+        self.done = False
+
+    async def run(self) -> None:
+        while not self.done:
+            await self.file_report()
+
+    async def file_report(self) -> None:
+        if not await self.say("/start") or not self.offered("m:report"):
+            return
+        if not await self.tap("m:report"):
+            return
+        if "new" in self.options and not await self.tap("new"):  # a draft left by a failure
+            return
+        categories = [o for o in self.options if o.startswith("cat:")]
+        if not categories:
+            self.stats.fail("no categories offered", self.texts)
+            return
+        if not await self.tap(self.rng.choice(categories)):
+            return
+        if not await self.say(self.rng.choice(self.places)) or not self.offered("skip"):
+            return
+        if not await self.tap("skip"):
+            return
+        if not await self.say(self.rng.choice(DESCRIPTIONS)):
+            return
+        if "own" in self.options and not await self.tap("own"):  # similar reports: file mine
+            return
+        if not self.offered("skip"):
+            return
+        if not await self.tap("skip") or not self.offered("anon"):
+            return
+        if not await self.tap(self.rng.choice(["anon", "named"])) or not self.offered("submit"):
+            return
+        if not await self.tap("submit"):
+            return
+        if any(TICKET.search(t) for t in self.texts):
+            if self.pacer.measured(time.monotonic()):
+                self.stats.reports += 1
+        else:
+            self.stats.fail("no ticket after sending", self.texts)
+
+    def offered(self, option: str) -> bool:
+        if option in self.options:
+            return True
+        self.stats.fail(f"{option!r} not offered", self.texts)
+        return False
+
+    async def say(self, text: str) -> bool:
+        return await self.post(text_update(self.chat_id, text))
+
+    async def tap(self, option: str) -> bool:
+        if option not in self.options or self.keyboard_message_id is None:
+            self.stats.fail(f"{option!r} not on the keyboard")
+            return False
+        update = callback_update(self.chat_id, option, self.keyboard_message_id)
+        self.double.track_update(update)  # the query exists on "Telegram's" side
+        return await self.post(update)
+
+    async def post(self, update: dict[str, Any]) -> bool:
+        """Send one update when its slot comes; False when the run is over or it failed."""
+        slot = self.pacer.slot(self.index, self.step)
+        self.step += 1
+        now = time.monotonic()
+        if slot > now:
+            await asyncio.sleep(slot - now)
+        started = time.monotonic()
+        if started >= self.pacer.window_end:
+            self.done = True
+            return False
+        try:
+            async with self.connections:
+                mark = len(self.double.sent)
+                response = await self.client.post(
+                    "/webhooks/telegram", json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                )
+        except httpx.HTTPError as error:
+            self.stats.fail(type(error).__name__)
+            return False
+        finished = time.monotonic()
+        replies = [c for c in self.double.sent[mark:]
+                   if c.chat_id == self.chat_id and c.method in REPLY_METHODS]
+        measured = self.pacer.measured(started)
+        if response.status_code != 200:
+            if measured:
+                self.stats.fail(f"webhook HTTP {response.status_code}")
+            return False
+        if not replies:
+            if measured:
+                self.stats.fail("no reply")
+            return False
+        self._read(replies)
+        if measured:
+            self.stats.reply_ms.append((max(c.timestamp for c in replies) - started) * 1000)
+            self.stats.webhook_ms.append((finished - started) * 1000)
+        return True
+
+    def _read(self, replies: list[Call]) -> None:
+        self.texts = [c.plain_text for c in replies if c.plain_text]
+        self.options = []
+        for call in replies:
+            markup = call.reply_markup or {}
+            if "inline_keyboard" in markup:
+                self.keyboard_message_id = call.message_id
+                self.options = [b["callback_data"] for row in markup["inline_keyboard"]
+                                for b in row if "callback_data" in b]
+
+
+def kelurahan_names() -> list[str]:
+    """Kelurahan names the bot takes without asking back, as residents type them."""
+    from emas.reports.city import City
+    from emas.storage.citypack import load_city_pack
+
+    city = City(load_city_pack(Settings(_env_file=None).city_dir))  # type: ignore[call-arg]
+    names = [k.name for k in city.all_kelurahan() if city.match_kelurahan(k.name)[1]]
+    if not names:
+        raise SystemExit("no kelurahan name is matched with certainty; check the city pack")
+    return names
+
+
+# --- CPU accounting ------------------------------------------------------------------------------
+
+
+def _process_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[float, float]:
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return float(sum(values) - idle), float(sum(values))
+
+
+class CpuMeter:
+    """CPU seconds of the app process, this process and the whole machine over the window."""
+
+    def __init__(self, app_pid: int) -> None:
+        self.app_pid = app_pid
+        self.start: tuple[float, float, float, float, float] | None = None
+        self.result: dict[str, float] = {}
+
+    def _sample(self) -> tuple[float, float, float, float, float]:
+        times = os.times()
+        busy, total = _machine_busy()
+        return (time.monotonic(), _process_cpu(self.app_pid), times.user + times.system,
+                busy, total)
+
+    def begin(self) -> None:
+        self.start = self._sample()
+
+    def end(self) -> None:
+        assert self.start is not None
+        now = self._sample()
+        wall = now[0] - self.start[0]
+        busy = now[3] - self.start[3]
+        total = now[4] - self.start[4]
+        self.result = {
+            "app_cpu_pct": round(100 * (now[1] - self.start[1]) / wall, 1),
+            "driver_cpu_pct": round(100 * (now[2] - self.start[2]) / wall, 1),
+            "machine_cpu_pct": round(100 * (os.cpu_count() or 1) * busy / total, 1)
+            if total else 0.0,
+        }
+
+
+# --- one run -------------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def _window(pacer: Pacer, meter: CpuMeter, profile: list[str] | None) -> None:
+    await asyncio.sleep(max(0.0, pacer.window_start - time.monotonic()))
+    meter.begin()
+    spy = None
+    if profile:
+        spy = await asyncio.create_subprocess_exec(*profile)
+    await asyncio.sleep(max(0.0, pacer.window_end - time.monotonic()))
+    meter.end()
+    if spy is not None:
+        await spy.wait()
+
+
+async def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"emas-bench-{kind}-"))
+    process: multiprocessing.process.BaseProcess | None = None
+    try:
+        url = await prepare_database(kind, workdir, args.pg_url)
+        double = create_bot_api(TOKEN, flood_limits=False)
+        async with serve_bot_api(double) as api_root:
+            options = {
+                "env": "development",
+                "database_url": url,
+                "data_dir": str(workdir / "data"),
+                "telegram_token": TOKEN,
+                "telegram_api_url": api_root,
+                "telegram_webhook_secret": SECRET,
+                "public_url": PUBLIC_URL,
+                "log_level": "WARNING",
+            }
+            context = multiprocessing.get_context("spawn")
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=serve_app, name="emas-app",
+                                      args=(child_end, options, args.bot_rate_limiter))
+            process.start()
+            assert process.pid is not None
+            deadline = time.monotonic() + 60
+            while not await asyncio.to_thread(parent_end.poll, 0.5):
+                if not process.is_alive():
+                    raise SystemExit(f"the app exited while starting ({process.exitcode})")
+                if time.monotonic() > deadline:
+                    raise SystemExit("the app did not start within 60 s")
+            port = parent_end.recv()
+            app_root = f"http://127.0.0.1:{port}"
+            if double.webhook.url != PUBLIC_URL + "/webhooks/telegram":
+                raise SystemExit("the app did not register its webhook with the double")
+            return await _drive(kind, args, double, app_root, process.pid)
+    finally:
+        if process is not None and process.is_alive():
+            process.terminate()
+            await asyncio.to_thread(process.join, 15)
+            if process.is_alive():
+                process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _drive(kind: str, args: argparse.Namespace, double: TelegramDouble, app_root: str,
+                 app_pid: int) -> dict[str, Any]:
+    stats = Stats()
+    places = kelurahan_names()
+    # Telegram opens at most the webhook's max_connections (40 unless the bot asks otherwise)
+    # at once and queues the rest; the wait for a connection counts in the latency. The queue
+    # is a semaphore: httpx's own pool queue costs the driver far more CPU.
+    width = min(args.residents, double.webhook.max_connections)
+    connections = asyncio.Semaphore(width)
+    limits = httpx.Limits(max_connections=width, max_keepalive_connections=width)
+    profile = None
+    if args.py_spy:
+        out = f"{args.py_spy}-{kind}.txt"
+        profile = ["py-spy", "record", "--pid", str(app_pid), "--duration", str(int(args.seconds)),
+                   "--rate", "100", "--format", "raw", "--threads", "--output", out]
+        if not shutil.which("py-spy"):
+            spy = Path(sys.executable).with_name("py-spy")
+            if not spy.exists():
+                raise SystemExit("--py-spy needs py-spy (pip install py-spy)")
+            profile[0] = str(spy)
+    async with httpx.AsyncClient(base_url=app_root, limits=limits, timeout=30) as client:
+        pacer = Pacer(residents=args.residents, rate=args.rate, warmup=args.warmup,
+                      seconds=args.seconds)
+        meter = CpuMeter(app_pid)
+        residents = [
+            Resident(i, client=client, connections=connections, double=double, pacer=pacer,
+                     stats=stats, places=places, rng=random.Random(i))
+            for i in range(args.residents)
+        ]
+        await asyncio.gather(_window(pacer, meter, profile), *(r.run() for r in residents))
+    updates = len(stats.reply_ms)
+    rate = updates / args.seconds
+    p50 = _percentile(stats.reply_ms, 50)
+    p99 = _percentile(stats.reply_ms, 99)
+    return {
+        "db": kind,
+        "residents": args.residents,
+        "offered_rate": args.rate or None,
+        "seconds": args.seconds,
+        "updates": updates,
+        "updates_per_s": round(rate, 1),
+        "reply_p50_ms": round(p50, 2),
+        "reply_p99_ms": round(p99, 2),
+        "webhook_p50_ms": round(_percentile(stats.webhook_ms, 50), 2),
+        "webhook_p99_ms": round(_percentile(stats.webhook_ms, 99), 2),
+        "reply_max_ms": round(max(stats.reply_ms, default=float("nan")), 2),
+        "p99_ratio": round(p99 / GOAL_P99_MS, 2),
+        "rate_ratio": round(rate / GOAL_RATE, 2),
+        "goal_met": rate >= GOAL_RATE * 0.99 and p99 <= GOAL_P99_MS,
+        "reports_filed": stats.reports,
+        "errors": stats.errors,
+        "error_kinds": stats.error_kinds,
+        "error_examples": stats.error_examples,
+        "bot_rate_limiter": args.bot_rate_limiter,
+        **meter.result,
+        "app_cpu_ms_per_update": round(10 * meter.result["app_cpu_pct"] / rate, 2)
+        if rate else None,
+    }
+
+
+def summary(result: dict[str, Any]) -> str:
+    met = "goal met" if result["goal_met"] else "goal NOT met"
+    return (
+        f"{result['db']:<8} {result['updates_per_s']:7.1f} updates/s "
+        f"(x{result['rate_ratio']:.2f} of {GOAL_RATE:.0f})  "
+        f"reply p50 {result['reply_p50_ms']:.1f} ms  p99 {result['reply_p99_ms']:.1f} ms "
+        f"(x{result['p99_ratio']:.2f} of {GOAL_P99_MS:.0f} ms)  "
+        f"webhook p99 {result['webhook_p99_ms']:.1f} ms  errors {result['errors']}  "
+        f"reports {result['reports_filed']}  cpu app {result.get('app_cpu_pct', 0):.0f}% "
+        f"driver {result.get('driver_cpu_pct', 0):.0f}% "
+        f"machine {result.get('machine_cpu_pct', 0):.0f}%  [{met}]"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
+    parser.add_argument("--residents", type=int, default=200,
+                        help="simulated residents, each filing reports one after another")
+    parser.add_argument("--rate", type=float, default=GOAL_RATE,
+                        help="updates/s offered in total; 0 = no pauses (saturation)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
+    parser.add_argument("--warmup", type=float, default=5.0, help="unmeasured lead-in")
+    parser.add_argument("--pg-url", default=PG_URL,
+                        help="PostgreSQL database to (re)create for the run")
+    parser.add_argument("--bot-rate-limiter", action="store_true",
+                        help="keep PTB's AIORateLimiter (30 messages/s for the whole bot)")
+    parser.add_argument("--py-spy", metavar="PREFIX",
+                        help="profile the app process in the window: PREFIX-<db>.txt "
+                             "(py-spy raw, collapsed stacks)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    if args.residents < 1 or args.seconds <= 0 or args.warmup < 0 or args.rate < 0:
+        parser.error("--residents, --seconds, --warmup and --rate must be positive")
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    results = []
+    for kind in kinds:
+        result = asyncio.run(run_one(kind, args))
+        results.append(result)
+        if not args.json:
+            print(summary(result), flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
