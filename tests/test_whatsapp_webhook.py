@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
-import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -150,18 +148,16 @@ async def test_the_webhook_answers_before_the_slow_work_is_done(whatsapp: WhatsA
         return await process(inbound)
 
     engine.process = slow  # type: ignore[method-assign]
-    timings = []
     for i in range(20):
         form = whatsapp.double.make_inbound_form(f"whatsapp:+62812340000{i:02d}", body="halo")
-        started = time.perf_counter()
+        # Processing is held back until `release`: had the webhook waited for it, this would
+        # never return. Its speed is measured in the benchmark, not asserted here.
         response = await whatsapp.double.post_inbound("/webhooks/whatsapp", form)
-        timings.append(time.perf_counter() - started)
         assert response.status_code == 200
     assert whatsapp.double.messages == []  # nothing answered yet: the work is still waiting
     release.set()
     await whatsapp.channel.drain()
     assert len(whatsapp.double.messages) == 20
-    assert statistics.median(timings) < 0.5  # Twilio gives up after 15 s
 
 
 async def test_status_callbacks_move_the_message_forward_only(whatsapp: WhatsAppEnv) -> None:
