@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,12 +39,32 @@ class Database:
         self._readers = async_sessionmaker(
             self.read_engine, class_=AsyncSession, expire_on_commit=False
         )
+        # SQLite has one writer at a time. Without a queue, writers waiting for its lock poll
+        # it from SQLite's busy handler, sleeping up to 100 ms between tries: the lock lies
+        # idle while they sleep and an unlucky writer waits for seconds. Writers of this
+        # process queue here instead (first come, first served); other processes still meet
+        # busy_timeout. A session opened inside another by the same task does not queue.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._writer: asyncio.Task[Any] | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        task = asyncio.current_task()
+        async with self._sessions() as session:
+            if self._write_lock is None or self._writer is task:
+                async with session.begin():
+                    yield session
+                return
+            # Held from before BEGIN to after COMMIT, as SQLite holds its own; the connection
+            # goes back to the pool (one more round trip) after the lock is released.
+            async with self._write_lock:
+                self._writer = task
+                try:
+                    async with session.begin():
+                        yield session
+                finally:
+                    self._writer = None
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
