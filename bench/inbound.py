@@ -14,16 +14,17 @@ What runs where (the machine's two cores are shared as in production):
 Each resident walks a whole report transcript, answering from the keyboard the bot last sent
 (callback data, not labels): /start, "Make a report", a category, a typed kelurahan, skip the
 landmark, a description ("file mine anyway" when similar reports are shown), skip photos, name
-visibility, send; then starts over. The flood limit is
-lifted on both sides: the double enforces none, and the app's bot is built without PTB's
-AIORateLimiter, which would otherwise hold the whole bot to Telegram's 30 messages/s
-(``--bot-rate-limiter`` keeps it, to see that cap).
+visibility, send; then starts over. The flood limit is lifted on both sides: the double enforces
+none, and the app's bot is built without PTB's AIORateLimiter, which would otherwise hold the
+whole bot to Telegram's 30 messages/s (``--bot-rate-limiter`` keeps it, to see that cap).
 
 Like Telegram, the residents' updates reach the webhook over at most the webhook's
 max_connections (40 by default) at once; an update waiting for a connection is already late.
 
 Load: ``--rate`` updates/s offered in total (default 300, the goal); resident i sends its k-th
-update at t0 + (i + k*residents)/rate, or at once when it is behind. ``--rate 0`` sends each
+update at t0 + (i + k*residents)/rate, or at once when it is behind; each skips a random number
+(0-8) of its first slots, so that the residents are spread over the transcript, and the
+warm-up lasts at least until all have started. ``--rate 0`` sends each
 update as soon as the previous reply arrived (saturation). Updates sent during the warm-up are
 not counted; updates/s = updates sent in the measured window and answered / window length.
 
@@ -81,6 +82,7 @@ GOAL_RATE = 300.0
 GOAL_P99_MS = 100.0
 FIRST_CHAT_ID = 800_000_001
 REPLY_METHODS = SEND_METHODS | EDIT_METHODS
+REPORT_STEPS = 9  # updates in one report transcript, without the similar-reports step
 TICKET = re.compile(r"BJI-\d{4}-\d{6}")
 DESCRIPTIONS = [
     "Jalan berlubang cukup dalam di depan sekolah, berbahaya bagi pengendara motor.",
@@ -180,6 +182,7 @@ class Stats:
     """What the measured window saw."""
 
     reply_ms: list[float] = field(default_factory=list)
+    by_step: dict[str, list[float]] = field(default_factory=dict)
     webhook_ms: list[float] = field(default_factory=list)
     errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
@@ -200,7 +203,10 @@ class Pacer:
         self.residents = residents
         self.rate = rate
         self.t0 = time.monotonic() + 0.2
-        self.window_start = self.t0 + warmup
+        # Residents start in the first REPORT_STEPS slot rounds (see Resident.run); the window
+        # opens once all of them are under way.
+        ramp = REPORT_STEPS * residents / rate if rate else 0.0
+        self.window_start = self.t0 + max(warmup, ramp)
         self.window_end = self.window_start + seconds
 
     def slot(self, index: int, step: int) -> float:
@@ -234,37 +240,39 @@ class Resident:
         self.done = False
 
     async def run(self) -> None:
+        # Residents start in different slot rounds, so that at any moment some are starting,
+        # some describing and some sending, as in a real crowd (not all in step).
+        self.step = self.rng.randrange(REPORT_STEPS) if self.pacer.rate else 0
         while not self.done:
             await self.file_report()
 
     async def file_report(self) -> None:
-        if not await self.say("/start") or not self.offered("m:report"):
+        if not await self.say("/start", "start") or not self.offered("m:report"):
             return
-        if not await self.tap("m:report"):
+        if not await self.tap("m:report", "menu"):
             return
-        if "new" in self.options and not await self.tap("new"):  # a draft left by a failure
+        if "new" in self.options and not await self.tap("new", "new"):  # a draft left behind
             return
         categories = [o for o in self.options if o.startswith("cat:")]
         if not categories:
             self.stats.fail("no categories offered", self.texts)
             return
-        if not await self.tap(self.rng.choice(categories)):
+        if not await self.tap(self.rng.choice(categories), "category"):
             return
-        if not await self.say(self.rng.choice(self.places)) or not self.offered("skip"):
+        if not await self.say(self.rng.choice(self.places), "kelurahan"):
             return
-        if not await self.tap("skip"):
+        if not self.offered("skip") or not await self.tap("skip", "landmark"):
             return
-        if not await self.say(self.rng.choice(DESCRIPTIONS)):
+        if not await self.say(self.rng.choice(DESCRIPTIONS), "description"):
             return
-        if "own" in self.options and not await self.tap("own"):  # similar reports: file mine
+        if "own" in self.options and not await self.tap("own", "similar"):  # file mine anyway
             return
-        if not self.offered("skip"):
+        if not self.offered("skip") or not await self.tap("skip", "photos"):
             return
-        if not await self.tap("skip") or not self.offered("anon"):
+        if not self.offered("anon") or not await self.tap(self.rng.choice(["anon", "named"]),
+                                                          "identity"):
             return
-        if not await self.tap(self.rng.choice(["anon", "named"])) or not self.offered("submit"):
-            return
-        if not await self.tap("submit"):
+        if not self.offered("submit") or not await self.tap("submit", "send"):
             return
         if any(TICKET.search(t) for t in self.texts):
             if self.pacer.measured(time.monotonic()):
@@ -278,18 +286,18 @@ class Resident:
         self.stats.fail(f"{option!r} not offered", self.texts)
         return False
 
-    async def say(self, text: str) -> bool:
-        return await self.post(text_update(self.chat_id, text))
+    async def say(self, text: str, step: str) -> bool:
+        return await self.post(text_update(self.chat_id, text), step)
 
-    async def tap(self, option: str) -> bool:
+    async def tap(self, option: str, step: str) -> bool:
         if option not in self.options or self.keyboard_message_id is None:
             self.stats.fail(f"{option!r} not on the keyboard")
             return False
         update = callback_update(self.chat_id, option, self.keyboard_message_id)
         self.double.track_update(update)  # the query exists on "Telegram's" side
-        return await self.post(update)
+        return await self.post(update, step)
 
-    async def post(self, update: dict[str, Any]) -> bool:
+    async def post(self, update: dict[str, Any], step: str) -> bool:
         """Send one update when its slot comes; False when the run is over or it failed."""
         slot = self.pacer.slot(self.index, self.step)
         self.step += 1
@@ -324,7 +332,9 @@ class Resident:
             return False
         self._read(replies)
         if measured:
-            self.stats.reply_ms.append((max(c.timestamp for c in replies) - started) * 1000)
+            reply_ms = (max(c.timestamp for c in replies) - started) * 1000
+            self.stats.reply_ms.append(reply_ms)
+            self.stats.by_step.setdefault(step, []).append(reply_ms)
             self.stats.webhook_ms.append((finished - started) * 1000)
         return True
 
@@ -510,6 +520,11 @@ async def _drive(kind: str, args: argparse.Namespace, double: TelegramDouble, ap
         "webhook_p50_ms": round(_percentile(stats.webhook_ms, 50), 2),
         "webhook_p99_ms": round(_percentile(stats.webhook_ms, 99), 2),
         "reply_max_ms": round(max(stats.reply_ms, default=float("nan")), 2),
+        "reply_ms_by_step": {
+            step: {"n": len(values), "p50": round(_percentile(values, 50), 2),
+                   "p99": round(_percentile(values, 99), 2)}
+            for step, values in stats.by_step.items()
+        },
         "p99_ratio": round(p99 / GOAL_P99_MS, 2),
         "rate_ratio": round(rate / GOAL_RATE, 2),
         "goal_met": rate >= GOAL_RATE * 0.99 and p99 <= GOAL_P99_MS,
