@@ -66,10 +66,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+
+# The production client (Basic auth as a header); tests use the very same class.
+from emas.bot.handlers.twilio_client import HeaderAuthAsyncHttpClient  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -131,40 +132,6 @@ def point_client_at(client: Client, api_url: str) -> Client:
         client.edge = None
         client.region = None
     return client
-
-
-class HeaderAuthAsyncHttpClient(AsyncTwilioHttpClient):
-    """``AsyncTwilioHttpClient`` that sends Basic auth as a header, avoiding aiohttp's deprecations.
-
-    Create it inside a running event loop and ``await close()`` it (or use ``async with``):
-    it owns an aiohttp session.
-    """
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 -- the SDK's HttpClient signature
-        allow_redirects: bool = False,
-    ) -> TwilioResponse:
-        merged = dict(headers or {})
-        if auth is not None:
-            credentials = f"{auth[0]}:{auth[1]}".encode()
-            merged["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
-        return await super().request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=merged,
-            auth=None,
-            timeout=timeout,
-            allow_redirects=allow_redirects,
-        )
 
 
 def twilio_error(status: int, code: int, message: str | None = None) -> JSONResponse:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from emas.bot.flows.base import Ctx, Flow, Person
 from emas.bot.flows.router import route
+from emas.bot.locks import KeyedLocks
 from emas.bot.messages import Inbound, Reply
 from emas.bot.services import Services
 from emas.i18n import DEFAULT_LOCALE, normalize_locale, use_locale
@@ -39,30 +40,6 @@ class Outgoing:
     locale: str
 
 
-class _UserLocks:
-    """One asyncio.Lock per user, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    async def acquire(self, key: str) -> asyncio.Lock:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        await lock.acquire()
-        return lock
-
-    def release(self, key: str, lock: asyncio.Lock) -> None:
-        lock.release()
-        _lock, users = self._locks[key]
-        if users <= 1:
-            del self._locks[key]
-        else:
-            self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
 Understand = Callable[[Ctx], Awaitable[None]]
 
 
@@ -85,7 +62,7 @@ class Engine:
         self.flows = flows
         self.understand = understand
         self.clock = clock
-        self.locks = _UserLocks()
+        self.locks = KeyedLocks()
 
     async def process(self, inbound: Inbound) -> list[Outgoing]:
         """Handle one inbound event; a redelivered event id yields no effect and no reply."""

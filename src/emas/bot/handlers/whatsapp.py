@@ -38,6 +38,7 @@ from twilio.rest import Client
 
 from emas.bot.engine import Engine, Outgoing
 from emas.bot.handlers.twilio_client import HeaderAuthAsyncHttpClient, build_client, same_origin
+from emas.bot.locks import KeyedLocks
 from emas.bot.messages import (
     Channel,
     Inbound,
@@ -297,27 +298,6 @@ class Recipient:
     last_inbound_at: datetime | None
 
 
-class _KeyLocks:
-    """One FIFO lock per resident, so their replies leave in the order they wrote."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    async def acquire(self, key: str) -> asyncio.Lock:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        await lock.acquire()
-        return lock
-
-    def release(self, key: str, lock: asyncio.Lock) -> None:
-        lock.release()
-        _lock, users = self._locks[key]
-        if users <= 1:
-            del self._locks[key]
-        else:
-            self._locks[key] = (lock, users - 1)
-
-
 class WhatsAppChannel:
     """Receives Twilio webhooks, runs them through the engine, sends replies through Twilio."""
 
@@ -347,7 +327,7 @@ class WhatsAppChannel:
         self._twilio: Client | None = None
         self._downloads: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._locks = _KeyLocks()
+        self._locks = KeyedLocks()
         # Residents whose window WhatsApp reported closed (63016), and when.
         self._closed: dict[str, datetime] = {}
         outbound.register(Channel.WHATSAPP, self)
