@@ -180,16 +180,22 @@ class ReportFlow(SupportStep, Flow):
             ctx.say(_("Location received. Which kelurahan is it in?"))
             ctx.goto("kecamatan")
             return
+        if await self._kecamatan_or_typed_name(ctx):
+            return
+        ctx.say(_("Please share a location, choose a kecamatan, or type the kelurahan's name."))
+        ctx.stay()
+
+    async def _kecamatan_or_typed_name(self, ctx: Ctx) -> bool:
+        """A kecamatan button leads to its kelurahan; typed text is matched to a kelurahan."""
         picked = ctx.choice()
         if picked and picked.startswith("kec:"):
             _draft(ctx)["kecamatan"] = picked[4:]
             ctx.goto("kelurahan")
-            return
+            return True
         if ctx.inbound.kind == Kind.TEXT and ctx.text:
             await self._match_typed_kelurahan(ctx)
-            return
-        ctx.say(_("Please share a location, choose a kecamatan, or type the kelurahan's name."))
-        ctx.stay()
+            return True
+        return False
 
     async def _match_typed_kelurahan(self, ctx: Ctx) -> None:
         matches, confident = ctx.services.city.match_kelurahan(ctx.text)
@@ -221,13 +227,7 @@ class ReportFlow(SupportStep, Flow):
                 options=options + nav_options())
 
     async def on_kecamatan(self, ctx: Ctx) -> None:
-        picked = ctx.choice()
-        if picked and picked.startswith("kec:"):
-            _draft(ctx)["kecamatan"] = picked[4:]
-            ctx.goto("kelurahan")
-            return
-        if ctx.inbound.kind == Kind.TEXT and ctx.text:
-            await self._match_typed_kelurahan(ctx)
+        if await self._kecamatan_or_typed_name(ctx):
             return
         ctx.say(_("Please choose a kecamatan from the list."))
         ctx.stay()
