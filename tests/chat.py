@@ -63,6 +63,19 @@ class Chat:
     async def send_voice(self) -> None:
         raise NotImplementedError
 
+    async def file_to_summary(self, description: str, *, category: str = "Damaged road",
+                              kelurahan: str = "Tangsi") -> None:
+        """The common path of an English report up to its summary: no address, no photos,
+        name shown to the agency."""
+        await self.say("/start")
+        await self.tap("Make a report")
+        await self.tap(category)
+        await self.say(kelurahan)
+        await self.tap("Skip")
+        await self.say(description)
+        await self.tap("Skip photos")
+        await self.tap("Yes, show my name")
+
     def option_index(self, label: str) -> int:
         for i, option in enumerate(self.options):
             if label.lower() in option.lower():

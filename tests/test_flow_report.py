@@ -208,13 +208,7 @@ async def test_draft_is_offered_later_and_expires_after_48_hours(
 
 async def test_change_one_field_from_the_summary(en_chat: Chat) -> None:
     chat = en_chat
-    await start_report(chat)
-    await chat.tap("Damaged road")
-    await chat.say("Tangsi")
-    await chat.tap("Skip")
-    await chat.say("Jalan berlubang dalam di depan sekolah")
-    await chat.tap("Skip photos")
-    await chat.tap("Yes, show my name")
+    await chat.file_to_summary("Jalan berlubang dalam di depan sekolah")
     await chat.tap("Change something")
     await chat.tap("Description")
     await chat.say("Jalan amblas sepanjang lima meter")
@@ -225,13 +219,7 @@ async def test_change_one_field_from_the_summary(en_chat: Chat) -> None:
 async def test_other_residents_see_only_the_public_view(channel_env: object) -> None:
     alice = channel_env.chat(chat_id=800_001, language_code="en")  # type: ignore[attr-defined]
     bob = channel_env.chat(chat_id=800_002, language_code="en")  # type: ignore[attr-defined]
-    await start_report(alice)
-    await alice.tap("Damaged road")
-    await alice.say("Tangsi")
-    await alice.tap("Skip")
-    await alice.say("Lubang besar dekat rumah Bu Sari nomor 12")
-    await alice.tap("Skip photos")
-    await alice.tap("Yes, show my name")
+    await alice.file_to_summary("Lubang besar dekat rumah Bu Sari nomor 12")
     await alice.tap("Send report")
     ticket = alice.ticket()
     await bob.say("/start")

@@ -50,14 +50,7 @@ async def test_malformed_webhook_gets_400(telegram: TelegramEnv, body: bytes) ->
 
 async def test_same_update_three_times_has_one_effect(telegram: TelegramEnv) -> None:
     chat = telegram.chat(language_code="en")
-    await chat.say("/start")
-    await chat.tap("Make a report")
-    await chat.tap("Damaged road")
-    await chat.say("Tangsi")
-    await chat.tap("Skip")
-    await chat.say("Jalan berlubang dalam di depan sekolah")
-    await chat.tap("Skip photos")
-    await chat.tap("Yes, show my name")
+    await chat.file_to_summary("Jalan berlubang dalam di depan sekolah")
     submit = text_update(chat.chat_id, "1", language_code="en")  # 1 = Send report
     statuses = [await chat.post(submit) for _ in range(3)]
     assert statuses == [200, 200, 200]
