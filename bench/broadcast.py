@@ -144,24 +144,9 @@ asyncio.run(main())
 """
 
 
-@contextlib.contextmanager
-def stub_process() -> Iterator[str]:
+def stub_process() -> contextlib.AbstractContextManager[str]:
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-c", STUB_SERVER, str(port)])
-    root = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        for _ in range(200):
-            try:
-                httpx.get(root + "/_stats", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        yield root
-    finally:
-        process.terminate()
-        process.wait()
+    return _serving([sys.executable, "-c", STUB_SERVER, str(port)], port)
 
 
 def _free_port() -> int:
@@ -170,12 +155,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextlib.contextmanager
-def double_process(*, flood: bool, fault_rate: float = 0.0, keep: bool = True) -> Iterator[str]:
+def double_process(*, flood: bool, fault_rate: float = 0.0,
+                   keep: bool = True) -> contextlib.AbstractContextManager[str]:
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", DOUBLE_SERVER, str(ROOT / "tests"), str(port),
-         "1" if flood else "0", str(fault_rate), TOKEN, "1" if keep else "0"])
+    return _serving([sys.executable, "-c", DOUBLE_SERVER, str(ROOT / "tests"), str(port),
+                     "1" if flood else "0", str(fault_rate), TOKEN, "1" if keep else "0"], port)
+
+
+@contextlib.contextmanager
+def _serving(command: list[str], port: int) -> Iterator[str]:
+    """Start a server process, wait until it answers, yield its root URL, stop it."""
+    process = subprocess.Popen(command)
     root = f"http://127.0.0.1:{port}"
     try:
         import httpx
