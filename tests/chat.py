@@ -147,6 +147,17 @@ def location_inbound(user_key: str, lat: float, lon: float, event_id: str) -> In
                    kind=Kind.LOCATION, location=Location(lat, lon))
 
 
+async def deliver_update(client: Any, double: Any, update: dict[str, Any], secret: str) -> Any:
+    """What Telegram does with one update: POST it to the webhook, then make the Bot API call
+    the webhook's answer may carry (the bot's answer to a button press, say)."""
+    double.track_update(update)
+    response = await client.post("/webhooks/telegram", json=update,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+    await double.webhook_reply(response.status_code, response.headers.get("content-type", ""),
+                               response.content)
+    return response
+
+
 class TelegramChat(Chat):
     """Drives the real webhook route and PTB against the Bot API double: what a Telegram user
     would see (messages as rendered, inline keyboards pressed by their callback data)."""
@@ -171,13 +182,9 @@ class TelegramChat(Chat):
         self._file_seq = 0
 
     async def post(self, update: dict[str, Any], *, secret: str | None = None) -> int:
-        self.double.track_update(update)
         mark = len(self.double.sent)
-        response = await self.client.post(
-            "/webhooks/telegram",
-            json=update,
-            headers={"X-Telegram-Bot-Api-Secret-Token": self.secret if secret is None else secret},
-        )
+        response = await deliver_update(self.client, self.double, update,
+                                        self.secret if secret is None else secret)
         self.status_codes.append(response.status_code)
         self._collect(mark)
         return response.status_code

@@ -7,11 +7,12 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from chat import Chat, TelegramChat, TerminalChat
+from chat import Chat, TelegramChat, TerminalChat, deliver_update
 from emas.bot.app import Container, build_container
 from emas.settings import Settings
 from emas.storage.all_models import metadata
@@ -112,6 +113,11 @@ class TelegramEnv:
         return TelegramChat(
             self.client, self.double, WEBHOOK_SECRET, chat_id=chat_id, language_code=language_code
         )
+
+    async def post(self, update: dict[str, Any], *, secret: str | None = None) -> Any:
+        """Deliver an update as Telegram does; returns the webhook's HTTP response."""
+        return await deliver_update(self.client, self.double, update,
+                                    WEBHOOK_SECRET if secret is None else secret)
 
 
 @pytest.fixture

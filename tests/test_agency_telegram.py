@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from sqlmodel import select
 
 from agencies_kit import flush_outbox, reload, staff
-from conftest import WEBHOOK_SECRET, Clock, TelegramEnv
+from conftest import Clock, TelegramEnv
 from doubles.telegram_updates import callback_update, group_text_update, photo_update
 from emas.cli import main
 from emas.reports.scheduler import tick
@@ -29,10 +29,7 @@ RINA, ANDI, KEPALA, STRANGER = 5_550_009, 5_550_001, 5_550_002, 5_550_077
 
 
 async def post(env: TelegramEnv, update: dict[str, Any]) -> None:
-    env.double.track_update(update)
-    response = await env.client.post(
-        "/webhooks/telegram", json=update,
-        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+    response = await env.post(update)
     assert response.status_code == 200
 
 

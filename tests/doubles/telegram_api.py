@@ -815,21 +815,26 @@ class TelegramDouble:
         if entry is None:
             error = ApiError(404, "Not Found")
             return JSONResponse(error.body(), status_code=404)
-        method, handler = entry
+        method, _handler = entry
         call = Call(method=method, params={}, timestamp=self.clock())
         try:
             call.params = await self._read_params(request)
+        except ApiError as error:
+            return self._refuse(call, error)
+        return await self._invoke(call)
+
+    async def _invoke(self, call: Call) -> Response:
+        """Run one accepted-for-parsing call: faults, the method's rules, the record."""
+        _method, handler = self._handlers[call.method.lower()]
+        try:
             if self.latency:
                 await asyncio.sleep(self.latency)
-            fault = self._injected_fault(method)
+            fault = self._injected_fault(call.method)
             if fault is not None:
                 raise fault
             result = await handler(_Params(call.params), call)
         except ApiError as error:
-            call.error = error
-            self.requests.append(call)
-            self.rejected.append(call)
-            return JSONResponse(error.body(), status_code=error.status)
+            return self._refuse(call, error)
         body: dict[str, Any] = {"ok": True}
         if isinstance(result, _Described):
             body["result"] = result.result
@@ -839,9 +844,38 @@ class TelegramDouble:
             body["result"] = result
             call.result = result
         self.requests.append(call)
-        if method not in READ_METHODS:
+        if call.method not in READ_METHODS:
             self.sent.append(call)
         return JSONResponse(body)
+
+    def _refuse(self, call: Call, error: ApiError) -> Response:
+        call.error = error
+        self.requests.append(call)
+        self.rejected.append(call)
+        return JSONResponse(error.body(), status_code=error.status)
+
+    async def webhook_reply(self, status: int, content_type: str, body: bytes) -> Call | None:
+        """What Telegram does with the bot's answer to a webhook POST.
+
+        A 200 answer may carry one Bot API call: a JSON object naming it in ``method``, with its
+        parameters beside it. Telegram makes that call as if the bot had, and the bot never
+        learns whether it succeeded. Returns the call (rejected ones too), None when the answer
+        carried none.
+        """
+        if status != 200 or not content_type.startswith("application/json") or not body:
+            return None
+        try:
+            params = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(params, dict) or not isinstance(params.get("method"), str):
+            return None
+        entry = self._handlers.get(params.pop("method").lower())
+        if entry is None:
+            return None
+        call = Call(method=entry[0], params=params, timestamp=self.clock())
+        await self._invoke(call)
+        return call
 
     async def _file_endpoint(self, request: Request) -> Response:
         token = request.path_params["token"]
@@ -1469,8 +1503,12 @@ class _TestServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve_bot_api(double: TelegramDouble, *, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve ``double`` with uvicorn on a free loopback port; yields the server root URL."""
+async def serve_bot_api(double: TelegramDouble, *, host: str = "127.0.0.1",
+                        http: str = "h11") -> AsyncIterator[str]:
+    """Serve ``double`` with uvicorn on a free loopback port; yields the server root URL.
+
+    ``http="httptools"`` parses requests in C, for benchmarks where the double shares the
+    machine with the app."""
     config = uvicorn.Config(
         double.app,
         host=host,
@@ -1478,7 +1516,7 @@ async def serve_bot_api(double: TelegramDouble, *, host: str = "127.0.0.1") -> A
         log_level="warning",
         access_log=False,
         lifespan="off",
-        http="h11",
+        http=http,
         ws="none",
         timeout_graceful_shutdown=2,
     )

@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from emas.storage.sqlite_inline import inline_creator
+
 
 class Database:
     """Owns the engine and hands out sessions. One per process."""
@@ -22,7 +24,9 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
-            kwargs["connect_args"] = {"timeout": 30}
+            # Statements run inline on the loop; only waits for another process's lock go to
+            # a thread, with this busy timeout (see sqlite_inline).
+            kwargs["async_creator"] = inline_creator(url, {"timeout": 30})
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
@@ -102,7 +106,6 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     @event.listens_for(sync_engine, "begin")
