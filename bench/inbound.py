@@ -316,7 +316,10 @@ class Resident:
                     headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
                 ) as response:
                     status = response.status
-                    await response.read()
+                    body = await response.read()
+                # Like Telegram, make the Bot API call the webhook's answer carries (a button
+                # press's answerCallbackQuery) before the next update on this connection.
+                await self.double.webhook_reply(status, response.content_type, body)
         except (TimeoutError, aiohttp.ClientError) as error:
             self.stats.fail(type(error).__name__)
             return False

@@ -8,7 +8,7 @@ import httpx
 
 from conftest import TELEGRAM_TOKEN, WEBHOOK_SECRET, Clock, _reset
 from doubles.telegram_api import create_bot_api, serve_bot_api
-from doubles.telegram_updates import text_update
+from doubles.telegram_updates import callback_update, text_update
 from emas.bot.app import build_container, channel_status, create_app
 from emas.settings import Settings
 
@@ -53,8 +53,20 @@ async def test_without_public_url_telegram_runs_by_long_polling(
                 if double.texts_to(700_321):
                     break
                 await asyncio.sleep(0.05)
+            # A button pressed under long polling is answered with a request of its own.
+            menu = next(c for c in reversed(double.sent) if c.reply_markup)
+            data = menu.reply_markup["inline_keyboard"][0][0]["callback_data"]
+            double.push_update(callback_update(700_321, data, menu.message_id or 0,
+                                               language_code="en"))
+            for _ in range(100):
+                if double.calls("answerCallbackQuery"):
+                    break
+                await asyncio.sleep(0.05)
         assert double.calls("deleteWebhook")
         assert "e-Masyarakat" in "\n".join(double.texts_to(700_321))
+        [answer] = double.calls("answerCallbackQuery")
+        assert not answer.in_webhook_answer
+        assert double.unanswered_callbacks() == []
 
 
 async def test_with_public_url_the_webhook_is_registered_with_its_secret(

@@ -9,6 +9,7 @@ from sqlmodel import func, select
 
 from conftest import WEBHOOK_SECRET, TelegramEnv
 from doubles.telegram_updates import (
+    callback_update,
     edited_text_update,
     group_text_update,
     text_update,
@@ -107,6 +108,24 @@ async def test_every_button_press_is_answered(telegram: TelegramEnv) -> None:
     await chat.tap("Cancel")
     assert len(telegram.double.answered_callbacks()) == 3
     assert telegram.double.unanswered_callbacks() == []
+    # Through the webhook, each answer rides in the answer to Telegram's POST: no extra request.
+    answers = telegram.double.calls("answerCallbackQuery")
+    assert len(answers) == 3 and all(call.in_webhook_answer for call in answers)
+
+
+async def test_a_button_press_is_answered_in_the_webhook_response(telegram: TelegramEnv) -> None:
+    chat = telegram.chat(language_code="en")
+    await chat.say("/start")
+    buttons = [b for row in chat.keyboard["inline_keyboard"] for b in row]  # type: ignore[index]
+    update = callback_update(chat.chat_id, buttons[0]["callback_data"],
+                             chat.keyboard_message_id or 1, language_code="en")
+    response = await telegram.post(update)
+    assert response.status_code == 200
+    assert response.json() == {"method": "answerCallbackQuery",
+                               "callback_query_id": update["callback_query"]["id"]}
+    # A text message needs no answer: the response carries no call.
+    response = await telegram.post(text_update(chat.chat_id, "menu", language_code="en"))
+    assert response.json() == {}
 
 
 async def test_menu_is_edited_in_place_when_a_button_leads_back_to_it(

@@ -161,6 +161,7 @@ class Call:
     message_id: int | None = None
     result: Any = None
     error: ApiError | None = None
+    in_webhook_answer: bool = False  # made by "Telegram" from the bot's answer to a webhook
 
     @property
     def ok(self) -> bool:
@@ -873,7 +874,8 @@ class TelegramDouble:
         entry = self._handlers.get(params.pop("method").lower())
         if entry is None:
             return None
-        call = Call(method=entry[0], params=params, timestamp=self.clock())
+        call = Call(method=entry[0], params=params, timestamp=self.clock(),
+                    in_webhook_answer=True)
         await self._invoke(call)
         return call
 

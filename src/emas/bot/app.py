@@ -171,10 +171,10 @@ def create_app(settings: Settings, *, container: Container | None = None,
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
         try:
-            await channel.handle_json(data)
+            answer = await channel.handle_json(data)
         except (KeyError, TypeError, ValueError):
             return JSONResponse({"detail": "malformed update"}, status_code=400)
-        return JSONResponse({})
+        return JSONResponse(answer or {})
 
     @app.post("/webhooks/whatsapp")
     async def whatsapp_webhook(request: Request) -> Response:

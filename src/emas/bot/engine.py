@@ -90,27 +90,31 @@ class Engine:
             if not fresh:
                 logger.info("duplicate %s event ignored", inbound.channel)
                 return []
-            identity = await repo.get_or_create_identity(
-                session=session, channel=inbound.channel, user_key=inbound.user_key
-            )
+            who = await repo.load_arrival(session=session, channel=inbound.channel,
+                                          user_key=inbound.user_key)
+            changed: dict[str, object] = {}
+            locale = who.locale
             hint = normalize_locale(inbound.locale_hint)
-            if not identity.locale_chosen and hint and identity.locale != hint:
-                identity.locale = hint
-            identity.last_inbound_at = now
-            if inbound.display_name and not inbound.is_group:
-                identity.display_name = inbound.display_name[:128]
-            session.add(identity)
-            conv = await repo.get_or_create_conversation(
-                session=session, identity_id=identity.id or 0
-            )
-            version = conv.version
+            if not who.locale_chosen and hint and locale != hint:
+                locale = changed["locale"] = hint
+            if who.last_inbound_at is None or \
+                    now - who.last_inbound_at >= repo.INBOUND_TOUCH_INTERVAL:
+                changed["last_inbound_at"] = now
+            display_name = who.display_name
+            if inbound.display_name and not inbound.is_group \
+                    and inbound.display_name[:128] != display_name:
+                display_name = changed["display_name"] = inbound.display_name[:128]
+            # Written before the flows run, so that what they read of this person is current.
+            await repo.update_identity(session=session, identity_id=who.identity_id,
+                                       values=changed)
+            version = who.version
             person = Person(
-                id=identity.id or 0,
-                channel=identity.channel,
-                user_key=identity.user_key,
-                locale=identity.locale or DEFAULT_LOCALE,
-                display_name=identity.display_name,
-                phone=identity.phone,
+                id=who.identity_id,
+                channel=inbound.channel,
+                user_key=inbound.user_key,
+                locale=locale or DEFAULT_LOCALE,
+                display_name=display_name,
+                phone=who.phone,
             )
             services = Services(
                 settings=self.settings,
@@ -125,9 +129,9 @@ class Engine:
             ctx = Ctx(
                 inbound=inbound,
                 person=person,
-                flow=conv.flow,
-                state=conv.state,
-                data=dict(conv.data or {}),
+                flow=who.flow,
+                state=who.state,
+                data=who.data,
                 services=services,
             )
             with use_locale(person.locale):
@@ -135,12 +139,12 @@ class Engine:
                 await self._ask_next(ctx)
             ctx.remember_options()
             if ctx.locale_changed:
-                identity.locale = ctx.locale_changed
-                identity.locale_chosen = True
-                session.add(identity)
+                await repo.update_identity(
+                    session=session, identity_id=who.identity_id,
+                    values={"locale": ctx.locale_changed, "locale_chosen": True})
             await repo.save_conversation(
                 session=session,
-                conversation_id=conv.id or 0,
+                conversation_id=who.conversation_id,
                 expected_version=version,
                 flow=ctx.flow,
                 state=ctx.state,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, text, update
+from sqlalchemy import Table, bindparam, func, text
+from sqlalchemy import select as core_select
+from sqlalchemy import update as core_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -35,18 +38,28 @@ class VersionConflict(RuntimeError):
 # --- inbound events --------------------------------------------------------------------------
 
 
+_EVENTS: Table = InboundEvent.__table__  # type: ignore[attr-defined]
+_IDENTITIES: Table = Identity.__table__  # type: ignore[attr-defined]
+_CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
+
+# The statements every inbound event runs are built once, as Core statements: the ORM's
+# per-statement bookkeeping was most of an event's database cost.
+_RECORD_EVENT = {
+    "sqlite": sqlite_insert(_EVENTS).on_conflict_do_nothing(index_elements=["channel", "event_id"]),
+    "postgresql": pg_insert(_EVENTS).on_conflict_do_nothing(
+        index_elements=["channel", "event_id"]),
+}
+
+
 async def record_inbound_event(*, session: AsyncSession, channel: str, event_id: str) -> bool:
     """Record an event id; False when it was seen before (a redelivery)."""
     # One INSERT ... ON CONFLICT DO NOTHING rather than a savepoint around an INSERT that may
-    # fail: every inbound event runs this inside the write transaction, so two round trips
-    # fewer there shorten the time SQLite's single write lock is held.
-    build = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = await session.exec(
-        build(InboundEvent)
-        .values(channel=channel, event_id=event_id, received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # fail: every inbound event runs this inside the write transaction.
+    conn = await session.connection()
+    result = await conn.execute(_RECORD_EVENT[conn.dialect.name],
+                                {"channel": channel, "event_id": event_id,
+                                 "received_at": utcnow()})
+    return bool(result.rowcount)
 
 
 # --- identities and conversations ------------------------------------------------------------
@@ -87,6 +100,84 @@ async def get_or_create_conversation(*, session: AsyncSession, identity_id: int)
     return conv
 
 
+@dataclass(slots=True)
+class Arrival:
+    """What the engine needs of the person an event came from, read in one statement."""
+
+    identity_id: int
+    locale: str | None
+    locale_chosen: bool
+    display_name: str | None
+    phone: str | None
+    last_inbound_at: datetime | None
+    conversation_id: int
+    flow: str
+    state: str
+    data: dict[str, Any]
+    version: int
+
+
+_ARRIVAL = (
+    core_select(
+        _IDENTITIES.c.id, _IDENTITIES.c.locale, _IDENTITIES.c.locale_chosen,
+        _IDENTITIES.c.display_name, _IDENTITIES.c.phone, _IDENTITIES.c.last_inbound_at,
+        _CONVERSATIONS.c.id.label("conversation_id"), _CONVERSATIONS.c.flow,
+        _CONVERSATIONS.c.state, _CONVERSATIONS.c.data, _CONVERSATIONS.c.version,
+    )
+    .select_from(_IDENTITIES.outerjoin(
+        _CONVERSATIONS, _CONVERSATIONS.c.identity_id == _IDENTITIES.c.id))
+    .where(_IDENTITIES.c.channel == bindparam("channel"),
+           _IDENTITIES.c.user_key == bindparam("user_key"))
+)
+
+
+async def load_arrival(*, session: AsyncSession, channel: str, user_key: str) -> Arrival:
+    """The identity and conversation of ``channel:user_key``, created on first contact."""
+    conn = await session.connection()
+    row = (await conn.execute(_ARRIVAL, {"channel": channel, "user_key": user_key})).first()
+    if row is None or row.conversation_id is None:
+        identity = await get_or_create_identity(session=session, channel=channel,
+                                                user_key=user_key)
+        conv = await get_or_create_conversation(session=session, identity_id=identity.id or 0)
+        # The engine changes these rows with Core statements; let later ORM reads load them
+        # afresh instead of meeting these copies in the identity map.
+        session.expunge(identity)
+        session.expunge(conv)
+        return Arrival(identity.id or 0, identity.locale, identity.locale_chosen,
+                       identity.display_name, identity.phone, identity.last_inbound_at,
+                       conv.id or 0, conv.flow, conv.state, dict(conv.data or {}), conv.version)
+    return Arrival(row.id, row.locale, row.locale_chosen, row.display_name, row.phone,
+                   row.last_inbound_at, row.conversation_id, row.flow, row.state,
+                   dict(row.data or {}), row.version)
+
+
+# The last inbound time serves the 24-hour WhatsApp window; rewriting it for every message of
+# a conversation buys nothing, so it moves once a minute at most (a stale value is earlier,
+# which only makes the window look shorter).
+INBOUND_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+async def update_identity(*, session: AsyncSession, identity_id: int,
+                          values: dict[str, Any]) -> None:
+    """Set some of an identity's columns (a Core UPDATE; nothing when ``values`` is empty)."""
+    if not values:
+        return
+    conn = await session.connection()
+    await conn.execute(core_update(_IDENTITIES).where(_IDENTITIES.c.id == identity_id)
+                       .values(**values))
+
+
+_SAVE_CONVERSATION = (
+    core_update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("b_id"),
+           _CONVERSATIONS.c.version == bindparam("b_expected"))
+    .values(flow=bindparam("b_flow"), state=bindparam("b_state"),
+            data=bindparam("b_data", type_=_CONVERSATIONS.c.data.type),
+            version=bindparam("b_version"),
+            updated_at=bindparam("b_now", type_=_CONVERSATIONS.c.updated_at.type))
+)
+
+
 async def save_conversation(
     *,
     session: AsyncSession,
@@ -97,17 +188,12 @@ async def save_conversation(
     data: dict[str, Any],
 ) -> int:
     """Write the state only if nobody else did since it was read; returns the new version."""
-    result = await session.exec(
-        update(Conversation)
-        .where(
-            col(Conversation.id) == conversation_id,
-            col(Conversation.version) == expected_version,
-        )
-        .values(flow=flow, state=state, data=data, version=expected_version + 1,
-                updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    conn = await session.connection()
+    result = await conn.execute(_SAVE_CONVERSATION, {
+        "b_id": conversation_id, "b_expected": expected_version, "b_flow": flow,
+        "b_state": state, "b_data": data, "b_version": expected_version + 1,
+        "b_now": utcnow()})
+    if result.rowcount != 1:
         raise VersionConflict(str(conversation_id))
     return expected_version + 1
 
