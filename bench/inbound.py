@@ -51,6 +51,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -96,7 +97,65 @@ DESCRIPTIONS = [
 # --- the app process ---------------------------------------------------------------------------
 
 
-def serve_app(conn: Connection, options: dict[str, Any], rate_limited: bool) -> None:
+def _watch_stalls(path: str, threshold: float = 0.04) -> Callable[[], Awaitable[None]]:
+    """Write the main thread's stack whenever its event loop stands still for ``threshold`` s.
+
+    Returns the heartbeat coroutine to run on the loop; a daemon thread watches it."""
+    import threading
+    import traceback
+
+    main_id = threading.get_ident()
+    beat = [time.monotonic()]
+
+    async def heartbeat() -> None:
+        while True:
+            beat[0] = time.monotonic()
+            await asyncio.sleep(0.005)
+
+    cpu_clock = time.pthread_getcpuclockid(main_id)
+
+    def watch() -> None:
+        seen = 0.0
+        cpu_at_beat: dict[float, float] = {}
+        with open(path, "w") as out:
+            while True:
+                time.sleep(0.005)
+                last = beat[0]
+                cpu_now = time.clock_gettime(cpu_clock)
+                cpu_at_beat.setdefault(last, cpu_now)
+                if len(cpu_at_beat) > 4:
+                    cpu_at_beat.pop(next(iter(cpu_at_beat)))
+                lag = time.monotonic() - last
+                if lag > threshold and last != seen:
+                    seen = last
+                    busy = cpu_now - cpu_at_beat[last]
+                    frame = sys._current_frames().get(main_id)
+                    stack = "".join(traceback.format_stack(frame)[-30:]) if frame else ""
+                    out.write(f"--- loop still for {lag * 1000:.0f} ms "
+                              f"(main thread on CPU for {busy * 1000:.0f} ms of it)\n{stack}\n")
+                    out.flush()
+
+    threading.Thread(target=watch, daemon=True, name="stall-watch").start()
+
+    import gc
+
+    started = [0.0]
+    pauses = open(path + ".gc", "w")  # noqa: SIM115 - open for the process's life
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif info["generation"] == 2 or time.perf_counter() - started[0] > 0.01:
+            pauses.write(f"gen {info['generation']} {1000 * (time.perf_counter() - started[0]):.1f} ms "
+                         f"collected {info['collected']}\n")
+            pauses.flush()
+
+    gc.callbacks.append(on_gc)
+    return heartbeat
+
+
+def serve_app(conn: Connection, options: dict[str, Any], rate_limited: bool,
+              stalls: str | None = None) -> None:
     """Child process: the app under uvicorn, as `emas serve` runs it; sends back its port."""
     import logging
 
@@ -117,6 +176,8 @@ def serve_app(conn: Connection, options: dict[str, Any], rate_limited: bool) -> 
     server = uvicorn.Server(config)
 
     async def main() -> None:
+        if stalls:
+            watcher = asyncio.create_task(_watch_stalls(stalls)())  # noqa: F841
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():
@@ -456,7 +517,7 @@ async def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             context = multiprocessing.get_context("spawn")
             parent_end, child_end = context.Pipe()
             process = context.Process(target=serve_app, name="emas-app",
-                                      args=(child_end, options, args.bot_rate_limiter))
+                                      args=(child_end, options, args.bot_rate_limiter, args.stalls))
             process.start()
             assert process.pid is not None
             deadline = time.monotonic() + 60
@@ -578,6 +639,9 @@ def main() -> None:
                         help="profile the app process in the window: PREFIX-<db>.txt "
                              "(py-spy raw, collapsed stacks)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--stalls", metavar="FILE",
+                        help="write the app's stack each time its event loop stands still for "
+                             "more than 40 ms")
     args = parser.parse_args()
     if args.residents < 1 or args.seconds <= 0 or args.warmup < 0 or args.rate < 0:
         parser.error("--residents, --seconds, --warmup and --rate must be positive")

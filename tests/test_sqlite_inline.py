@@ -92,3 +92,29 @@ async def test_other_errors_are_raised_unchanged(tmp_path: Path) -> None:
             await (await session.connection()).execute(text("INSERT INTO note (body) VALUES ('ok')"))
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize("background", [False, True])
+async def test_checkpoints_happen_in_commits_or_only_in_the_background(
+    tmp_path: Path, background: bool,
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/log.db", checkpoint_in_background=background)
+    try:
+        async with db.session() as session:
+            conn = await session.connection()
+            await conn.execute(text("CREATE TABLE blob (id INTEGER PRIMARY KEY, body BLOB)"))
+        for _ in range(60):  # about 1,500 pages of log, past SQLite's 1,000-page threshold
+            async with db.session() as session:
+                conn = await session.connection()
+                await conn.execute(text("INSERT INTO blob (body) VALUES (zeroblob(100000))"))
+        busy, in_log, copied = await asyncio.to_thread(db.checkpoint_once)
+        assert busy == 0 and copied == in_log
+        if background:
+            assert in_log > 1000, "a commit checkpointed on the event loop"
+        else:
+            assert in_log < 1000, "commits should have checkpointed on their own"
+        async with db.reader() as session:
+            conn = await session.connection()
+            assert (await conn.execute(text("SELECT count(*) FROM blob"))).scalar() == 60
+    finally:
+        await db.dispose()

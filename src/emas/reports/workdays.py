@@ -22,6 +22,12 @@ class WorkCalendar:
     def __init__(self, tz: ZoneInfo, *, country: str = "ID") -> None:
         self.tz = tz
         self.country = country
+        # Load this year's and next year's holidays now: the first load imports the country's
+        # tables (tens of milliseconds), which would otherwise stall the first report's
+        # transaction.
+        this_year = datetime.now(tz).year
+        for year in (this_year, this_year + 1):
+            _holidays(country, year)
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in _holidays(self.country, day.year)

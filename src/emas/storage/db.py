@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,13 +16,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from emas.storage.sqlite_inline import inline_creator
 
+logger = logging.getLogger(__name__)
+
 
 class Database:
     """Owns the engine and hands out sessions. One per process."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False,
+                 checkpoint_in_background: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # SQLite copies the write-ahead log into the database file (a checkpoint, with fsync)
+        # inside whichever commit crosses 1000 pages: on the event loop, now that statements
+        # run inline. With this flag, commits never checkpoint; checkpoint_loop does it on a
+        # thread of its own, where it blocks neither the loop nor the writers.
+        self.checkpoint_in_background = checkpoint_in_background and self.is_sqlite
+        self._checkpointer: Any = None
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
@@ -32,7 +43,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.read_engine: AsyncEngine = self.engine
         if self.is_sqlite:
-            _configure_sqlite(self.engine, immediate=True)
+            _configure_sqlite(self.engine, immediate=True,
+                              autocheckpoint=not self.checkpoint_in_background)
             # Readers get their own pool with deferred transactions so they never queue behind
             # writers (WAL lets them read the last committed state).
             self.read_engine = create_async_engine(url, **kwargs)
@@ -83,7 +95,32 @@ class Database:
             await conn.execute(text("SELECT 1"))
         return True
 
+    def checkpoint_once(self) -> tuple[int, int, int]:
+        """Copy the write-ahead log into the database file; blocking, so call it on a thread.
+
+        Returns SQLite's (busy, frames in the log, frames checkpointed)."""
+        if self._checkpointer is None:
+            path = self.engine.url.database or ""
+            self._checkpointer = sqlite3.connect(path, check_same_thread=False,
+                                                 isolation_level=None)
+        row = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def checkpoint_loop(self, interval: float = 1.0) -> None:
+        """`emas serve`'s background task: checkpoint SQLite's log every ``interval`` s."""
+        if not self.checkpoint_in_background:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self.checkpoint_once)
+            except sqlite3.Error:
+                logger.warning("SQLite checkpoint failed; trying again", exc_info=True)
+
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
@@ -95,7 +132,8 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool,
+                      autocheckpoint: bool = True) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -106,6 +144,8 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        if not autocheckpoint:
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @event.listens_for(sync_engine, "begin")
