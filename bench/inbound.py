@@ -97,7 +97,7 @@ DESCRIPTIONS = [
 # --- the app process ---------------------------------------------------------------------------
 
 
-def _watch_stalls(path: str, threshold: float = 0.04) -> Callable[[], Awaitable[None]]:
+def _watch_stalls(path: str, threshold: float = 0.015) -> Callable[[], Awaitable[None]]:
     """Write the main thread's stack whenever its event loop stands still for ``threshold`` s.
 
     Returns the heartbeat coroutine to run on the loop; a daemon thread watches it."""
