@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +51,8 @@ async def run(residents: int, rounds: int, url: str | None) -> dict[str, float]:
         box = build_container(settings)
         async with box.db.session() as session:
             await seed(session=session, pack=load_city_pack(settings.city_dir))
-        chats = [TerminalChat(box.engine, user_key=f"bench-{i}", locale="en")
+        run_id = uuid.uuid4().hex[:8]  # a database used before keeps its residents apart
+        chats = [TerminalChat(box.engine, user_key=f"bench-{run_id}-{i}", locale="en")
                  for i in range(residents)]
         per_event: list[float] = []
         events = 0
