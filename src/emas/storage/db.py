@@ -72,8 +72,9 @@ class Database:
                 async with session.begin():
                     yield session
                 return
-            # Held from before BEGIN to after COMMIT, as SQLite holds its own; the connection
-            # goes back to the pool (one more round trip) after the lock is released.
+            # Held from before BEGIN to after COMMIT, as SQLite holds its own. Statements run
+            # inline (sqlite_inline), so the lock is held for the transaction's CPU time plus
+            # whatever else it awaits (a photo download, say).
             async with self._write_lock:
                 self._writer = task
                 try:
