@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from emas.bot.flows.base import Ctx, Flow, Person
 from emas.bot.flows.router import route
@@ -77,6 +77,12 @@ class Engine:
                         raise
                     logger.info("conversation changed concurrently; retrying (%d)", attempt)
                     await asyncio.sleep(0.01 * attempt)
+                except DBAPIError as exc:
+                    # The database dropped the connection (PostgreSQL restarted, say): the
+                    # transaction is gone, the pool is refreshed; do it again on a new one.
+                    if not exc.connection_invalidated or attempt == MAX_ATTEMPTS:
+                        raise
+                    logger.warning("database connection lost; retrying (%d)", attempt)
             return []
         finally:
             self.locks.release(key, lock)
