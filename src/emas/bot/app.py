@@ -252,7 +252,8 @@ async def run_dispatcher(settings: Settings) -> None:
     box = build_container(settings)
     _attach_broadcast_senders(box)
     try:
-        await box.broadcasts.run()
+        # On SQLite this process writes too, so it checkpoints the log as `emas serve` does.
+        await asyncio.gather(box.broadcasts.run(), box.db.checkpoint_loop())
     finally:
         await box.db.dispose()
 
