@@ -250,7 +250,7 @@ class TelegramChannel:
 
         Telegram carries out one method named in the answer to its POST. A button press is
         answered that way (answerCallbackQuery) rather than with a request of its own: its
-        result is never needed, and the request was a fifth of a tap's work."""
+        result is never needed, and each tap saves a Bot API request."""
         update = Update.de_json(data, self.bot)
         return await self.handle(update, in_answer=True)
 
