@@ -8,15 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from emas.storage.types import UTCDateTime, utcnow
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kw))
-
-
-def _ts_opt() -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+from emas.storage.types import ts_field, ts_field_opt
 
 
 class Identity(SQLModel, table=True):
@@ -33,8 +25,8 @@ class Identity(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=128)
     phone: str | None = Field(default=None, max_length=20)
     opted_out: bool = False
-    created_at: datetime = _ts()
-    last_inbound_at: datetime | None = _ts_opt()
+    created_at: datetime = ts_field()
+    last_inbound_at: datetime | None = ts_field_opt()
 
 
 class Conversation(SQLModel, table=True):
@@ -48,7 +40,7 @@ class Conversation(SQLModel, table=True):
     state: str = Field(default="start", max_length=48)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     version: int = 0
-    updated_at: datetime = _ts()
+    updated_at: datetime = ts_field()
 
 
 class InboundEvent(SQLModel, table=True):
@@ -60,7 +52,7 @@ class InboundEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     event_id: str = Field(max_length=64)
-    received_at: datetime = _ts(index=True)
+    received_at: datetime = ts_field(index=True)
 
 
 class Kecamatan(SQLModel, table=True):
@@ -143,8 +135,8 @@ class Report(SQLModel, table=True):
     reporter_id: int = Field(foreign_key="identity.id", index=True)
     anonymous: bool = False
     locale: str = Field(default="id", max_length=8)
-    created_at: datetime = _ts(index=True)
-    updated_at: datetime = _ts()
+    created_at: datetime = ts_field(index=True)
+    updated_at: datetime = ts_field()
     # Agencies' side (migration 0004): the earlier report this one repeats, and the officer
     # who took it.
     duplicate_of: int | None = Field(default=None, foreign_key="report.id")
@@ -161,7 +153,7 @@ class ReportPhoto(SQLModel, table=True):
     size: int
     sha256: str = Field(max_length=64)
     stage: str = Field(default="before", max_length=16)  # before | after
-    created_at: datetime = _ts()
+    created_at: datetime = ts_field()
 
 
 class ReportEvent(SQLModel, table=True):
@@ -172,6 +164,6 @@ class ReportEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id", index=True)
     status: str = Field(max_length=16)
-    at: datetime = _ts()
+    at: datetime = ts_field()
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     actor_id: int | None = Field(default=None, foreign_key="identity.id")

@@ -8,15 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from emas.storage.types import UTCDateTime, utcnow
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kw))
-
-
-def _ts_opt() -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+from emas.storage.types import ts_field, ts_field_opt
 
 
 class StaffMember(SQLModel, table=True):
@@ -36,7 +28,7 @@ class StaffMember(SQLModel, table=True):
     agency_key: str | None = Field(default=None, foreign_key="agency.key", index=True)
     name: str = Field(max_length=128)
     active: bool = True
-    created_at: datetime = _ts()
+    created_at: datetime = ts_field()
 
 
 class AgencyGroup(SQLModel, table=True):
@@ -51,7 +43,7 @@ class AgencyGroup(SQLModel, table=True):
     chat_key: str = Field(max_length=64)
     locale: str = Field(default="id", max_length=8)
     linked_by: int | None = Field(default=None, foreign_key="identity.id")
-    linked_at: datetime = _ts()
+    linked_at: datetime = ts_field()
 
 
 class LinkCode(SQLModel, table=True):
@@ -62,9 +54,9 @@ class LinkCode(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     agency_key: str = Field(foreign_key="agency.key")
     code_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = _ts()
-    expires_at: datetime = _ts()
-    used_at: datetime | None = _ts_opt()
+    created_at: datetime = ts_field()
+    expires_at: datetime = ts_field()
+    used_at: datetime | None = ts_field_opt()
 
 
 class Supporter(SQLModel, table=True):
@@ -76,7 +68,7 @@ class Supporter(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id", index=True)
     identity_id: int = Field(foreign_key="identity.id")
-    created_at: datetime = _ts()
+    created_at: datetime = ts_field()
 
 
 class Rating(SQLModel, table=True):
@@ -92,7 +84,7 @@ class Rating(SQLModel, table=True):
     fixed: bool
     stars: int | None = None
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = _ts(index=True)
+    created_at: datetime = ts_field(index=True)
 
 
 class ReminderSent(SQLModel, table=True):
@@ -107,7 +99,7 @@ class ReminderSent(SQLModel, table=True):
     step: str = Field(max_length=32)
     anchor_event_id: int = Field(foreign_key="report_event.id")
     delivered: bool = True  # False: recorded as passed while a later step went out instead
-    sent_at: datetime = _ts()
+    sent_at: datetime = ts_field()
 
 
 class Notification(SQLModel, table=True):
@@ -126,6 +118,6 @@ class Notification(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
     attempts: int = 0
     error: str | None = Field(default=None, max_length=200)
-    created_at: datetime = _ts()
-    claimed_at: datetime | None = _ts_opt()
-    sent_at: datetime | None = _ts_opt()
+    created_at: datetime = ts_field()
+    claimed_at: datetime | None = ts_field_opt()
+    sent_at: datetime | None = ts_field_opt()

@@ -8,15 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from emas.storage.types import UTCDateTime, utcnow
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kw))
-
-
-def _ts_opt() -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+from emas.storage.types import UTCDateTime, ts_field, ts_field_opt
 
 
 class BroadcastGroup(SQLModel, table=True):
@@ -55,13 +47,13 @@ class Subscriber(SQLModel, table=True):
     consent_source: str | None = Field(default=None, max_length=200)
     source: str = Field(default="chat", max_length=16)  # chat | import | relay | group_link
     stopped: bool = False
-    stopped_at: datetime | None = _ts_opt()
+    stopped_at: datetime | None = ts_field_opt()
     stop_reason: str | None = Field(default=None, max_length=32)
     # Attribution: the relay (and campaign) whose link brought this subscriber in.
     joined_relay_id: int | None = None
     joined_campaign_id: int | None = None
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = ts_field()
+    updated_at: datetime = ts_field()
 
 
 class Subscription(SQLModel, table=True):
@@ -69,7 +61,7 @@ class Subscription(SQLModel, table=True):
 
     subscriber_id: int = Field(foreign_key="subscriber.id", primary_key=True)
     group_key: str = Field(foreign_key="broadcast_group.key", primary_key=True, index=True)
-    created_at: datetime = _ts()
+    created_at: datetime = ts_field()
 
 
 class Relay(SQLModel, table=True):
@@ -84,7 +76,7 @@ class Relay(SQLModel, table=True):
     lingkungan: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=128)
     active: bool = True
-    created_at: datetime = _ts()
+    created_at: datetime = ts_field()
 
 
 class BroadcastCode(SQLModel, table=True):
@@ -96,9 +88,9 @@ class BroadcastCode(SQLModel, table=True):
     purpose: str = Field(max_length=16)  # relay_invite | group_link
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_by: str | None = Field(default=None, max_length=128)
-    created_at: datetime = _ts()
+    created_at: datetime = ts_field()
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    used_at: datetime | None = _ts_opt()
+    used_at: datetime | None = ts_field_opt()
 
 
 class Campaign(SQLModel, table=True):
@@ -113,7 +105,7 @@ class Campaign(SQLModel, table=True):
     link_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     link_label: str | None = Field(default=None, max_length=64)
     whatsapp_template_sid: str | None = Field(default=None, max_length=64)
-    send_at: datetime | None = _ts_opt()
+    send_at: datetime | None = ts_field_opt()
     repeat_weekly: bool = False
     parent_id: int | None = Field(default=None, foreign_key="campaign.id")
     created_by: str = Field(max_length=128)
@@ -123,13 +115,13 @@ class Campaign(SQLModel, table=True):
     notify_locale: str | None = Field(default=None, max_length=8)
     requires_approval: bool = False
     approved_by: str | None = Field(default=None, max_length=128)
-    approved_at: datetime | None = _ts_opt()
+    approved_at: datetime | None = ts_field_opt()
     link_salt: str = Field(max_length=32)
     expanded_upto: int = 0  # subscriber id up to which deliveries exist
     expanded: bool = False
-    created_at: datetime = _ts()
-    started_at: datetime | None = _ts_opt()
-    finished_at: datetime | None = _ts_opt()
+    created_at: datetime = ts_field()
+    started_at: datetime | None = ts_field_opt()
+    finished_at: datetime | None = ts_field_opt()
     summary_sent: bool = False
 
 
@@ -163,10 +155,10 @@ class Delivery(SQLModel, table=True):
     status: str = Field(default="queued", max_length=12)
     reason: str | None = Field(default=None, max_length=32)
     attempts: int = 0
-    next_attempt_at: datetime = _ts()
+    next_attempt_at: datetime = ts_field()
     claimed_by: str | None = Field(default=None, max_length=40)
-    claimed_at: datetime | None = _ts_opt()
-    sent_at: datetime | None = _ts_opt()
+    claimed_at: datetime | None = ts_field_opt()
+    sent_at: datetime | None = ts_field_opt()
     provider_id: str | None = Field(default=None, max_length=64, index=True)
 
 
@@ -177,7 +169,7 @@ class LinkClick(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     delivery_id: int | None = None
     kelurahan_code: str | None = Field(default=None, max_length=20)
-    at: datetime = _ts()
+    at: datetime = ts_field()
 
 
 class RelayForward(SQLModel, table=True):
@@ -187,7 +179,7 @@ class RelayForward(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     relay_id: int = Field(foreign_key="relay.id")
     delivery_id: int = Field(unique=True)
-    at: datetime = _ts()
+    at: datetime = ts_field()
 
 
 class RelayJoin(SQLModel, table=True):
@@ -200,7 +192,7 @@ class RelayJoin(SQLModel, table=True):
     relay_id: int = Field(foreign_key="relay.id", index=True)
     campaign_id: int | None = Field(default=None, index=True)
     subscriber_id: int = Field(foreign_key="subscriber.id")
-    at: datetime = _ts()
+    at: datetime = ts_field()
 
 
 class Dispatcher(SQLModel, table=True):
@@ -209,5 +201,5 @@ class Dispatcher(SQLModel, table=True):
     __tablename__ = "dispatcher"
 
     id: str = Field(primary_key=True, max_length=40)
-    started_at: datetime = _ts()
-    seen_at: datetime = _ts()
+    started_at: datetime = ts_field()
+    seen_at: datetime = ts_field()

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
-from emas.storage.types import UTCDateTime, utcnow
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kw))
-
-
-def _ts_opt(**kw: Any) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, **kw))
+from emas.storage.types import ts_field, ts_field_opt
 
 
 class QuestionStatus(StrEnum):
@@ -34,7 +25,7 @@ class FaqFeedback(SQLModel, table=True):
     article: str = Field(max_length=64, index=True)  # the article's slug
     identity_id: int = Field(foreign_key="identity.id", index=True)
     helpful: bool
-    at: datetime = _ts()
+    at: datetime = ts_field()
 
 
 class FaqQuestion(SQLModel, table=True):
@@ -53,7 +44,7 @@ class FaqQuestion(SQLModel, table=True):
     status: str = Field(default=QuestionStatus.OPEN, max_length=16, index=True)
     answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_by: str | None = Field(default=None, max_length=128)
-    created_at: datetime = _ts(index=True)
-    answered_at: datetime | None = _ts_opt()
+    created_at: datetime = ts_field(index=True)
+    answered_at: datetime | None = ts_field_opt()
     # Set once the answer has been handed to the resident's channel.
-    delivered_at: datetime | None = _ts_opt(index=True)
+    delivered_at: datetime | None = ts_field_opt(index=True)

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from emas.storage.types import UTCDateTime, utcnow
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kw))
+from emas.storage.types import ts_field
 
 
 class OutboundStatus(StrEnum):
@@ -59,8 +54,8 @@ class OutboundMessage(SQLModel, table=True):
     error_code: int | None = None
     body_length: int = 0
     delivery_id: int | None = Field(default=None, index=True)  # set for broadcast deliveries
-    created_at: datetime = _ts(index=True)
-    updated_at: datetime = _ts()
+    created_at: datetime = ts_field(index=True)
+    updated_at: datetime = ts_field()
 
 
 class PendingMessage(SQLModel, table=True):
@@ -73,4 +68,4 @@ class PendingMessage(SQLModel, table=True):
     outbound_id: int = Field(foreign_key="outbound_message.id", unique=True)
     identity_id: int = Field(foreign_key="identity.id", index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = _ts()
+    created_at: datetime = ts_field()

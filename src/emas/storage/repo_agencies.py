@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from emas.storage.models import Identity, Report, ReportEvent, ReportPhoto
@@ -22,6 +22,18 @@ from emas.storage.models_agencies import (
     Supporter,
 )
 
+
+async def _add_unless_duplicate(session: AsyncSession, row: SQLModel) -> bool:
+    """Insert a row in a savepoint; False (and nothing added) when a unique key already has it."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
 # --- staff -----------------------------------------------------------------------------------
 
 
@@ -31,10 +43,6 @@ async def get_staff(*, session: AsyncSession, channel: str, user_key: str) -> St
                                   StaffMember.user_key == user_key)
     )
     return result.first()
-
-
-async def get_staff_by_id(*, session: AsyncSession, staff_id: int) -> StaffMember | None:
-    return await session.get(StaffMember, staff_id)
 
 
 async def save_staff(*, session: AsyncSession, staff: StaffMember) -> StaffMember:
@@ -99,11 +107,7 @@ async def link_group(
     linked_by: int | None, now: datetime,
 ) -> AgencyGroup:
     """Link a group chat to an agency; a group already linked moves to the new agency."""
-    result = await session.exec(
-        select(AgencyGroup).where(AgencyGroup.channel == channel,
-                                  AgencyGroup.chat_key == chat_key)
-    )
-    group = result.first()
+    group = await get_group(session=session, channel=channel, chat_key=chat_key)
     if group is None:
         group = AgencyGroup(agency_key=agency_key, channel=channel, chat_key=chat_key)
     group.agency_key = agency_key
@@ -263,13 +267,9 @@ async def add_supporter(
     *, session: AsyncSession, report_id: int, identity_id: int, now: datetime
 ) -> bool:
     """Add a supporter; False when they already support the report."""
-    try:
-        async with session.begin_nested():
-            session.add(Supporter(report_id=report_id, identity_id=identity_id, created_at=now))
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return await _add_unless_duplicate(
+        session, Supporter(report_id=report_id, identity_id=identity_id, created_at=now)
+    )
 
 
 async def list_supporter_ids(*, session: AsyncSession, report_id: int) -> list[int]:
@@ -302,13 +302,7 @@ async def count_supporters(
 
 async def add_rating(*, session: AsyncSession, rating: Rating) -> Rating | None:
     """Record an answer to "is it fixed?"; None when this resolution was answered already."""
-    try:
-        async with session.begin_nested():
-            session.add(rating)
-            await session.flush()
-    except IntegrityError:
-        return None
-    return rating
+    return rating if await _add_unless_duplicate(session, rating) else None
 
 
 async def get_rating(
@@ -345,15 +339,10 @@ async def record_reminder(
     delivered: bool, now: datetime,
 ) -> bool:
     """Take a ladder step; False when it was taken before (by this or another process)."""
-    try:
-        async with session.begin_nested():
-            session.add(ReminderSent(report_id=report_id, stage=stage, step=step,
-                                     anchor_event_id=anchor_event_id, delivered=delivered,
-                                     sent_at=now))
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return await _add_unless_duplicate(
+        session, ReminderSent(report_id=report_id, stage=stage, step=step,
+                              anchor_event_id=anchor_event_id, delivered=delivered, sent_at=now)
+    )
 
 
 async def list_reminders(

@@ -41,10 +41,6 @@ async def add_question(*, session: AsyncSession, identity_id: int, channel: str,
     return row
 
 
-async def get_question(*, session: AsyncSession, question_id: int) -> FaqQuestion | None:
-    return await session.get(FaqQuestion, question_id)
-
-
 async def list_questions(*, session: AsyncSession, status: str | None = None,
                          limit: int = 50) -> Sequence[FaqQuestion]:
     """Oldest first: staff answer in the order residents asked."""
@@ -107,10 +103,3 @@ async def release_delivery(*, session: AsyncSession, question_id: int) -> None:
         .values(delivered_at=None)
         .execution_options(synchronize_session=False)
     )
-
-
-async def count_questions(*, session: AsyncSession, status: str) -> int:
-    result = await session.exec(
-        select(func.count()).select_from(FaqQuestion).where(FaqQuestion.status == status)
-    )
-    return int(result.one())

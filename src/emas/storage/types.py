@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import Column, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field
 
 
 def utcnow() -> datetime:
@@ -34,3 +35,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def ts_field(**kw: Any) -> Any:
+    """A required UTC timestamp field, defaulting to now; **kw go to the Column (e.g. index)."""
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kw))
+
+
+def ts_field_opt(**kw: Any) -> Any:
+    """An optional UTC timestamp field, None by default; **kw go to the Column (e.g. index)."""
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, **kw))
