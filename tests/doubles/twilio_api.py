@@ -24,8 +24,9 @@ as twilio-python issue 931). :class:`HeaderAuthAsyncHttpClient` sends the same c
 
 The other mechanisms were weighed and rejected: edge/region can only produce
 ``*.twilio.com`` hosts, and a custom ``HttpClient`` that rewrites URLs needs a sync and an
-async variant and re-implements the SDK's clients. :func:`point_client_at` is the whole
-approach; the WhatsApp adapter is to apply the same steps to ``settings.twilio_api_url``.
+async variant and re-implements the SDK's clients. :func:`point_client_at` (defined in
+``emas.bot.handlers.twilio_client``, re-exported here) is the whole approach; the WhatsApp
+adapter's ``build_client`` applies it to ``settings.twilio_api_url``.
 
 What the double does
 --------------------
@@ -58,7 +59,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Itera
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -67,14 +67,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
-from twilio.rest import Client
 
-# The production client (Basic auth as a header); tests use the very same class.
-from emas.bot.handlers.twilio_client import HeaderAuthAsyncHttpClient  # noqa: F401
+# The production client (Basic auth as a header) and the way it is pointed at another REST
+# root; tests use the very same code.
+from emas.bot.handlers.twilio_client import (  # noqa: F401
+    TWILIO_API_ROOT,
+    HeaderAuthAsyncHttpClient,
+    point_client_at,
+)
 
 logger = logging.getLogger(__name__)
 
-TWILIO_API_ROOT = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
 SANDBOX_NUMBER = "whatsapp:+14155238886"
 WHATSAPP_WINDOW = timedelta(hours=24)
@@ -111,27 +114,6 @@ ERROR_MESSAGES: dict[int, str] = {
 
 Deliver = Callable[[str, dict[str, str], dict[str, str]], Awaitable[httpx.Response]]
 """Posts a signed form to a URL: ``await deliver(url, form, headers) -> httpx.Response``."""
-
-
-def point_client_at(client: Client, api_url: str) -> Client:
-    """Make ``client`` send its REST API requests to ``api_url`` instead of api.twilio.com.
-
-    Args:
-        client: a ``twilio.rest.Client``, with either the default sync http client or
-            ``AsyncTwilioHttpClient``.
-        api_url: the REST root, e.g. ``settings.twilio_api_url`` or the URL
-            :func:`serve_twilio_api` yields; no trailing ``/2010-04-01``.
-
-    Returns:
-        The same client, for chaining.
-    """
-    root = api_url.rstrip("/")
-    client.api.base_url = root
-    if urlsplit(root).hostname != urlsplit(TWILIO_API_ROOT).hostname:
-        # get_hostname() would splice edge/region into a loopback host and break it.
-        client.edge = None
-        client.region = None
-    return client
 
 
 def twilio_error(status: int, code: int, message: str | None = None) -> JSONResponse:

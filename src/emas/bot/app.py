@@ -149,7 +149,7 @@ def create_app(settings: Settings, *, container: Container | None = None,
         _attach_telegram(box)
     if settings.whatsapp_enabled:
         _attach_whatsapp(box)
-        _attach_broadcast_senders(box)
+    _attach_broadcast_senders(box)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -193,21 +193,21 @@ def create_app(settings: Settings, *, container: Container | None = None,
             return JSONResponse({"detail": "malformed update"}, status_code=400)
         return JSONResponse(answer or {})
 
-    @app.post("/webhooks/whatsapp")
-    async def whatsapp_webhook(request: Request) -> Response:
+    async def to_whatsapp(request: Request, method: str) -> Response:
+        """Hand a Twilio webhook to the WhatsApp channel's `method`, when it is configured."""
         channel = box.channels.get("whatsapp")
         if channel is None:
             return JSONResponse({"detail": "whatsapp is not configured"}, status_code=404)
-        response: Response = await channel.receive(request)
+        response: Response = await getattr(channel, method)(request)
         return response
+
+    @app.post("/webhooks/whatsapp")
+    async def whatsapp_webhook(request: Request) -> Response:
+        return await to_whatsapp(request, "receive")
 
     @app.post("/webhooks/whatsapp/status")
     async def whatsapp_status(request: Request) -> Response:
-        channel = box.channels.get("whatsapp")
-        if channel is None:
-            return JSONResponse({"detail": "whatsapp is not configured"}, status_code=404)
-        response: Response = await channel.receive_status(request)
-        return response
+        return await to_whatsapp(request, "receive_status")
 
     return app
 
@@ -222,10 +222,8 @@ def _attach_telegram(box: Container) -> None:
         bot=bot, engine=box.engine, outbound=box.outbound,
         bot_username=settings.telegram_bot_username,
     )
-    if box.broadcasts is not None:
-        _attach_broadcast_senders(box)
-        # Replies take their slots from the same limiter, ahead of broadcasts.
-        box.channels["telegram"].limiter = box.broadcasts.limiter
+    # Replies take their slots from the broadcasts' limiter, ahead of broadcasts.
+    box.channels["telegram"].limiter = box.broadcasts.limiter
 
 
 def _attach_broadcast_senders(box: Container) -> None:

@@ -13,6 +13,7 @@ from emas.bot.engine import Outgoing
 from emas.bot.flows.faq import answer_reply
 from emas.bot.outbound import Outbound
 from emas.faq.library import FaqLibrary
+from emas.faq.service import FaqService
 from emas.i18n import use_locale
 from emas.storage import repo_faq
 from emas.storage.db import Database
@@ -46,8 +47,7 @@ async def deliver_answers(*, db: Database, outbound: Outbound,
     for row in rows:
         assert row.id is not None and row.answered_at is not None
         async with db.session() as session:
-            mine = await repo_faq.claim_delivery(session=session, question_id=row.id,
-                                                 answered_at=row.answered_at, at=now())
+            mine = await FaqService(session=session, now=now).mark_delivered(row)
         if not mine:
             continue
         try:

@@ -34,6 +34,8 @@ async def deliver_pending(*, db: Database, outbound: Outbound, now: datetime,
     async with db.session() as session:
         rows = await repo_agencies.claim_notifications(
             session=session, now=now, stale_before=now - CLAIM_TIMEOUT, limit=limit)
+    if not rows:
+        return 0
     sent: list[int] = []
     retry: list[int] = []
     failed: list[tuple[int, str]] = []

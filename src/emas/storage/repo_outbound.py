@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,6 +30,7 @@ async def create_outbound(
     body_length: int = 0,
     error_code: int | None = None,
     delivery_id: int | None = None,
+    provider_id: str | None = None,
     now: datetime | None = None,
 ) -> OutboundMessage:
     moment = now or utcnow()
@@ -42,25 +43,13 @@ async def create_outbound(
         body_length=body_length,
         error_code=error_code,
         delivery_id=delivery_id,
+        provider_id=provider_id,
         created_at=moment,
         updated_at=moment,
     )
     session.add(message)
     await session.flush()
     return message
-
-
-async def get_outbound(*, session: AsyncSession, outbound_id: int) -> OutboundMessage | None:
-    return await session.get(OutboundMessage, outbound_id)
-
-
-async def get_outbound_by_provider_id(
-    *, session: AsyncSession, provider_id: str
-) -> OutboundMessage | None:
-    result = await session.exec(
-        select(OutboundMessage).where(OutboundMessage.provider_id == provider_id)
-    )
-    return result.first()
 
 
 async def advance_outbound(
@@ -118,17 +107,6 @@ async def set_outbound_status(
     )
 
 
-async def list_outbound(
-    *, session: AsyncSession, user_key: str | None = None, channel: str | None = None
-) -> Sequence[OutboundMessage]:
-    query = select(OutboundMessage).order_by(col(OutboundMessage.id))
-    if user_key is not None:
-        query = query.where(OutboundMessage.user_key == user_key)
-    if channel is not None:
-        query = query.where(OutboundMessage.channel == channel)
-    return (await session.exec(query)).all()
-
-
 # --- messages waiting for the resident's next message ------------------------------------------
 
 
@@ -171,24 +149,13 @@ async def claim_pending(*, session: AsyncSession, outbound_id: int,
 
 async def delete_pending(*, session: AsyncSession, outbound_id: int) -> None:
     """Forget a waiting message's text once it was sent (or given up)."""
-    result = await session.exec(
-        select(PendingMessage).where(PendingMessage.outbound_id == outbound_id)
+    await session.exec(
+        delete(PendingMessage)  # type: ignore[call-overload]
+        .where(col(PendingMessage.outbound_id) == outbound_id)
     )
-    for pending in result.all():
-        await session.delete(pending)
-    await session.flush()
 
 
 # --- identities: the window and opting out ------------------------------------------------------
-
-
-async def get_identity_state(
-    *, session: AsyncSession, channel: str, user_key: str
-) -> Identity | None:
-    result = await session.exec(
-        select(Identity).where(Identity.channel == channel, Identity.user_key == user_key)
-    )
-    return result.first()
 
 
 async def set_opted_out(*, session: AsyncSession, identity_id: int, opted_out: bool) -> bool:

@@ -51,15 +51,22 @@ CALLBACK_DATA_LIMIT = 64
 CALLBACK_ANSWER_LIMIT = 200
 
 
+def bot_urls(api_url: str) -> tuple[str, str]:
+    """(base_url, base_file_url) for a Bot calling `{api_url}/bot{token}/{method}` and
+    downloading from `{api_url}/file/bot...`."""
+    root = api_url.rstrip("/")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
 def build_bot(token: str, api_url: str, *, rate_limited: bool = True) -> ExtBot[None]:
     """A bot that calls `{api_url}/bot{token}/{method}` and downloads from `/file/bot...`."""
-    root = api_url.rstrip("/")
+    base_url, base_file_url = bot_urls(api_url)
     # aiohttp rather than PTB's default httpx transport: per request it costs a fraction of the
     # CPU (measured with bench/inbound.py), and Bot API calls are most of a reply's work.
     return ExtBot(
         token,
-        base_url=f"{root}/bot",
-        base_file_url=f"{root}/file/bot",
+        base_url=base_url,
+        base_file_url=base_file_url,
         request=AiohttpRequest(pool_size=64),
         get_updates_request=AiohttpRequest(pool_size=1, read_timeout=40),
         rate_limiter=AIORateLimiter(max_retries=3) if rate_limited else None,  # type: ignore[arg-type]
@@ -271,12 +278,12 @@ class TelegramChannel:
                                         "again in a moment."))
             return answer
         alert = next((o.reply.alert for o in outgoing if o.reply.alert), None)
-        if query is not None and not in_answer:
-            # Stop the button's spinner before the (possibly slower) replies go out.
-            await self._answer(query, alert, in_answer)
+        # Without in_answer this stops the button's spinner before the (possibly slower)
+        # replies go out; with it, it only builds the call for the webhook's answer.
+        answer = await self._answer(query, alert, in_answer)
         await self.outbound.deliver(outgoing, source=Channel.TELEGRAM,
                                     edit_message=query.message if query else None)
-        return await self._answer(query, alert, in_answer) if in_answer else None
+        return answer
 
     async def _answer(self, query: CallbackQuery | None, alert: str | None,
                       in_answer: bool) -> dict[str, Any] | None:

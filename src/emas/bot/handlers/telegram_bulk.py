@@ -32,6 +32,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from emas.bot.handlers.telegram import CAPTION_LIMIT, bot_urls
 from emas.bot.handlers.telegram_transport import AiohttpRequest
 from emas.broadcasts.limiter import ChannelLimits, telegram_limits
 from emas.broadcasts.links import telegram_start_link
@@ -39,13 +40,11 @@ from emas.broadcasts.sending import BulkMessage, Outcome, SendResult
 
 logger = logging.getLogger(__name__)
 
-CAPTION_LIMIT = 1024
-
 
 def bulk_bot(token: str, api_url: str) -> Bot:
     """A Bot for broadcasts: no rate limiter of its own, an aiohttp transport."""
-    root = api_url.rstrip("/")
-    return Bot(token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot",
+    base_url, base_file_url = bot_urls(api_url)
+    return Bot(token, base_url=base_url, base_file_url=base_file_url,
                request=AiohttpRequest(), get_updates_request=AiohttpRequest(pool_size=1))
 
 

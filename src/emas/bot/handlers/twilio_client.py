@@ -45,17 +45,33 @@ class HeaderAuthAsyncHttpClient(AsyncTwilioHttpClient):
         )
 
 
+def point_client_at(client: Client, api_url: str) -> Client:
+    """Make ``client`` send its REST API requests to ``api_url`` instead of api.twilio.com.
+
+    Args:
+        client: a ``twilio.rest.Client``, with either the default sync http client or
+            ``AsyncTwilioHttpClient``.
+        api_url: the REST root, e.g. ``settings.twilio_api_url`` or the URL a test double
+            serves; no trailing ``/2010-04-01``.
+
+    Returns:
+        The same client, for chaining.
+    """
+    root = api_url.rstrip("/")
+    client.api.base_url = root
+    if urlsplit(root).hostname != urlsplit(TWILIO_API_ROOT).hostname:
+        # get_hostname() would splice edge/region into a loopback host and break it.
+        client.edge = None
+        client.region = None
+    return client
+
+
 def build_client(account_sid: str, auth_token: str, api_url: str,
                  http_client: HeaderAuthAsyncHttpClient) -> Client:
     """A client whose Api-domain requests go to `api_url` (no trailing /2010-04-01)."""
     # environment={}: the SDK would otherwise read TWILIO_EDGE/TWILIO_REGION itself.
     client = Client(account_sid, auth_token, http_client=http_client, environment={})
-    root = api_url.rstrip("/")
-    client.api.base_url = root
-    if urlsplit(root).hostname != urlsplit(TWILIO_API_ROOT).hostname:
-        client.edge = None
-        client.region = None
-    return client
+    return point_client_at(client, api_url)
 
 
 def same_origin(url: str, root: str) -> bool:

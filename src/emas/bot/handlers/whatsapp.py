@@ -53,7 +53,7 @@ from emas.bot.outbound import Outbound
 from emas.i18n import _, use_locale
 from emas.phone import country_code, mask, to_e164
 from emas.settings import Settings
-from emas.storage import repo_outbound
+from emas.storage import repo, repo_outbound
 from emas.storage.db import Database
 from emas.storage.media import MediaRejected
 from emas.storage.models_outbound import OutboundStatus
@@ -447,12 +447,17 @@ class WhatsAppChannel:
                     sorry = Reply(_("Sorry, something went wrong on our side. Please try again "
                                     "in a moment."))
                 outgoing = [Outgoing(Channel.WHATSAPP, inbound.user_key, sorry, locale)]
-            mine = [o for o in outgoing if o.channel == Channel.WHATSAPP
-                    and o.to == inbound.user_key and o.reply.to is None]
-            others = [o for o in outgoing if all(o is not m for m in mine)]
+            mine: list[Outgoing] = []
+            for item in outgoing:
+                if item.channel == Channel.WHATSAPP and item.to == inbound.user_key \
+                        and item.reply.to is None:
+                    mine.append(item)
+                else:
+                    others.append(item)
             try:
-                await self.flush_pending(inbound.user_key)
-                await self._send_items(mine, direct=True)
+                recipient = await self._recipient(inbound.user_key)
+                await self.flush_pending(inbound.user_key, recipient=recipient)
+                await self._send_items(mine, direct=True, known=recipient)
             except Exception:
                 logger.exception("failed to send whatsapp replies")
         finally:
@@ -465,7 +470,9 @@ class WhatsAppChannel:
         templates, waiting and opt-outs apply."""
         await self._send_items(outgoing, direct=False)
 
-    async def _send_items(self, outgoing: list[Outgoing], *, direct: bool) -> None:
+    async def _send_items(self, outgoing: list[Outgoing], *, direct: bool,
+                          known: Recipient | None = None) -> None:
+        """`known`: a recipient already looked up, used for the target with its number."""
         by_target: dict[str, list[Outgoing]] = {}
         for item in outgoing:
             by_target.setdefault(item.to, []).append(item)
@@ -474,7 +481,10 @@ class WhatsAppChannel:
             if user_key is None:
                 logger.warning("whatsapp message to an invalid number dropped")
                 continue
-            recipient = await self._recipient(user_key)
+            if known is not None and known.user_key == user_key:
+                recipient = known
+            else:
+                recipient = await self._recipient(user_key)
             locale = items[0].locale
             with use_locale(locale):
                 replies = self._prepare([i.reply for i in items], direct=direct)
@@ -493,7 +503,7 @@ class WhatsAppChannel:
 
     async def _recipient(self, user_key: str) -> Recipient:
         async with self.db.reader() as session:
-            identity = await repo_outbound.get_identity_state(
+            identity = await repo.get_identity(
                 session=session, channel=Channel.WHATSAPP, user_key=user_key)
         if identity is None:
             return Recipient(user_key, None, False, None)
@@ -583,9 +593,12 @@ class WhatsAppChannel:
         logger.info("%s for %s waits for the next message (%d part(s))", kind,
                     mask(recipient.user_key), len(chunks))
 
-    async def flush_pending(self, user_key: str) -> int:
-        """Send what waited for this resident's window, oldest first; returns how many went."""
-        recipient = await self._recipient(user_key)
+    async def flush_pending(self, user_key: str, *, recipient: Recipient | None = None) -> int:
+        """Send what waited for this resident's window, oldest first; returns how many went.
+
+        `recipient`: the resident, when the caller already looked them up."""
+        if recipient is None:
+            recipient = await self._recipient(user_key)
         if recipient.identity_id is None:
             return 0
         async with self.db.reader() as session:

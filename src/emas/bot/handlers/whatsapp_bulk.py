@@ -142,11 +142,9 @@ class WhatsAppBulkSender:
         try:
             async with self.db.session() as session:
                 for address, sid, delivery_id, length in records:
-                    row = await repo_outbound.create_outbound(
+                    await repo_outbound.create_outbound(
                         session=session, channel="whatsapp", user_key=address, identity_id=None,
                         kind=KIND, status=OutboundStatus.SENT, body_length=length,
-                        delivery_id=delivery_id, now=self.clock())
-                    row.provider_id = sid or None
-                    session.add(row)
+                        delivery_id=delivery_id, provider_id=sid or None, now=self.clock())
         except Exception:
             logger.exception("could not record %d whatsapp broadcast messages", len(records))
