@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,17 +80,17 @@ class Audience:
                 out.append(_("Unknown language: {language}").format(language=language))
         return out
 
-    def area_kelurahan(self, catalog: GroupCatalog, city: City) -> list[str]:
+    def area_kelurahan(self, city: City) -> list[str]:
         """Kelurahan whose residents are chosen by area (not by subscription)."""
         codes = set(self.kelurahan)
         for kec in self.kecamatan:
             codes |= {k.code for k in city.kelurahan_in(kec)}
         return sorted(codes)
 
-    def relay_kelurahan(self, catalog: GroupCatalog, city: City) -> list[str] | None:
-        """Kelurahan whose relays receive the kit; None means every relay (city-wide)."""
-        codes = set(self.area_kelurahan(catalog, city)) | set(catalog.kelurahan_covered(
-            self.groups))
+    def relay_kelurahan(self, catalog: GroupCatalog, area: Iterable[str]) -> list[str] | None:
+        """Kelurahan whose relays receive the kit (`area`: what `area_kelurahan` gave); None
+        means every relay (city-wide)."""
+        codes = set(area) | set(catalog.kelurahan_covered(self.groups))
         return sorted(codes) if codes else None
 
     def describe(self, catalog: GroupCatalog, city: City) -> str:

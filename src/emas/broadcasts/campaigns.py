@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from emas.broadcasts.groups import GroupCatalog
 from emas.broadcasts.limiter import HEADROOM
 from emas.broadcasts.reach import campaign_reach
 from emas.broadcasts.subscribers import ensure_groups
-from emas.i18n import _
+from emas.i18n import N_, _
 from emas.reports.city import City
 from emas.settings import Settings
 from emas.storage import repo_broadcasts as repo
@@ -54,7 +54,6 @@ class CampaignDraft:
     template_sid: str | None = None
     send_at: datetime | None = None
     repeat_weekly: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, campaign: Campaign, texts: dict[str, str]) -> CampaignDraft:
@@ -149,14 +148,15 @@ class CampaignService:
     # -- the audience -------------------------------------------------------------------------
 
     def audience_query(self, audience: Audience) -> repo.AudienceQuery:
+        area = audience.area_kelurahan(self.city)
         return repo.AudienceQuery(
             group_keys=self.catalog.expand(audience.groups),
-            area_kelurahan=audience.area_kelurahan(self.catalog, self.city),
+            area_kelurahan=area,
             roles=audience.roles,
             channels=audience.channels or list(CHANNELS),
             languages=audience.languages,
             relays=audience.relays,
-            relay_kelurahan=audience.relay_kelurahan(self.catalog, self.city),
+            relay_kelurahan=audience.relay_kelurahan(self.catalog, area),
         )
 
     async def preview(self, draft: CampaignDraft) -> dict[str, Any]:
@@ -176,10 +176,8 @@ class CampaignService:
                                  "enabled": channel_enabled(self.settings, channel)}
         longest = max((len(t) for t in draft.texts.values()), default=0)
         for row in rows:
-            figures = channels.setdefault(row.channel, {
-                "recipients": 0, "people": 0, "group_chats": 0, "relays": 0, "opted_out": 0,
-                "needs_template": 0, "skipped_no_template": 0, "messages": 0, "seconds": 0,
-                "enabled": channel_enabled(self.settings, row.channel)})
+            # The query keeps to the audience's channels, so each row's channel is listed.
+            figures = channels[row.channel]
             figures["recipients"] += row.count
             if row.opted_out:
                 figures["opted_out"] += row.count
@@ -275,7 +273,8 @@ class CampaignService:
                                         from_status=(*EDITABLE, *LIVE), to_status="cancelled",
                                         finished_at=self.now()):
             raise CampaignError([_("Campaign #{id} has already ended.").format(id=campaign_id)])
-        await repo.skip_open(session=self.session, campaign_id=campaign_id, reason="cancelled")
+        await repo.skip_queued(session=self.session, campaign_id=campaign_id,
+                               reason="cancelled")
         return await self._fresh(campaign)
 
     async def begin_due(self) -> list[int]:
@@ -326,26 +325,28 @@ class CampaignService:
         return await repo.create_campaign(session=self.session, campaign=follow, texts=texts)
 
     async def _fresh(self, campaign: Campaign) -> Campaign:
-        await self.session.refresh(campaign)
-        return campaign
+        return await repo.refresh_campaign(session=self.session, campaign=campaign)
 
     async def status(self, campaign_id: int) -> dict[str, Any]:
         campaign = await self.get(campaign_id)
         return await campaign_reach(session=self.session, city=self.city, campaign=campaign)
 
 
+_STATUS_LABELS = {
+    "draft": N_("draft"),
+    "pending_approval": N_("waiting for approval"),
+    "approved": N_("approved"),
+    "scheduled": N_("scheduled"),
+    "sending": N_("sending"),
+    "paused": N_("paused"),
+    "completed": N_("completed"),
+    "cancelled": N_("cancelled"),
+}
+
+
 def status_label(status: str) -> str:
-    labels = {
-        "draft": _("draft"),
-        "pending_approval": _("waiting for approval"),
-        "approved": _("approved"),
-        "scheduled": _("scheduled"),
-        "sending": _("sending"),
-        "paused": _("paused"),
-        "completed": _("completed"),
-        "cancelled": _("cancelled"),
-    }
-    return labels.get(status, status)
+    label = _STATUS_LABELS.get(status)
+    return _(label) if label is not None else status
 
 
 def tracked_url(public_url: str | None, salt: str, delivery_id: int, url: str) -> str:

@@ -37,7 +37,6 @@ from emas.settings import Settings
 from emas.storage import repo_broadcasts as repo
 from emas.storage.db import Database
 from emas.storage.media import MediaStore
-from emas.storage.models_broadcasts import Campaign
 from emas.storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -102,10 +101,6 @@ class _Writer:
         self.released.append(delivery_id)
         self.event.set()
 
-    @property
-    def pending(self) -> int:
-        return len(self.outcomes) + len(self.released)
-
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
@@ -155,7 +150,6 @@ class _Pump:
         self.sem = asyncio.Semaphore(dispatcher.concurrency)
         self.wake = asyncio.Event()
         self.claim_cursor = 0
-        self.sent = 0
 
     @property
     def batch(self) -> int:
@@ -307,7 +301,6 @@ class _Pump:
     def _handle(self, job: _Job, result: SendResult) -> None:
         outcome = result.outcome
         if outcome is Outcome.OK:
-            self.sent += 1
             if job.part == 0:
                 job.provider_id = result.provider_id
             job.part += 1
@@ -502,6 +495,8 @@ class Dispatcher:
                 if campaign.status == "sending" and not campaign.expanded:
                     self._expanding.add(campaign.id)
             live_ids = {c.id for c in running if c.status != "cancelled"}
+            if live_ids:
+                await repo.forget_stale_dispatchers(session=session, now=now)
             for gone in set(self.content) - live_ids:
                 self.content.pop(gone, None)
 
@@ -545,8 +540,8 @@ class Dispatcher:
         async def work(session: AsyncSession) -> None:
             for campaign_id in self.sending_ids():
                 for channel in off:
-                    await repo.skip_channel(session=session, campaign_id=campaign_id,
-                                            channel=channel, reason="channel_off")
+                    await repo.skip_queued(session=session, campaign_id=campaign_id,
+                                           reason="channel_off", channel=channel)
 
         await self.tx(work)
 
@@ -574,24 +569,27 @@ class Dispatcher:
                 await self._send_summary(campaign_id)
 
     async def _send_summary(self, campaign_id: int) -> None:
-        async def work(session: AsyncSession) -> tuple[Campaign, str] | None:
+        async def work(session: AsyncSession) -> tuple[str, str, str, str] | None:
             campaign = await repo.get_campaign(session=session, campaign_id=campaign_id)
             if campaign is None or not await repo.mark_summary_sent(session=session,
                                                                     campaign_id=campaign_id):
                 return None
-            with use_locale(campaign.notify_locale or "id"):
+            # Marked sent either way; the figures are only worked out for someone to tell.
+            if self.notify is None or not campaign.notify_channel \
+                    or not campaign.notify_address:
+                return None
+            locale = campaign.notify_locale or "id"
+            with use_locale(locale):
                 reach = await campaign_reach(session=session, city=self.city, campaign=campaign)
-                return campaign, summary_text(reach)
+                text = summary_text(reach)
+            return campaign.notify_channel, campaign.notify_address, locale, text
 
         found = await self.tx(work)
-        if found is None:
+        if found is None or self.notify is None:
             return
-        campaign, text = found
-        locale = campaign.notify_locale or "id"
-        if self.notify is None or not campaign.notify_channel or not campaign.notify_address:
-            return
+        channel, address, locale, text = found
         try:
-            await self.notify(campaign.notify_channel, campaign.notify_address, locale, text)
+            await self.notify(channel, address, locale, text)
         except Exception:
             logger.exception("could not send the reach summary of campaign %d", campaign_id)
 

@@ -67,9 +67,6 @@ class GroupCatalog:
     def kim_for_kelurahan(self, code: str) -> GroupInfo | None:
         return self._by_key.get(kim_key(code))
 
-    def kim_for_kecamatan(self, code: str) -> GroupInfo | None:
-        return self._by_key.get(kim_key(code))
-
     def expand(self, keys: list[str]) -> list[str]:
         """A kecamatan's KIM also reaches the subscribers of its kelurahan KIMs."""
         out: list[str] = []

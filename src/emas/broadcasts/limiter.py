@@ -245,8 +245,3 @@ class Limiter:
         limiter = self._senders.get(channel)
         if limiter is not None:
             await limiter.acquire_reply(chat)
-
-    async def acquire_bulk(self, channel: str, chat: str | None = None) -> None:
-        limiter = self._senders.get(channel)
-        if limiter is not None:
-            await limiter.acquire_bulk(chat)

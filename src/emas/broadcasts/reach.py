@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from emas.i18n import _, format_number
+from emas.i18n import N_, _, format_number
 from emas.reports.city import City
 from emas.storage import repo_broadcasts as repo
 from emas.storage.models_broadcasts import Campaign
@@ -105,27 +105,36 @@ def _merge(into: dict[str, Any], figures: dict[str, Any]) -> None:
             into[key][reason] = into[key].get(reason, 0) + n
 
 
+_REASON_LABELS = {
+    "opted_out": N_("opted out"),
+    "no_template": N_("no template"),
+    "blocked": N_("blocked the bot"),
+    "cancelled": N_("cancelled"),
+    "channel_off": N_("channel switched off"),
+    "server_error": N_("platform error"),
+    "too_many_attempts": N_("too many attempts"),
+    "chat_not_found": N_("chat not found"),
+    "bad_request": N_("refused by the platform"),
+    "undelivered": N_("not delivered"),
+}
+
+
 def reason_label(reason: str) -> str:
-    labels = {
-        "opted_out": _("opted out"),
-        "no_template": _("no template"),
-        "blocked": _("blocked the bot"),
-        "cancelled": _("cancelled"),
-        "channel_off": _("channel switched off"),
-        "server_error": _("platform error"),
-        "too_many_attempts": _("too many attempts"),
-        "chat_not_found": _("chat not found"),
-        "bad_request": _("refused by the platform"),
-        "undelivered": _("not delivered"),
-    }
-    return labels.get(reason, reason)
+    label = _REASON_LABELS.get(reason)
+    return _(label) if label is not None else reason
 
 
 def summary_text(reach: dict[str, Any]) -> str:
     """The reach summary sent to the staff member when their campaign finishes."""
+    head = _("Campaign “{title}” (#{id}) has finished.").format(title=reach["title"],
+                                                               id=reach["id"])
+    return "\n".join([head, *summary_lines(reach)])
+
+
+def summary_lines(reach: dict[str, Any]) -> list[str]:
+    """The figures of the reach summary, one line each (without its heading)."""
     n = format_number
     lines = [
-        _("Campaign “{title}” (#{id}) has finished.").format(title=reach["title"], id=reach["id"]),
         _("Targeted: {n}").format(n=n(reach["targeted"])),
         _("Sent: {n} · delivered: {delivered} · read (WhatsApp): {read}").format(
             n=n(reach["sent"]), delivered=n(reach["delivered"]), read=n(reach["read"])),
@@ -143,4 +152,4 @@ def summary_text(reach: dict[str, Any]) -> str:
     if top:
         lines.append(_("By kecamatan:"))
         lines += [f"• {k['name']}: {n(k['sent'])}/{n(k['targeted'])}" for k in top]
-    return "\n".join(lines)
+    return lines

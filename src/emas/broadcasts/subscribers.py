@@ -18,6 +18,7 @@ from emas.broadcasts.groups import GroupCatalog, GroupInfo, kim_key
 from emas.reports.city import City
 from emas.reports.places import fold
 from emas.storage import repo_broadcasts as repo
+from emas.storage import repo_outbound
 from emas.storage.db import Database
 from emas.storage.models_broadcasts import BroadcastCode, Relay, Subscriber
 
@@ -115,7 +116,7 @@ class SubscriberService:
 
     async def opt_in_identity(self, identity_id: int) -> None:
         """Choosing announcements again lifts an earlier STOP."""
-        await repo.set_identity_opted_out(session=self.session, identity_id=identity_id,
+        await repo_outbound.set_opted_out(session=self.session, identity_id=identity_id,
                                           opted_out=False)
 
     async def suggested_kelurahan(self, identity_id: int) -> str | None:

@@ -11,6 +11,7 @@ from rapidfuzz import fuzz, process
 
 from emas.faq.content import FaqContent
 from emas.faq.text import STOPWORDS, is_root, stem, words
+from emas.faq.text import terms as meaningful_stems
 
 # How much a word counts where it appears: a title or keyword says what the article is about,
 # a question says how residents ask for it, the body only mentions things.
@@ -36,11 +37,6 @@ class Query:
     terms: tuple[str, ...]  # distinct meaningful stems, then the synonym groups they hit
     unknown: tuple[str, ...]  # meaningful stems no article or keyword contains
 
-    @property
-    def content(self) -> tuple[str, ...]:
-        return tuple(s for w, s in zip(self.words, self.stems, strict=True)
-                     if w not in STOPWORDS)
-
 
 @dataclass(frozen=True, slots=True)
 class Hit:
@@ -50,7 +46,7 @@ class Hit:
 
 
 def _phrase_stems(phrase: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in words(phrase) if w not in STOPWORDS)
+    return tuple(meaningful_stems(phrase))
 
 
 class Synonyms:
@@ -153,9 +149,6 @@ class FaqIndex:
                 self._postings.setdefault(term, []).append(slug)
 
     # -- reading a message ---------------------------------------------------------------------
-
-    def known(self, word: str) -> bool:
-        return word in self._surface or stem(word) in self._stems
 
     def correct(self, word: str) -> str:
         """The known word a resident most likely meant; the word itself when it is known, a

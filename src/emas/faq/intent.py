@@ -148,11 +148,6 @@ class CategoryMatcher:
                 if stems:
                     self._phrases.setdefault(stems[0], []).append(_Phrase(stems, key, loose))
 
-    def vocabulary(self) -> Iterable[str]:
-        for phrases in self._phrases.values():
-            for phrase in phrases:
-                yield " ".join(phrase.stems)
-
     def match(self, query: Query) -> tuple[str, float, int] | None:
         """(category, length of its longest keyword found, number of keywords found)."""
         stems = _meaningful_of(query)

@@ -114,22 +114,6 @@ class FaqLibrary:
     def understand(self, text: str) -> Understanding:
         return self.snapshot.classifier.understand(text)
 
-    def changed(self) -> bool:
-        return fingerprint(self.folder, self.marker) != self.snapshot.fingerprint
-
-    def reload(self) -> FaqSnapshot:
-        """Build from the files now; on broken content keep serving the previous version."""
-        try:
-            fresh = build_snapshot(self.folder, self.categories, self.marker)
-        except FaqContentError as exc:
-            self.last_error = str(exc)
-            raise
-        self.snapshot = fresh
-        self.last_error = None
-        logger.info("FAQ reloaded: %d articles in %.2f s", len(fresh.content.articles),
-                    fresh.build_seconds)
-        return fresh
-
     async def reload_if_changed(self) -> bool:
         """Reload (off the event loop) when the files or the reload marker changed."""
         stamp = await asyncio.to_thread(fingerprint, self.folder, self.marker)

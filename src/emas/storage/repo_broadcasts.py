@@ -50,6 +50,7 @@ from emas.storage.models_broadcasts import (
     Subscriber,
     Subscription,
 )
+from emas.storage.models_outbound import OutboundMessage
 from emas.storage.types import UTCDateTime, utcnow
 
 
@@ -126,10 +127,6 @@ async def get_subscriber(*, session: AsyncSession, channel: str,
     return result.first()
 
 
-async def get_subscriber_by_id(*, session: AsyncSession, subscriber_id: int) -> Subscriber | None:
-    return await session.get(Subscriber, subscriber_id)
-
-
 async def save_subscriber(*, session: AsyncSession, subscriber: Subscriber) -> Subscriber:
     subscriber.updated_at = utcnow()
     session.add(subscriber)
@@ -182,21 +179,6 @@ async def last_report_kelurahan(*, session: AsyncSession, identity_id: int) -> s
     return result.scalar_one_or_none()
 
 
-async def get_identity(*, session: AsyncSession, channel: str, user_key: str) -> Identity | None:
-    result = await session.exec(
-        sm_select(Identity).where(Identity.channel == channel, Identity.user_key == user_key)
-    )
-    return result.first()
-
-
-async def set_identity_opted_out(*, session: AsyncSession, identity_id: int,
-                                 opted_out: bool) -> None:
-    await _run(session,
-        update(T_ID).where(T_ID.c.id == identity_id, T_ID.c.opted_out != opted_out)
-        .values(opted_out=opted_out)
-    )
-
-
 async def count_subscribers(*, session: AsyncSession) -> dict[str, int]:
     rows = await _run(session,
         select(T_SUB.c.channel, T_SUB.c.stopped, func.count()).group_by(T_SUB.c.channel,
@@ -214,10 +196,6 @@ async def count_subscribers(*, session: AsyncSession) -> dict[str, int]:
 
 async def get_relay_by_code(*, session: AsyncSession, code: str) -> Relay | None:
     return (await session.exec(sm_select(Relay).where(Relay.code == code))).first()
-
-
-async def get_relay_by_id(*, session: AsyncSession, relay_id: int) -> Relay | None:
-    return await session.get(Relay, relay_id)
 
 
 async def get_relay_for(*, session: AsyncSession, subscriber_id: int) -> Relay | None:
@@ -290,26 +268,6 @@ async def take_code(*, session: AsyncSession, code: str, purpose: str,
     return dict(row[0]) if row is not None else None
 
 
-# --- staff -----------------------------------------------------------------------------------
-
-
-async def is_staff(*, session: AsyncSession, channel: str, user_key: str,
-                   roles: Sequence[str]) -> bool | None:
-    """Whether an active staff account with one of `roles` exists; None when staff accounts
-    are not part of this installation."""
-    try:
-        from emas.storage.models_agencies import StaffMember
-    except ImportError:
-        return None
-    result = await session.exec(
-        sm_select(StaffMember).where(StaffMember.channel == channel,
-                                     StaffMember.user_key == user_key,
-                                     col(StaffMember.role).in_(list(roles)),
-                                     StaffMember.active == True)  # noqa: E712
-    )
-    return result.first() is not None
-
-
 # --- campaigns -------------------------------------------------------------------------------
 
 
@@ -346,6 +304,12 @@ async def list_campaigns(*, session: AsyncSession, statuses: Sequence[str] | Non
 async def save_campaign(*, session: AsyncSession, campaign: Campaign) -> Campaign:
     session.add(campaign)
     await session.flush()
+    return campaign
+
+
+async def refresh_campaign(*, session: AsyncSession, campaign: Campaign) -> Campaign:
+    """Reload a campaign's row (after a Core UPDATE moved it)."""
+    await session.refresh(campaign)
     return campaign
 
 
@@ -556,22 +520,25 @@ async def forget_dispatcher(*, session: AsyncSession, dispatcher_id: str) -> Non
     await _run(session, delete(T_DISP).where(T_DISP.c.id == dispatcher_id))
 
 
+async def forget_stale_dispatchers(*, session: AsyncSession, now: datetime) -> None:
+    """Drop the rows of dispatchers not seen for a day."""
+    await _run(session, delete(T_DISP).where(T_DISP.c.seen_at < now - timedelta(days=1)))
+
+
 async def reclaim_stale(*, session: AsyncSession, campaign_id: int, channels: Sequence[str],
                         lease: timedelta, now: datetime) -> int:
     """Put back deliveries claimed by dispatchers that stopped beating; returns how many."""
+    if not channels:
+        return 0
     live = select(T_DISP.c.id).where(T_DISP.c.seen_at > now - lease)
-    total = 0
-    for channel in channels:
-        result = await _run(session,
-            update(T_DEL).where(
-                T_DEL.c.campaign_id == campaign_id, T_DEL.c.channel == channel,
-                T_DEL.c.status == "sending",
-                or_(T_DEL.c.claimed_by.is_(None), T_DEL.c.claimed_by.not_in(live)),
-            ).values(status="queued", claimed_by=None, claimed_at=None)
-        )
-        total += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    await _run(session, delete(T_DISP).where(T_DISP.c.seen_at < now - timedelta(days=1)))
-    return total
+    result = await _run(session,
+        update(T_DEL).where(
+            T_DEL.c.campaign_id == campaign_id, T_DEL.c.channel.in_(list(channels)),
+            T_DEL.c.status == "sending",
+            or_(T_DEL.c.claimed_by.is_(None), T_DEL.c.claimed_by.not_in(live)),
+        ).values(status="queued", claimed_by=None, claimed_at=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def claim_deliveries(*, session: AsyncSession, campaign_id: int, channel: str,
@@ -641,29 +608,20 @@ async def release_deliveries(*, session: AsyncSession, dispatcher_id: str, ids: 
 
 async def open_deliveries(*, session: AsyncSession, campaign_id: int) -> int:
     """Deliveries still to be sent (queued or being sent)."""
-    total = 0
-    for status in OPEN:
-        total += int((await _run(session,
-            select(func.count()).select_from(T_DEL)
-            .where(T_DEL.c.campaign_id == campaign_id, T_DEL.c.status == status)
-        )).scalar_one())
-    return total
+    return int((await _run(session,
+        select(func.count()).select_from(T_DEL)
+        .where(T_DEL.c.campaign_id == campaign_id, T_DEL.c.status.in_(OPEN))
+    )).scalar_one())
 
 
-async def skip_open(*, session: AsyncSession, campaign_id: int, reason: str) -> int:
+async def skip_queued(*, session: AsyncSession, campaign_id: int, reason: str,
+                      channel: str | None = None) -> int:
+    """Mark a campaign's queued deliveries skipped (on one channel, or on every one)."""
+    cond = and_(T_DEL.c.campaign_id == campaign_id, T_DEL.c.status == "queued")
+    if channel is not None:
+        cond = and_(cond, T_DEL.c.channel == channel)
     result = await _run(session,
-        update(T_DEL).where(T_DEL.c.campaign_id == campaign_id, T_DEL.c.status == "queued")
-        .values(status="skipped", reason=reason)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def skip_channel(*, session: AsyncSession, campaign_id: int, channel: str,
-                       reason: str) -> int:
-    result = await _run(session,
-        update(T_DEL).where(T_DEL.c.campaign_id == campaign_id, T_DEL.c.channel == channel,
-                            T_DEL.c.status == "queued")
-        .values(status="skipped", reason=reason)
+        update(T_DEL).where(cond).values(status="skipped", reason=reason)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -706,10 +664,6 @@ async def record_click(*, session: AsyncSession, delivery: Delivery, now: dateti
 
 def _receipt_status() -> tuple[Any, Any]:
     """The delivery status with WhatsApp receipts applied, and the join that brings them."""
-    try:
-        from emas.storage.models_outbound import OutboundMessage
-    except ImportError:
-        return T_DEL.c.status, T_DEL
     om = _table(OutboundMessage)
     status = case(
         (and_(T_DEL.c.status.in_(["sent", "delivered"]), om.c.status == "read"), "read"),
@@ -772,10 +726,6 @@ async def sending_rate(*, session: AsyncSession, campaign_id: int) -> tuple[
         select(func.min(T_DEL.c.sent_at), func.max(T_DEL.c.sent_at), func.count(T_DEL.c.sent_at))
         .where(T_DEL.c.campaign_id == campaign_id)
     )
+    # MIN and MAX keep the column's type, so the values come back as UTC datetimes already.
     first, last, n = result.one()
-    decorate = UTCDateTime()
-    dialect = _dialect(session)
-    return (decorate.process_result_value(first, dialect) if isinstance(first, datetime)
-            else None,
-            decorate.process_result_value(last, dialect) if isinstance(last, datetime) else None,
-            int(n))
+    return first, last, int(n)

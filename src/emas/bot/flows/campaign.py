@@ -7,19 +7,20 @@ from typing import Any
 
 from emas.bot.flows.base import Ctx, Flow
 from emas.bot.flows.common import opt_back, opt_cancel, opt_menu
+from emas.bot.flows.faq import kominfo_staff
 from emas.bot.flows.router import COMMANDS, leave_flow
 from emas.bot.flows.subscribe import catalog_of
 from emas.bot.messages import Kind, Option
 from emas.broadcasts.audience import Audience
 from emas.broadcasts.campaigns import (
+    FINAL,
     CampaignDraft,
     CampaignError,
     CampaignService,
     status_label,
 )
 from emas.broadcasts.groups import COMMUNITY, TOPIC
-from emas.broadcasts.reach import summary_text
-from emas.broadcasts.staff import is_kominfo_staff
+from emas.broadcasts.reach import summary_lines
 from emas.i18n import _, format_datetime, format_number, ngettext
 from emas.storage.media import MediaRejected
 
@@ -38,8 +39,8 @@ def actor(ctx: Ctx) -> str:
 
 
 async def _allowed(ctx: Ctx) -> bool:
-    return await is_kominfo_staff(ctx.services.session, channel=ctx.person.channel,
-                                  user_key=ctx.person.user_key)
+    """Only an active Kominfo staff account composes, approves and sends campaigns."""
+    return await kominfo_staff(ctx) is not None
 
 
 def _draft(ctx: Ctx) -> dict[str, Any]:
@@ -380,7 +381,7 @@ class CampaignFlow(Flow):
         text = _("Campaign #{id} “{title}”: {status}").format(
             id=campaign_id, title=campaign.title, status=status_label(campaign.status))
         if reach["targeted"]:
-            text += "\n\n" + summary_text(reach).split("\n", 1)[1]
+            text += "\n\n" + "\n".join(summary_lines(reach))
         options = []
         if campaign.status == "pending_approval" and campaign.created_by != actor(ctx):
             options.append(Option("c:approve", _("✅ Approve and send")))
@@ -390,7 +391,7 @@ class CampaignFlow(Flow):
             options.append(Option("c:pause", _("⏸ Pause")))
         if campaign.status == "paused":
             options.append(Option("c:resume", _("▶️ Resume")))
-        if campaign.status not in ("completed", "cancelled"):
+        if campaign.status not in FINAL:
             options.append(Option("c:cancel", _("🛑 Cancel the campaign")))
         options += [Option("c:refresh", _("🔄 Refresh")), opt_back(), opt_menu()]
         ctx.say(text, options=options)

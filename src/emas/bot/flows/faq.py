@@ -9,7 +9,7 @@ from typing import Any
 from emas.bot.flows.base import Ctx, Flow
 from emas.bot.flows.common import nav_options, opt_back, opt_menu
 from emas.bot.flows.menu import draft_is_live
-from emas.bot.flows.notices import report_actions
+from emas.bot.flows.notices import report_actions, send_notices
 from emas.bot.flows.options import normalize
 from emas.bot.flows.report import ReportFlow
 from emas.bot.flows.router import COMMANDS, GROUP_COMMANDS
@@ -18,8 +18,9 @@ from emas.faq.intent import Intent
 from emas.faq.library import FaqLibrary
 from emas.faq.service import QUESTION_MIN, FaqError, FaqService
 from emas.i18n import _, format_datetime, get_locale, use_locale
+from emas.reports.notices import Recipient, render
 from emas.staff.roles import Role
-from emas.storage import repo_agencies, repo_faq
+from emas.storage import repo_agencies
 from emas.storage.models_agencies import StaffMember
 from emas.storage.models_faq import FaqQuestion
 
@@ -54,6 +55,11 @@ def _typed_answer(ctx: Ctx) -> str | None:
     return None
 
 
+def _faq(ctx: Ctx) -> FaqService:
+    """The FAQ's questions and feedback, over this event's session."""
+    return FaqService(session=ctx.services.session, now=ctx.services.now)
+
+
 def _state(ctx: Ctx) -> dict[str, Any]:
     state: dict[str, Any] = ctx.data.setdefault(_KEY, {})
     return state
@@ -69,7 +75,7 @@ def answer_reply(question: FaqQuestion) -> Reply:
         question.text[:QUOTE_MAX - 1].rstrip() + "\u2026"
     text = _("💬 Kominfo staff answered your question #{id}:\n\u201c{question}\u201d\n\n"
              "{answer}").format(id=question.id, question=asked, answer=question.answer or "")
-    return Reply(text=text, options=[Option("nav:menu", _("🏠 Main menu"))],
+    return Reply(text=text, options=[opt_menu()],
                  kind="faq_answer",
                  template_vars={"1": str(question.id), "2": question.answer or ""})
 
@@ -171,9 +177,8 @@ class FaqFlow(Flow):
             ctx.stay()
             return
         if picked in ("fb:yes", "fb:no") and state.get("slug"):
-            await FaqService(session=ctx.services.session, now=ctx.services.now) \
-                .record_feedback(article=state["slug"], identity_id=ctx.person.id,
-                                 helpful=picked == "fb:yes")
+            await _faq(ctx).record_feedback(article=state["slug"], identity_id=ctx.person.id,
+                                            helpful=picked == "fb:yes")
             if picked == "fb:yes":
                 ctx.say(_("Thank you for your feedback! 🙏"))
                 state.pop("q", None)
@@ -252,21 +257,20 @@ class FaqFlow(Flow):
         await self._submit(ctx, ctx.text)
 
     async def _submit(self, ctx: Ctx, text: str) -> None:
-        service = FaqService(session=ctx.services.session, now=ctx.services.now)
-        row = await service.ask(identity_id=ctx.person.id, channel=ctx.person.channel,
-                                user_key=ctx.person.user_key, locale=ctx.person.locale,
-                                text=text)
+        row = await _faq(ctx).ask(identity_id=ctx.person.id, channel=ctx.person.channel,
+                                  user_key=ctx.person.user_key, locale=ctx.person.locale,
+                                  text=text)
         logger.info("FAQ question #%s queued for staff", row.id)
         ctx.say(_("✅ Your question has been sent to Kominfo staff as number #{id}. Their answer "
                   "will be sent to this chat.").format(id=row.id))
+
+        def alert(_recipient: Recipient) -> Reply:
+            return Reply(_("❓ New question #{id} from a resident ({channel}):\n"
+                           "\u201c{text}\u201d\n\nAnswer with: /jawab {id} your answer")
+                         .format(id=row.id, channel=ctx.person.channel, text=row.text))
+
         # Kominfo's triage group, or else each Kominfo staff member, sees the question at once.
-        for staff in await report_actions(ctx).audience.kominfo():
-            with use_locale(staff.locale):
-                reply = Reply(_("❓ New question #{id} from a resident ({channel}):\n"
-                                "\u201c{text}\u201d\n\nAnswer with: /jawab {id} your answer")
-                              .format(id=row.id, channel=ctx.person.channel, text=row.text))
-            ctx.notify(channel=staff.channel, user_key=staff.user_key, locale=staff.locale,
-                       reply=reply)
+        send_notices(ctx, render(await report_actions(ctx).audience.kominfo(), alert))
         _state(ctx).pop("q", None)
         ctx.goto("main", "menu")
 
@@ -424,7 +428,7 @@ async def answer_command(ctx: Ctx) -> bool:
         ctx.say(_("Usage: /jawab NUMBER ANSWER, for example: /jawab 12 The e-PBB app ..."))
         _carry_on(ctx)
         return True
-    service = FaqService(session=ctx.services.session, now=ctx.services.now)
+    service = _faq(ctx)
     try:
         row = await service.answer(question_id=int(number.lstrip("#")), text=text,
                                    by=staff.name)
@@ -447,7 +451,7 @@ async def questions_command(ctx: Ctx) -> bool:
     """/pertanyaan: the oldest open questions, for staff."""
     if await kominfo_staff(ctx) is None:
         return False
-    rows = await repo_faq.list_questions(session=ctx.services.session, status="open", limit=10)
+    rows = await _faq(ctx).questions(limit=10)
     if not rows:
         ctx.say(_("No open questions. 🎉"))
     else:
