@@ -20,7 +20,7 @@ from emas.reports.lifecycle import (
     reject_reason,
     transition,
 )
-from emas.reports.notices import Audience, Notice, ReportFacts
+from emas.reports.notices import Audience, Notice, Recipient, ReportFacts
 from emas.reports.sla import calendar_for
 from emas.reports.workflow import Workflow, load_workflow
 from emas.storage import repo, repo_agencies
@@ -78,10 +78,12 @@ class ReportActions:
                                 now=self.now(), actor_id=actor_id, note=note,
                                 duplicate_of=duplicate_of)
 
-    async def _tell_residents(self, report: Report, status: str, *, note: str | None = None,
+    async def _tell_residents(self, facts: ReportFacts, status: str, *, note: str | None = None,
+                              note_for: Callable[[], str] | None = None,
                               original_ticket: str | None = None,
                               skip: int | None = None) -> list[Notice]:
-        facts = await self.facts(report)
+        """The reporter and supporters; `note_for`, when given, writes the note in each
+        recipient's language instead of `note`."""
         people = [(r, is_reporter) for r, is_reporter in await self.audience.residents(facts)
                   if r.identity_id != skip]
         reporter_keys = {(r.channel, r.user_key) for r, is_reporter in people if is_reporter}
@@ -89,22 +91,25 @@ class ReportActions:
         return say.render(
             [r for r, _is in people],
             lambda r: say.resident_update(
-                facts, status, city=self.city, now=now, calendar=self.calendar, note=note,
+                facts, status, city=self.city, now=now, calendar=self.calendar,
+                note=note_for() if note_for is not None else note,
                 is_reporter=(r.channel, r.user_key) in reporter_keys, media_dir=self.media_dir,
                 original_ticket=original_ticket),
         )
 
-    async def _post_to_agency(self, report: Report, *, reopened: bool = False,
+    async def _post_to_agency(self, facts: ReportFacts, *, reopened: bool = False,
                               note: str | None = None) -> list[Notice]:
-        facts = await self.facts(report)
         now = self.now()
-        targets = await self.audience.agency(report.agency_key)
+        targets = await self.audience.agency(facts.report.agency_key)
+        return self._agency_posts(facts, targets, now=now, reopened=reopened, note=note)
+
+    def _agency_posts(self, facts: ReportFacts, targets: Sequence[Recipient], *, now: datetime,
+                      reopened: bool, note: str | None) -> list[Notice]:
         return say.render(targets, lambda r: say.agency_post(
             facts, city=self.city, now=now, calendar=self.calendar, media_dir=self.media_dir,
             reopened=reopened, note=note))
 
-    async def _post_to_triage(self, report: Report) -> list[Notice]:
-        facts = await self.facts(report)
+    async def _post_to_triage(self, facts: ReportFacts) -> list[Notice]:
         now = self.now()
         return say.render(await self.audience.kominfo(), lambda r: say.triage_post(
             facts, city=self.city, now=now, calendar=self.calendar, media_dir=self.media_dir))
@@ -120,8 +125,8 @@ class ReportActions:
         if report.category_key in self.workflow.auto_verify:
             await self._move(report, Status.VERIFIED, actor_id=None)
             await self._move(report, Status.ASSIGNED, actor_id=None)
-            return await self._post_to_agency(report)
-        return await self._post_to_triage(report)
+            return await self._post_to_agency(await self.facts(report))
+        return await self._post_to_triage(await self.facts(report))
 
     # -- Kominfo -------------------------------------------------------------------------------
 
@@ -137,7 +142,8 @@ class ReportActions:
     async def verify_only(self, report: Report, *, actor_id: int | None,
                           note: str | None = None) -> Outcome:
         event = await self._move(report, Status.VERIFIED, actor_id=actor_id, note=note)
-        return Outcome(report, event, await self._tell_residents(report, Status.VERIFIED))
+        return Outcome(report, event, await self._tell_residents(await self.facts(report),
+                                                                 Status.VERIFIED))
 
     async def assign(self, report: Report, agency_key: str, *, actor_id: int | None,
                      note: str | None = None) -> Outcome:
@@ -159,8 +165,9 @@ class ReportActions:
         report.agency_key = agency.key
         report.handler_id = None
         event = await self._move(report, Status.ASSIGNED, actor_id=actor_id, note=note)
-        notices = await self._tell_residents(report, Status.ASSIGNED)
-        notices += await self._post_to_agency(report)
+        facts = await self.facts(report)
+        notices = await self._tell_residents(facts, Status.ASSIGNED)
+        notices += await self._post_to_agency(facts)
         return Outcome(report, event, notices)
 
     async def refer(self, report: Report, *, actor_id: int | None,
@@ -168,21 +175,17 @@ class ReportActions:
         agency = self.city.agency(report.agency_key or "")
         text = note or (agency.contact if agency is not None and agency.external else None)
         event = await self._move(report, Status.REFERRED, actor_id=actor_id, note=text)
-        return Outcome(report, event, await self._tell_residents(report, Status.REFERRED,
-                                                                 note=text))
+        return Outcome(report, event, await self._tell_residents(await self.facts(report),
+                                                                 Status.REFERRED, note=text))
 
     async def reject(self, report: Report, *, actor_id: int | None, reason: str) -> Outcome:
         """Reject with a reason code ("info", "not_complaint", "abusive") or a free text."""
         with use_locale(RECORD_LOCALE):
             recorded = reject_reason(reason)
         event = await self._move(report, Status.REJECTED, actor_id=actor_id, note=recorded)
-        facts = await self.facts(report)
-        people = await self.audience.residents(facts)
-        now = self.now()
-        notices = say.render([r for r, _is in people], lambda r: say.resident_update(
-            facts, Status.REJECTED, city=self.city, now=now, calendar=self.calendar,
-            note=reject_reason(reason), is_reporter=r.identity_id == report.reporter_id,
-            media_dir=self.media_dir))
+        # The reason is written again in each resident's language.
+        notices = await self._tell_residents(await self.facts(report), Status.REJECTED,
+                                             note_for=lambda: reject_reason(reason))
         return Outcome(report, event, notices)
 
     # -- the agency ----------------------------------------------------------------------------
@@ -201,8 +204,8 @@ class ReportActions:
         if report.handler_id is None and actor_id is not None:
             report.handler_id = actor_id
         event = await self._move(report, Status.IN_PROGRESS, actor_id=actor_id, note=note)
-        return Outcome(report, event, await self._tell_residents(report, Status.IN_PROGRESS,
-                                                                 note=note))
+        return Outcome(report, event, await self._tell_residents(await self.facts(report),
+                                                                 Status.IN_PROGRESS, note=note))
 
     async def resolve(self, report: Report, *, actor_id: int | None, note: str,
                       photos: Sequence[dict[str, Any]] = ()) -> Outcome:
@@ -212,8 +215,8 @@ class ReportActions:
             await repo_agencies.add_report_photo(session=self.session, photo=ReportPhoto(
                 report_id=report.id or 0, path=photo["path"], content_type=photo["content_type"],
                 size=photo["size"], sha256=photo["sha256"], stage="after", created_at=self.now()))
-        return Outcome(report, event, await self._tell_residents(report, Status.RESOLVED,
-                                                                 note=event.note))
+        return Outcome(report, event, await self._tell_residents(await self.facts(report),
+                                                                 Status.RESOLVED, note=event.note))
 
     async def hand_back(self, report: Report, *, actor_id: int | None, reason: str,
                         suggested: str | None = None) -> Outcome:
@@ -243,7 +246,7 @@ class ReportActions:
             raise ActionError("a report cannot duplicate itself")
         event = await self._move(report, Status.DUPLICATE, actor_id=actor_id,
                                  note=original.ticket, duplicate_of=original.id)
-        notices = await self._tell_residents(report, Status.DUPLICATE,
+        notices = await self._tell_residents(await self.facts(report), Status.DUPLICATE,
                                              original_ticket=original.ticket)
         followers = [report.reporter_id, *await repo_agencies.list_supporter_ids(
             session=self.session, report_id=report.id or 0)]
@@ -266,18 +269,20 @@ class ReportActions:
         events = list(await repo.list_report_events(session=self.session,
                                                     report_id=report.id or 0))
         self._check_reopen_window(report, events)
+        return await self._reopen(report, actor_id=actor_id, note=note, by_reporter=by_reporter)
+
+    async def _reopen(self, report: Report, *, actor_id: int | None, note: str | None,
+                      by_reporter: bool) -> Outcome:
+        """Reopen once the reopen window has been checked."""
         report.handler_id = None
         event = await self._move(report, Status.REOPENED, actor_id=actor_id, note=note)
-        notices = await self._post_to_agency(report, reopened=True, note=note)
         facts = await self.facts(report)
-        now = self.now()
+        notices = await self._post_to_agency(facts, reopened=True, note=note)
         escalate = (await self.audience.heads(report.agency_key)
                     + await self.audience.kominfo())
-        notices += say.render(escalate, lambda r: say.agency_post(
-            facts, city=self.city, now=now, calendar=self.calendar, media_dir=self.media_dir,
-            reopened=True, note=note))
+        notices += self._agency_posts(facts, escalate, now=self.now(), reopened=True, note=note)
         notices += await self._tell_residents(
-            report, Status.REOPENED, skip=report.reporter_id if by_reporter else None)
+            facts, Status.REOPENED, skip=report.reporter_id if by_reporter else None)
         return Outcome(report, event, notices)
 
     def _check_reopen_window(self, report: Report, events: Sequence[ReportEvent]) -> None:
@@ -295,7 +300,8 @@ class ReportActions:
                     by_reporter: bool = False) -> Outcome:
         event = await self._move(report, Status.CLOSED, actor_id=actor_id, note=note)
         notices = await self._tell_residents(
-            report, Status.CLOSED, skip=report.reporter_id if by_reporter else None)
+            await self.facts(report), Status.CLOSED,
+            skip=report.reporter_id if by_reporter else None)
         return Outcome(report, event, notices)
 
     async def support(self, report: Report, *, identity_id: int) -> bool:
@@ -327,7 +333,8 @@ class ReportActions:
                 return await self.close(report, actor_id=identity_id, by_reporter=True,
                                         note=None)
             return Outcome(report)
-        return await self.reopen(report, actor_id=identity_id, by_reporter=True)
+        # The reopen window was checked above, against the same events.
+        return await self._reopen(report, actor_id=identity_id, note=None, by_reporter=True)
 
     async def rate(self, report: Report, *, identity_id: int, stars: int | None = None,
                    comment: str | None = None) -> list[Notice]:

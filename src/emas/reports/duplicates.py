@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,6 +10,7 @@ from rapidfuzz import fuzz
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from emas.reports.lifecycle import OPEN
+from emas.reports.places import fold
 from emas.storage import repo_agencies
 from emas.storage.models import Report
 
@@ -23,7 +22,6 @@ NEAR_METRES = 100.0
 # scores 85-95, two different problems of one category in one kelurahan 40-65.
 SIMILAR_TEXT = 75.0
 _EARTH_RADIUS_M = 6_371_000.0
-_WORD = re.compile(r"[0-9a-z]+")
 # Words that say nothing about which problem it is.
 _FILLER = frozenset(
     {
@@ -46,9 +44,7 @@ class Similar:
 
 
 def _words(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return " ".join(w for w in _WORD.findall(folded) if w not in _FILLER)
+    return " ".join(w for w in fold(text).split() if w not in _FILLER)
 
 
 def text_similarity(first: str, second: str) -> float:

@@ -38,6 +38,7 @@ from emas.reports.sla import (
     first_run,
     stage_days,
 )
+from emas.reports.workdays import WorkCalendar
 from emas.storage import repo_agencies
 from emas.storage.models import Report, ReportEvent
 
@@ -137,7 +138,7 @@ async def evaluate(
         if resolved is not None:
             figures.resolution_hours.append(_hours(begun.at, resolved.at))
 
-    overdue = await _overdue_now(session=session, city=city, as_of=as_of)
+    overdue = await _overdue_now(session=session, city=city, as_of=as_of, calendar=calendar)
     for key, count in overdue.items():
         if key != KOMINFO:
             agencies[key].overdue_now += count
@@ -231,9 +232,9 @@ def _first_after(history: list[ReportEvent], begun: ReportEvent,
     return None
 
 
-async def _overdue_now(*, session: AsyncSession, city: City, as_of: datetime) -> Counter[str]:
+async def _overdue_now(*, session: AsyncSession, city: City, as_of: datetime,
+                       calendar: WorkCalendar) -> Counter[str]:
     """Open reports past their current deadline: Kominfo's under "kominfo", else by agency."""
-    calendar = calendar_for(city)
     reports: list[Report] = list(await repo_agencies.list_reports_by_status(
         session=session, statuses=[*WITH_KOMINFO, *AWAITING_ANSWER]))
     events = await repo_agencies.list_events_for(session=session,
@@ -242,7 +243,7 @@ async def _overdue_now(*, session: AsyncSession, city: City, as_of: datetime) ->
     for report in reports:
         clock = current_clock(report, events.get(report.id or 0, []), city=city,
                               calendar=calendar)
-        if clock is None or as_of < clock.deadline:
+        if clock is None or not clock.overdue(as_of):
             continue
         found[KOMINFO if clock.stage == VERIFY else (report.agency_key or "-")] += 1
     return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,7 +63,6 @@ class ReportFacts:
     supporters: list[int]
     reporter: Identity | None
     clock: StageClock | None
-    extra: dict[str, str] = field(default_factory=dict)
 
     def photo_paths(self, media_dir: Path, stage: str) -> list[str]:
         return [str(media_dir / p.path) for p in self.photos if p.stage == stage]
@@ -97,6 +96,9 @@ class Audience:
     def __init__(self, *, session: AsyncSession, workflow: Workflow) -> None:
         self.session = session
         self.workflow = workflow
+        # An Audience lives for one event or one scheduler tick, in which Kominfo's group and
+        # staff do not change: they are looked up once.
+        self._kominfo: list[Recipient] | None = None
 
     async def facts(self, report: Report, *, city: City, calendar: WorkCalendar) -> ReportFacts:
         assert report.id is not None
@@ -162,10 +164,12 @@ class Audience:
 
     async def kominfo(self) -> list[Recipient]:
         """Kominfo's triage group; without one, every Kominfo staff member in private."""
-        found = await self.groups(self.workflow.triage_agency)
-        if not found:
-            found = await self._staff(None, [Role.KOMINFO])
-        return found
+        if self._kominfo is None:
+            found = await self.groups(self.workflow.triage_agency)
+            if not found:
+                found = await self._staff(None, [Role.KOMINFO])
+            self._kominfo = found
+        return list(self._kominfo)
 
 
 # --- what is said ----------------------------------------------------------------------------

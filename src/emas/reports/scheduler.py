@@ -97,7 +97,7 @@ async def tick(
                 continue
             anchor_id = clock.anchor.id or 0
             if clock.stage == CONFIRM:
-                if now < clock.deadline or not await repo_agencies.record_reminder(
+                if not clock.overdue(now) or not await repo_agencies.record_reminder(
                         session=session, report_id=report.id or 0, stage=CONFIRM,
                         step=AUTO_CLOSE, anchor_event_id=anchor_id, delivered=True, now=now):
                     continue
@@ -120,14 +120,13 @@ async def tick(
                 continue
             # After downtime several steps may be due at once: only the latest is sent.
             latest = due[-1]
-            sent = False
-            for step in due:
-                recorded = await repo_agencies.record_reminder(
+            for step in due[:-1]:
+                await repo_agencies.record_reminder(
                     session=session, report_id=report.id or 0, stage=clock.stage,
-                    step=step.step, anchor_event_id=anchor_id, delivered=step is latest,
-                    now=now)
-                sent = recorded if step is latest else sent
-            if not sent:
+                    step=step.step, anchor_event_id=anchor_id, delivered=False, now=now)
+            if not await repo_agencies.record_reminder(
+                    session=session, report_id=report.id or 0, stage=clock.stage,
+                    step=latest.step, anchor_event_id=anchor_id, delivered=True, now=now):
                 continue
             result.notices += await _reminder_notices(actions, report, clock, latest, now)
             if latest.overdue:

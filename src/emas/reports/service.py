@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from emas.i18n import _, format_datetime, ngettext
 from emas.reports.lifecycle import Status, status_label
-from emas.reports.sla import calendar_for, current_clock, deadline_text
+from emas.reports.sla import ANSWER, VERIFY, calendar_for, current_clock, deadline_text, stage_days
 from emas.storage import repo, repo_agencies
 from emas.storage.models import Report, ReportEvent, ReportPhoto
 
@@ -108,7 +108,6 @@ class ReportService:
 
     def receipt_text(self, report: Report) -> str:
         agency = self.city.agency(report.agency_key or "")
-        category = self.city.category(report.category_key)
         lines = [
             _("✅ Thank you, your report has been received."),
             _("Ticket number: {ticket}").format(ticket=report.ticket),
@@ -121,17 +120,17 @@ class ReportService:
                 lines.append(_("Please contact: {contact}").format(contact=agency.contact))
         elif agency is not None:
             lines.append(_("It will be handled by {agency}.").format(agency=agency.name))
-        days = category.verify_days if category else self.city.verify_days
         if report.status == Status.ASSIGNED:
             lines.append(
                 _("It has gone straight to the agency, which responds within {days} working "
                   "days. We will tell you here at every step.").format(
-                    days=category.answer_days if category else self.city.answer_days)
+                    days=stage_days(self.city, report, ANSWER))
             )
         elif report.status != Status.REFERRED:
             lines.append(
                 _("Kominfo verifies it within {days} working days, then the agency follows it "
-                  "up. We will tell you here at every step.").format(days=days)
+                  "up. We will tell you here at every step.").format(
+                    days=stage_days(self.city, report, VERIFY))
             )
         lines.append(_("Keep the ticket number to check the status from the menu."))
         return "\n".join(lines)
@@ -176,20 +175,26 @@ class UnknownTicket(LookupError):
     pass
 
 
+async def _supporters(session: AsyncSession, report: Report) -> int:
+    """How many residents support (follow) a report besides its reporter."""
+    counts = await repo_agencies.count_supporters(session=session, report_ids=[report.id or 0])
+    return counts.get(report.id or 0, 0)
+
+
 async def _agency_side_lines(
     session: AsyncSession, city: City, report: Report, events: Sequence[ReportEvent],
     now: datetime,
 ) -> list[str]:
     """Supporters and the current deadline, in working days, for the public view."""
     lines = []
-    supporters = (await repo_agencies.count_supporters(
-        session=session, report_ids=[report.id or 0])).get(report.id or 0, 0)
+    supporters = await _supporters(session, report)
     if supporters:
         lines.append(ngettext("Supported by {n} other resident",
                               "Supported by {n} other residents", supporters).format(n=supporters))
-    clock = current_clock(report, events, city=city)
+    calendar = calendar_for(city)
+    clock = current_clock(report, events, city=city, calendar=calendar)
     if clock is not None:
-        lines.append(deadline_text(clock, now, calendar=calendar_for(city)))
+        lines.append(deadline_text(clock, now, calendar=calendar))
     return lines
 
 
@@ -197,8 +202,7 @@ async def _agency_side_detail(
     session: AsyncSession, city: City, report: Report, events: Sequence[ReportEvent]
 ) -> dict[str, Any]:
     """Supporters, the original of a duplicate and the running deadline, for staff."""
-    supporters = (await repo_agencies.count_supporters(
-        session=session, report_ids=[report.id or 0])).get(report.id or 0, 0)
+    supporters = await _supporters(session, report)
     original = None
     if report.duplicate_of is not None:
         found = await repo_agencies.get_report(session=session, report_id=report.duplicate_of)

@@ -124,7 +124,7 @@ def first_run(
 def remaining_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) -> str:
     """"3 working days left", "due today" or "overdue by 2 working days"."""
     left = calendar.working_days_left(now, clock.due_day)
-    if now >= clock.deadline:
+    if clock.overdue(now):
         late = max(-left, 1)
         return ngettext("overdue by {n} working day", "overdue by {n} working days",
                         late).format(n=late)

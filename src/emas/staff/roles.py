@@ -21,10 +21,9 @@ _LABELS = {
     Role.HEAD: N_("Agency head"),
 }
 
-# What an agency does with its reports; Kominfo may do these too.
+# What an agency does with its reports; Kominfo may do these too. Everything else (verifying,
+# rejecting, routing, assigning) belongs to Kominfo alone.
 AGENCY_ACTIONS = frozenset({"take", "progress", "resolve", "notours", "duplicate"})
-# Verifying, rejecting and routing belong to Kominfo alone.
-TRIAGE_ACTIONS = frozenset({"verify", "reject", "route", "assign"})
 
 
 def role_label(role: str) -> str:

@@ -57,6 +57,15 @@ async def staff_for(*, session: AsyncSession, channel: str, user_key: str) -> St
     return await repo_agencies.get_staff(session=session, channel=channel, user_key=user_key)
 
 
+def _check_city_agency(city: City, agency_key: str) -> None:
+    """Refuse a key that is not one of the city government's own agencies."""
+    agency = city.agency(agency_key)
+    if agency is None:
+        raise StaffError(f"unknown agency {agency_key!r}")
+    if agency.external:
+        raise StaffError(f"{agency_key!r} is not a city agency")
+
+
 async def add_staff(
     *, session: AsyncSession, city: City, role: str, name: str, account: Account,
     agency_key: str | None = None,
@@ -70,24 +79,22 @@ async def add_staff(
     if parsed in (Role.OFFICER, Role.HEAD):
         if not agency_key:
             raise StaffError(f"a {parsed.value} needs --agency")
-        agency = city.agency(agency_key)
-        if agency is None:
-            raise StaffError(f"unknown agency {agency_key!r}")
-        if agency.external:
-            raise StaffError(f"{agency_key!r} is not a city agency")
+        _check_city_agency(city, agency_key)
     elif agency_key and city.agency(agency_key) is None:
         raise StaffError(f"unknown agency {agency_key!r}")
     if not name.strip():
         raise StaffError("a name is required")
     staff = await repo_agencies.get_staff(session=session, channel=account.channel,
                                           user_key=account.user_key)
+    clean_name = name.strip()[:128]
     if staff is None:
         staff = StaffMember(channel=account.channel, user_key=account.user_key, role=parsed,
-                            name=name.strip(), agency_key=agency_key)
-    staff.role = parsed
-    staff.name = name.strip()[:128]
-    staff.agency_key = agency_key
-    staff.active = True
+                            name=clean_name, agency_key=agency_key, active=True)
+    else:
+        staff.role = parsed
+        staff.name = clean_name
+        staff.agency_key = agency_key
+        staff.active = True
     return await repo_agencies.save_staff(session=session, staff=staff)
 
 
@@ -110,11 +117,7 @@ async def make_link_code(
     *, session: AsyncSession, city: City, agency_key: str, now: datetime, hours: int
 ) -> tuple[str, datetime]:
     """A fresh one-time code for `/link CODE`; only its hash is stored."""
-    agency = city.agency(agency_key)
-    if agency is None:
-        raise StaffError(f"unknown agency {agency_key!r}")
-    if agency.external:
-        raise StaffError(f"{agency_key!r} is not a city agency")
+    _check_city_agency(city, agency_key)
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     code = f"{raw[:4]}-{raw[4:]}"
     expires = now + timedelta(hours=hours)

@@ -17,7 +17,7 @@ from emas.bot.flows.notices import report_actions, send_notices
 from emas.bot.flows.router import COMMANDS, GROUP_COMMANDS, GROUP_HANDLERS, OPTION_HANDLERS
 from emas.bot.messages import Kind, Option, Reply
 from emas.i18n import _
-from emas.reports.actions import ActionError, Outcome
+from emas.reports.actions import ActionError, Outcome, ReportActions
 from emas.reports.lifecycle import REJECT_REASONS, TransitionRefused, reject_reason
 from emas.reports.notices import agency_name
 from emas.reports.service import parse_ticket
@@ -52,6 +52,17 @@ def _deny(ctx: Ctx, message: str) -> None:
         ctx.replies.append(Reply(text=message, alert=message))
 
 
+def _why(error: TransitionRefused | ActionError) -> str:
+    """What to tell the person whose action was refused."""
+    return error.message() if isinstance(error, TransitionRefused) else str(error)
+
+
+def _give_up(ctx: Ctx, error: TransitionRefused | ActionError) -> None:
+    """Leave StaffFlow and say why the action could not be done."""
+    _finish(ctx)
+    _deny(ctx, _why(error))
+
+
 async def _staff(ctx: Ctx) -> StaffMember | None:
     return await staff_for(session=ctx.services.session, channel=ctx.person.channel,
                            user_key=ctx.person.user_key)
@@ -59,6 +70,11 @@ async def _staff(ctx: Ctx) -> StaffMember | None:
 
 def _chat(ctx: Ctx) -> str:
     return ctx.inbound.chat_key or ctx.inbound.user_key
+
+
+def _ticket(ctx: Ctx) -> str:
+    """The ticket of the report the open question is about."""
+    return str((ctx.data.get(PENDING) or {}).get("ticket", ""))
 
 
 def _pending(ctx: Ctx) -> dict[str, Any] | None:
@@ -100,16 +116,14 @@ async def staff_button(ctx: Ctx) -> bool:
         return True
     assert staff is not None
     try:
-        await _act(ctx, staff, report, verb, arg)
-    except TransitionRefused as refused:
-        _deny(ctx, refused.message())
-    except ActionError as error:
-        _deny(ctx, str(error))
+        await _act(ctx, actions, staff, report, verb, arg)
+    except (TransitionRefused, ActionError) as error:
+        _deny(ctx, _why(error))
     return True
 
 
-async def _act(ctx: Ctx, staff: StaffMember, report: Report, verb: str, arg: str | None) -> None:
-    actions = report_actions(ctx)
+async def _act(ctx: Ctx, actions: ReportActions, staff: StaffMember, report: Report, verb: str,
+               arg: str | None) -> None:
     city = ctx.services.city
     if verb == "take":
         if report.handler_id is not None and report.handler_id != ctx.person.id:
@@ -211,12 +225,8 @@ async def _answer(ctx: Ctx, staff: StaffMember | None, report: Report, verb: str
             await flow.route(ctx, staff, report, None if arg in (None, "-") else arg)
         else:
             _deny(ctx, _("This question is no longer open."))
-    except TransitionRefused as refused:
-        _finish(ctx)
-        _deny(ctx, refused.message())
-    except ActionError as error:
-        _finish(ctx)
-        _deny(ctx, str(error))
+    except (TransitionRefused, ActionError) as error:
+        _give_up(ctx, error)
 
 
 async def _typed_choice(ctx: Ctx) -> bool:
@@ -306,19 +316,23 @@ class StaffFlow(Flow):
 
     # -- resolve -------------------------------------------------------------------------------
 
-    async def ask_resolve_note(self, ctx: Ctx) -> None:
-        ticket = (ctx.data.get(PENDING) or {}).get("ticket", "")
-        self._prompt(ctx, _("what was done about report {ticket}? Write a short note for the "
-                            "resident.").format(ticket=ticket))
-
-    async def on_resolve_note(self, ctx: Ctx) -> None:
+    def _keep_text(self, ctx: Ctx, key: str, next_state: str, retry: str) -> None:
+        """Keep a typed answer of at least NOTE_MIN characters under `key` and go on to
+        `next_state`; anything else is asked again with `retry`."""
         if ctx.inbound.kind != Kind.TEXT or len(ctx.text) < NOTE_MIN:
-            ctx.say(_("Please write the note as text (at least {n} characters).").format(
-                n=NOTE_MIN))
+            ctx.say(retry.format(n=NOTE_MIN))
             ctx.stay()
             return
-        ctx.data[PENDING]["note"] = ctx.text[:NOTE_MAX]
-        ctx.goto("resolve_photo", remember=False)
+        ctx.data[PENDING][key] = ctx.text[:NOTE_MAX]
+        ctx.goto(next_state, remember=False)
+
+    async def ask_resolve_note(self, ctx: Ctx) -> None:
+        self._prompt(ctx, _("what was done about report {ticket}? Write a short note for the "
+                            "resident.").format(ticket=_ticket(ctx)))
+
+    async def on_resolve_note(self, ctx: Ctx) -> None:
+        self._keep_text(ctx, "note", "resolve_photo",
+                        _("Please write the note as text (at least {n} characters)."))
 
     async def ask_resolve_photo(self, ctx: Ctx) -> None:
         self._prompt(ctx, _("send a photo of the result (optional), or tap Skip."),
@@ -354,8 +368,7 @@ class StaffFlow(Flow):
                 report, actor_id=ctx.person.id, note=pending.get("note") or "",
                 photos=pending.get("photos") or [])
         except TransitionRefused as refused:
-            _finish(ctx)
-            _deny(ctx, refused.message())
+            _give_up(ctx, refused)
             return
         _finish(ctx)
         _done(ctx, outcome, _("✅ Report {ticket} resolved ({name}). The resident has been asked "
@@ -364,17 +377,12 @@ class StaffFlow(Flow):
     # -- not ours ------------------------------------------------------------------------------
 
     async def ask_notours_reason(self, ctx: Ctx) -> None:
-        ticket = (ctx.data.get(PENDING) or {}).get("ticket", "")
-        self._prompt(ctx, _("why is report {ticket} not for your agency?").format(ticket=ticket))
+        self._prompt(ctx, _("why is report {ticket} not for your agency?").format(
+            ticket=_ticket(ctx)))
 
     async def on_notours_reason(self, ctx: Ctx) -> None:
-        if ctx.inbound.kind != Kind.TEXT or len(ctx.text) < NOTE_MIN:
-            ctx.say(_("Please write the reason as text (at least {n} characters).").format(
-                n=NOTE_MIN))
-            ctx.stay()
-            return
-        ctx.data[PENDING]["reason"] = ctx.text[:NOTE_MAX]
-        ctx.goto("notours_agency", remember=False)
+        self._keep_text(ctx, "reason", "notours_agency",
+                        _("Please write the reason as text (at least {n} characters)."))
 
     def _agency_options(self, ctx: Ctx, *, exclude: str | None) -> list[Option]:
         report_id = self._report_id(ctx)
@@ -394,9 +402,8 @@ class StaffFlow(Flow):
         ctx.stay()
 
     async def ask_route_agency(self, ctx: Ctx) -> None:
-        ticket = (ctx.data.get(PENDING) or {}).get("ticket", "")
-        self._prompt(ctx, _("which agency should handle report {ticket}?").format(ticket=ticket),
-                     self._agency_options(ctx, exclude=None))
+        question = _("which agency should handle report {ticket}?").format(ticket=_ticket(ctx))
+        self._prompt(ctx, question, self._agency_options(ctx, exclude=None))
 
     on_route_agency = on_notours_agency
 
@@ -428,9 +435,8 @@ class StaffFlow(Flow):
     # -- duplicate -----------------------------------------------------------------------------
 
     async def ask_dup_original(self, ctx: Ctx) -> None:
-        ticket = (ctx.data.get(PENDING) or {}).get("ticket", "")
         self._prompt(ctx, _("report {ticket} repeats which earlier report? Send its ticket "
-                            "number.").format(ticket=ticket))
+                            "number.").format(ticket=_ticket(ctx)))
 
     async def on_dup_original(self, ctx: Ctx) -> None:
         loaded = await self._load(ctx)
@@ -451,8 +457,7 @@ class StaffFlow(Flow):
             outcome = await report_actions(ctx).mark_duplicate(report, original,
                                                                actor_id=ctx.person.id)
         except (TransitionRefused, ActionError) as error:
-            _finish(ctx)
-            _deny(ctx, error.message() if isinstance(error, TransitionRefused) else str(error))
+            _give_up(ctx, error)
             return
         _finish(ctx)
         _done(ctx, outcome, _("🔁 Report {ticket} merged into {original} ({name}).").format(
@@ -461,9 +466,8 @@ class StaffFlow(Flow):
     # -- reject --------------------------------------------------------------------------------
 
     async def ask_reject_reason(self, ctx: Ctx) -> None:
-        ticket = (ctx.data.get(PENDING) or {}).get("ticket", "")
         report_id = self._report_id(ctx)
-        self._prompt(ctx, _("why is report {ticket} rejected?").format(ticket=ticket),
+        self._prompt(ctx, _("why is report {ticket} rejected?").format(ticket=_ticket(ctx)),
                      [Option(f"st:why:{report_id}:{code}", reject_reason(code))
                       for code in REJECT_REASONS])
 
