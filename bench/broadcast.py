@@ -201,6 +201,7 @@ def _settings(tmp: Path, **updates: Any) -> Any:
 
 async def _prepare(settings: Any, recipients: int, *, start: int = 800_000) -> Any:
     from emas.bot.app import build_container
+    from emas.broadcasts.groups import load_catalog
     from emas.storage.citypack import load_city_pack, seed
     from emas.storage.migrate import upgrade_async
 
@@ -208,19 +209,18 @@ async def _prepare(settings: Any, recipients: int, *, start: int = 800_000) -> A
     box = build_container(settings)
     async with box.db.session() as session:
         await seed(session=session, pack=load_city_pack(settings.city_dir))
-    await _generate(box.db, recipients, start)
+    await _generate(box.db, load_catalog(box.city, settings.city_dir), recipients, start)
     return box
 
 
-async def _generate(db: Any, n: int, start: int) -> None:
+async def _generate(db: Any, catalog: Any, n: int, start: int) -> None:
     """Subscribers made in SQL (a recursive series), so even a million never sit in memory."""
     from sqlalchemy import text
 
-    from emas.broadcasts.groups import load_catalog
     from emas.broadcasts.subscribers import ensure_groups
 
     async with db.session() as session:
-        await ensure_groups(session, load_catalog(*_city_and_dir(db)))
+        await ensure_groups(session, catalog)
     step = 100_000
     for lo in range(0, n, step):
         hi = min(n, lo + step)
@@ -238,29 +238,13 @@ async def _generate(db: Any, n: int, start: int) -> None:
                 "WHERE id > :lo AND id <= :hi"), params={"lo": lo, "hi": hi})
 
 
-_CITY: dict[str, Any] = {}
-
-
-def _city_and_dir(db: Any) -> tuple[Any, Path]:
-    return _CITY["city"], _CITY["dir"]
-
-
 async def _campaign(box: Any, text: str = "Pengumuman: kerja bakti Minggu pagi.") -> int:
+    from broadcasting import create_campaign
     from emas.broadcasts.audience import Audience
-    from emas.broadcasts.campaigns import CampaignDraft, CampaignService
-    from emas.broadcasts.groups import load_catalog
-    from emas.storage.types import utcnow
 
-    async with box.db.session() as session:
-        service = CampaignService(session=session, city=box.city,
-                                  catalog=load_catalog(box.city, box.settings.city_dir),
-                                  settings=box.settings, now=utcnow)
-        campaign = await service.create(CampaignDraft(
-            title="bench", texts={"id": text},
-            audience=Audience(groups=["kim:12.75.01.1001"], relays=False)), created_by="bench")
-        assert campaign.id is not None
-        await service.send(campaign.id, by="bench")
-        return campaign.id
+    return await create_campaign(
+        box.db, box.city, box.settings, title="bench", text_id=text,
+        audience=Audience(groups=["kim:12.75.01.1001"], relays=False), created_by="bench")
 
 
 async def _until_done(box: Any, campaign_id: int, within: float = 3600) -> float:
@@ -278,37 +262,15 @@ async def _until_done(box: Any, campaign_id: int, within: float = 3600) -> float
 
 @contextlib.asynccontextmanager
 async def _dispatching(box: Any, root: str, **options: Any) -> AsyncIterator[Any]:
+    from broadcasting import running
     from emas.bot.handlers.telegram_bulk import TelegramBulkSender, bulk_bot
 
     hub = box.broadcasts
     hub.register_sender(TelegramBulkSender(bulk_bot(TOKEN, root),
                                            per_second=box.settings.broadcast_telegram_rate))
     dispatcher = hub.build_dispatcher(**options)
-    task = asyncio.create_task(dispatcher.run())
-    try:
+    async with running(dispatcher):
         yield dispatcher
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def _remember_city(settings: Any) -> None:
-    from emas.reports.city import City
-    from emas.storage.citypack import load_city_pack
-
-    _CITY["city"] = City(load_city_pack(settings.city_dir))
-    _CITY["dir"] = settings.city_dir
-
-
-async def _counts(box: Any, campaign_id: int) -> dict[str, int]:
-    from sqlalchemy import text
-
-    async with box.db.reader() as session:
-        rows = await session.exec(text(  # type: ignore[call-overload]
-            "SELECT status, count(*) FROM delivery WHERE campaign_id = :c GROUP BY status"),
-            params={"c": campaign_id})
-        return {r[0]: int(r[1]) for r in rows.all()}
 
 
 def _window_max(times: list[float], window: float = 1.0) -> int:
@@ -325,17 +287,18 @@ def _window_max(times: list[float], window: float = 1.0) -> int:
 
 
 async def rate(count: int, fault_rate: float = 0.0) -> dict[str, Any]:
+    from broadcasting import delivery_counts
+
     with tempfile.TemporaryDirectory() as tmp, \
             double_process(flood=True, fault_rate=fault_rate) as root:
         settings = _settings(Path(tmp), telegram_token=TOKEN, telegram_api_url=root,
                              broadcast_telegram_rate=float(LIMIT))
-        _remember_city(settings)
         box = await _prepare(settings, count)
         campaign_id = await _campaign(box)
         async with _dispatching(box, root) as dispatcher:
             elapsed = await _until_done(box, campaign_id)
         stats = await _stats(root)
-        counts = await _counts(box, campaign_id)
+        counts = await delivery_counts(box.db, campaign_id)
         await box.db.dispose()
     times = sorted(stats["times"])
     achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
@@ -362,7 +325,6 @@ async def ceiling(count: int, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, stub_process() as root:
         settings = _settings(Path(tmp), telegram_token=TOKEN, telegram_api_url=root,
                              broadcast_telegram_rate=1_000_000.0)
-        _remember_city(settings)
         box = await _prepare(settings, count)
         campaign_id = await _campaign(box)
         async with _dispatching(box, root, concurrency=concurrency):
@@ -420,10 +382,10 @@ class _InstantSender:
 
 async def memory_child(count: int, tmp: str) -> dict[str, Any]:
     settings = _settings(Path(tmp), broadcast_telegram_rate=1_000_000.0)
-    _remember_city(settings)
     started = time.monotonic()
     box = await _prepare(settings, count)
     generated = time.monotonic() - started
+    from broadcasting import running
     from emas.broadcasts.campaigns import CampaignDraft, CampaignService
     from emas.broadcasts.groups import load_catalog
     from emas.storage.types import utcnow
@@ -438,14 +400,9 @@ async def memory_child(count: int, tmp: str) -> dict[str, Any]:
     sender = _InstantSender()
     box.broadcasts.register_sender(sender)  # type: ignore[arg-type]
     dispatcher = box.broadcasts.build_dispatcher(concurrency=256)
-    task = asyncio.create_task(dispatcher.run())
-    started = time.monotonic()
-    try:
+    async with running(dispatcher):
+        started = time.monotonic()
         await _until_done(box, campaign_id)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     sending = time.monotonic() - started
     async with box.db.session() as session:
         service = CampaignService(session=session, city=box.city,
@@ -485,6 +442,7 @@ async def replies(count: int, residents: int, seconds: float,
                   interval: float = 2.0) -> dict[str, Any]:
     import httpx
 
+    from broadcasting import delivery_counts
     from doubles.telegram_updates import text_update
     from emas.bot.app import create_app
 
@@ -493,7 +451,6 @@ async def replies(count: int, residents: int, seconds: float,
                              telegram_webhook_secret="bench-secret",
                              public_url="https://emas.binjaikota.test",
                              broadcast_telegram_rate=float(LIMIT))
-        _remember_city(settings)
         box = await _prepare(settings, count)
         app = create_app(settings, container=box, start_channels=False)
         channel = box.channels["telegram"]
@@ -520,7 +477,7 @@ async def replies(count: int, residents: int, seconds: float,
 
             await asyncio.gather(*(resident(500_000 + i) for i in range(residents)))
             stats = await _stats(root)
-            counts = await _counts(box, campaign_id)
+            counts = await delivery_counts(box.db, campaign_id)
         await channel.stop()
         await box.db.dispose()
     latencies.sort()

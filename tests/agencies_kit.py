@@ -47,9 +47,6 @@ class Sent:
     def to(self, user_key: str) -> list[Outgoing]:
         return [i for i in self.items if i.to == user_key]
 
-    def texts_to(self, user_key: str) -> list[str]:
-        return [i.reply.text for i in self.to(user_key)]
-
     def clear(self) -> None:
         self.items.clear()
 

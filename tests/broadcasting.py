@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text
@@ -74,6 +73,8 @@ async def create_campaign(db: Database, city: City, settings: Settings, *,
                           **draft: Any) -> int:
     catalog = load_catalog(city, settings.city_dir)
     audience = draft.pop("audience", None) or Audience(groups=list(groups))
+    title = draft.pop("title", "Uji")
+    created_by = draft.pop("created_by", "operator")
     texts = {"id": text_id}
     if text_en:
         texts["en"] = text_en
@@ -81,9 +82,8 @@ async def create_campaign(db: Database, city: City, settings: Settings, *,
         service = CampaignService(session=session, city=city, catalog=catalog,
                                   settings=settings, now=utcnow)
         campaign = await service.create(
-            CampaignDraft(title=draft.pop("title", "Uji"), texts=texts, audience=audience,
-                          **draft),
-            created_by=draft.pop("created_by", "operator"))
+            CampaignDraft(title=title, texts=texts, audience=audience, **draft),
+            created_by=created_by)
         assert campaign.id is not None
         if send:
             await service.send(campaign.id, by="operator")
@@ -153,6 +153,3 @@ def windows_over(times: Sequence[float], limit: int, window: float) -> int:
         if last - first + 1 > limit:
             over += 1
     return over
-
-
-__all__ = ["datetime"]

@@ -4,19 +4,17 @@ each step and reopens it, and an overdue report escalates once."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from click.testing import CliRunner
 from sqlmodel import select
 
 from agencies_kit import flush_outbox, reload, staff
+from cli_kit import ainvoke
 from conftest import Clock, TelegramEnv
 from doubles.telegram_updates import callback_update, group_text_update, photo_update
-from emas.cli import main
 from emas.reports.scheduler import tick
 from emas.storage.models import Report
 from emas.storage.types import utcnow
@@ -34,11 +32,7 @@ async def post(env: TelegramEnv, update: dict[str, Any]) -> None:
 
 
 async def link(env: TelegramEnv, agency: str, chat_id: int, user_id: int) -> None:
-    settings = env.box.settings
-    environ = {"EMAS_DATABASE_URL": settings.database_url,
-               "EMAS_CONTENT_DIR": str(settings.content_dir)}
-    result = await asyncio.to_thread(CliRunner().invoke, main,
-                                     ["agency", "link-code", agency, "--json"], env=environ)
+    result = await ainvoke(env.box.settings, "agency", "link-code", agency, "--json")
     code = json.loads(result.output)["code"]
     await post(env, group_text_update(chat_id, f"/link {code}", user_id=user_id,
                                       mention_bot=False))

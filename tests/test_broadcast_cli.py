@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from broadcasting import deliveries
+from cli_kit import acli
 from emas.bot.app import Container
-from emas.cli import main
 from emas.settings import Settings
 from emas.storage import repo_broadcasts
 
@@ -28,18 +25,6 @@ telegram,700005,Tini,Pahlawan,c-gen,resident,
 telegram,700006,Rudi,,pemuda;hantu,resident,formulir
 telegram,700007,Ria,,,resident,formulir
 """
-
-
-def cli(settings: Settings, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    base = {"EMAS_DATABASE_URL": settings.database_url, "EMAS_DATA_DIR": str(settings.data_dir),
-            "EMAS_CONTENT_DIR": str(settings.content_dir)}
-    result = CliRunner().invoke(main, list(args), env={**base, **(env or {})},
-                                catch_exceptions=False)
-    return result.exit_code, result.output
-
-
-async def acli(settings: Settings, *args: str, **kw: dict[str, str]) -> tuple[int, str]:
-    return await asyncio.to_thread(cli, settings, *args, **kw)
 
 
 async def test_import_checks_every_row_and_is_idempotent(

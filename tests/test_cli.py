@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 
-from click.testing import CliRunner
-
 from chat import TerminalChat
+from cli_kit import acli, cli
 from emas.bot.app import Container
-from emas.cli import main
 from emas.settings import Settings
 from factories import png_bytes
-
-
-def cli(settings: Settings, *args: str) -> tuple[int, str]:
-    env = {"EMAS_DATABASE_URL": settings.database_url, "EMAS_DATA_DIR": str(settings.data_dir),
-           "EMAS_CONTENT_DIR": str(settings.content_dir)}
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.output
-
-
-async def acli(settings: Settings, *args: str) -> tuple[int, str]:
-    """The CLI runs its own event loop; from an async test it runs in a thread."""
-    return await asyncio.to_thread(cli, settings, *args)
 
 
 async def file_report(box: Container) -> str:

@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from click.testing import CliRunner
-
 from agencies_kit import KARTINI, TANGSI, actions, file_report
+from cli_kit import acli
 from conftest import Clock
 from emas.bot.app import Container
-from emas.cli import main
 from emas.reports.evaluation import evaluate, to_csv, to_html
 from emas.settings import Settings
 from emas.storage import repo_agencies
@@ -175,30 +173,19 @@ async def test_an_empty_week_has_no_shares_to_divide(container: Container) -> No
     assert figures["agencies"] == [] and figures["satisfaction"]["average_stars"] is None
 
 
-async def cli(settings: Settings, *args: str) -> tuple[int, str]:
-    env = {"EMAS_DATABASE_URL": settings.database_url, "EMAS_DATA_DIR": str(settings.data_dir),
-           "EMAS_CONTENT_DIR": str(settings.content_dir)}
-
-    def invoke() -> tuple[int, str]:
-        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-        return result.exit_code, result.output
-
-    return await asyncio.to_thread(invoke)
-
-
 async def test_emas_evaluate_prints_json_csv_and_writes_html_with_charts(
     container: Container, clock: Clock, settings: Settings, tmp_path: Path
 ) -> None:
     await seed_week(container, clock)
     period = ["--from", "2026-12-07", "--to", "2026-12-13", "--as-of", AS_OF.isoformat()]
 
-    code, out = await cli(settings, "evaluate", *period, "--json")
+    code, out = await acli(settings, "evaluate", *period, "--json")
     assert code == 0
     figures = json.loads(out)
     assert figures.pop("agencies") == EXPECTED_AGENCIES
     assert figures == EXPECTED
 
-    code, out = await cli(settings, "evaluate", *period, "--csv")
+    code, out = await acli(settings, "evaluate", *period, "--csv")
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["section", "key", "name", "metric", "value"]
     assert ["received", "", "", "total", "7"] in rows
@@ -207,17 +194,17 @@ async def test_emas_evaluate_prints_json_csv_and_writes_html_with_charts(
     assert ["overdue_now", "kominfo", "", "verification", "1"] in rows
 
     page = tmp_path / "week.html"
-    code, out = await cli(settings, "evaluate", *period, "--html", str(page))
+    code, out = await acli(settings, "evaluate", *period, "--html", str(page))
     assert code == 0 and "written to" in out
     html = await asyncio.to_thread(page.read_text, encoding="utf-8")
     assert html.count('<img alt="chart" src="data:image/png;base64,') == 4
     assert "Kota Binjai: reports 2026-12-07 to 2026-12-13" in html
     assert "<td>Answered within the deadline</td><td>2 / 2 (100%)</td>" in html
 
-    code, out = await cli(settings, "evaluate", *period)
+    code, out = await acli(settings, "evaluate", *period)
     assert code == 0 and "received: 7" in out and "verified in time: 4/6 (67%)" in out
 
-    code, out = await cli(settings, "evaluate", "--from", "2026-12-13", "--to", "2026-12-07")
+    code, out = await acli(settings, "evaluate", "--from", "2026-12-13", "--to", "2026-12-07")
     assert code != 0 and "before --from" in out
 
 

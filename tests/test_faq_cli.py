@@ -8,23 +8,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner, Result
-
 from chat import TerminalChat
+from cli_kit import emas
 from emas.bot.app import Container, build_container
-from emas.cli import main
 from emas.faq.library import FaqLibrary, category_words
 from emas.reports.city import City
 from emas.settings import Settings
 from emas.storage.citypack import load_city_pack
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
-
-
-async def emas(settings: Settings, *args: str) -> Result:
-    """Run the command line in a thread of its own (it runs its own event loop)."""
-    return await asyncio.to_thread(CliRunner().invoke, main, list(args),
-                                   obj={"settings": settings})
 
 
 async def ask(container: Container, user: str, text: str) -> None:

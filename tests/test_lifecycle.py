@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from agencies_kit import KARTINI, file_report, history, person, reload, set_status, staff
+from cli_kit import acli
 from conftest import Clock
 from emas.bot.app import Container
-from emas.cli import main
 from emas.i18n import use_locale
 from emas.reports.actions import ReportActions
 from emas.reports.lifecycle import TRANSITIONS, Status, TransitionRefused, transition
@@ -23,17 +21,6 @@ from emas.storage.types import utcnow
 
 ALLOWED = sorted((src.value, dst.value) for src, targets in TRANSITIONS.items()
                  for dst in targets)
-
-
-async def cli(settings: Settings, *args: str) -> tuple[int, str]:
-    env = {"EMAS_DATABASE_URL": settings.database_url, "EMAS_DATA_DIR": str(settings.data_dir),
-           "EMAS_CONTENT_DIR": str(settings.content_dir)}
-
-    def invoke() -> tuple[int, str]:
-        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-        return result.exit_code, result.output
-
-    return await asyncio.to_thread(invoke)
 
 
 async def _report_in(box: Container, status: str) -> int:
@@ -121,23 +108,23 @@ async def test_command_line_moves_go_through_the_lifecycle(
 ) -> None:
     clock.now = utcnow()  # the command line runs on the real clock
     report = await file_report(container)
-    code, out = await cli(settings, "report", "set-status", report.ticket, "resolved",
-                          "--note", "Sudah ditambal")
+    code, out = await acli(settings, "report", "set-status", report.ticket, "resolved",
+                           "--note", "Sudah ditambal")
     assert code == 1
     assert "cannot move to “resolved”" in out and "Allowed next: duplicate, referred" in out
 
-    code, out = await cli(settings, "report", "assign", report.ticket, "dlh")
+    code, out = await acli(settings, "report", "assign", report.ticket, "dlh")
     assert code == 0 and f"{report.ticket}: assigned (dlh)" in out
-    code, out = await cli(settings, "report", "set-status", report.ticket, "in_progress",
-                          "--note", "Tim sedang ke lokasi")
+    code, out = await acli(settings, "report", "set-status", report.ticket, "in_progress",
+                           "--note", "Tim sedang ke lokasi")
     assert code == 0
-    code, out = await cli(settings, "report", "set-status", report.ticket, "resolved")
+    code, out = await acli(settings, "report", "set-status", report.ticket, "resolved")
     assert code == 1 and "needs a note" in out
-    code, out = await cli(settings, "report", "set-status", report.ticket, "resolved",
-                          "--note", "Sampah sudah diangkut")
+    code, out = await acli(settings, "report", "set-status", report.ticket, "resolved",
+                           "--note", "Sampah sudah diangkut")
     assert code == 0 and f"{report.ticket}: resolved" in out
 
-    code, out = await cli(settings, "report", "show", report.ticket, "--json")
+    code, out = await acli(settings, "report", "show", report.ticket, "--json")
     data = json.loads(out)
     assert data["agency"] == "dlh" and data["status"] == "resolved"
     assert [(h["status"], h["note"]) for h in data["history"]] == [
@@ -153,14 +140,14 @@ async def test_duplicate_from_the_command_line_names_the_original(
     clock.now = utcnow()
     first = await file_report(container, user="warga-1")
     second = await file_report(container, user="warga-2")
-    code, out = await cli(settings, "report", "set-status", second.ticket, "duplicate")
+    code, out = await acli(settings, "report", "set-status", second.ticket, "duplicate")
     assert code == 1 and "ticket of the original report" in out
-    code, out = await cli(settings, "report", "set-status", second.ticket, "duplicate",
-                          "--original", first.ticket)
+    code, out = await acli(settings, "report", "set-status", second.ticket, "duplicate",
+                           "--original", first.ticket)
     assert code == 0
-    code, out = await cli(settings, "report", "show", second.ticket, "--json")
+    code, out = await acli(settings, "report", "show", second.ticket, "--json")
     assert json.loads(out)["duplicate_of"] == first.ticket
-    code, out = await cli(settings, "report", "show", first.ticket, "--json")
+    code, out = await acli(settings, "report", "show", first.ticket, "--json")
     assert json.loads(out)["supporters"] == 1  # the second reporter now follows the first
 
 
@@ -169,10 +156,10 @@ async def test_assigning_to_an_agency_outside_the_city_refers_the_report(
 ) -> None:
     clock.now = utcnow()
     report = await file_report(container)
-    code, out = await cli(settings, "report", "assign", report.ticket, "provinsi")
+    code, out = await acli(settings, "report", "assign", report.ticket, "provinsi")
     assert code == 0 and "referred" in out
     assert (await reload(container, report.id or 0)).status == "referred"
-    code, out = await cli(settings, "report", "assign", report.ticket, "nowhere")
+    code, out = await acli(settings, "report", "assign", report.ticket, "nowhere")
     assert code == 1 and "unknown agency" in out
 
 

@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from agencies_kit import (
     actions,
     capture,
@@ -18,10 +16,10 @@ from agencies_kit import (
     send,
     staff,
 )
+from cli_kit import ainvoke
 from conftest import Clock
 from emas.bot.app import Container
 from emas.bot.messages import Kind, Media
-from emas.cli import main
 from emas.reports.outbox import enqueue
 from emas.settings import Settings
 from emas.storage import repo_agencies
@@ -62,10 +60,7 @@ async def test_a_move_from_the_command_line_reaches_reporter_and_supporters_via_
     async with box.db.reader() as session:
         report = await repo_agencies.get_report(session=session, report_id=report_id)
         assert report is not None
-    env = {"EMAS_DATABASE_URL": settings.database_url, "EMAS_DATA_DIR": str(settings.data_dir),
-           "EMAS_CONTENT_DIR": str(settings.content_dir)}
-    result = await asyncio.to_thread(CliRunner().invoke, main,
-                                     ["report", "assign", report.ticket, "putr"], env=env)
+    result = await ainvoke(settings, "report", "assign", report.ticket, "putr")
     assert result.exit_code == 0, result.output
 
     sent = capture(box)

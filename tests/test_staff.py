@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
-from click.testing import CliRunner
-
 from agencies_kit import actions, file_report, press, reload, send, staff, texts
+from cli_kit import acli
 from conftest import Clock
 from emas.bot.app import Container
 from emas.bot.messages import Channel, Inbound, Kind
-from emas.cli import main
 from emas.settings import Settings
 from emas.staff.service import make_link_code
 from emas.storage import repo_agencies
 from emas.storage.types import utcnow
 
 GROUP = "-1001234567890"
-
-
-async def cli(settings: Settings, *args: str) -> tuple[int, str]:
-    env = {"EMAS_DATABASE_URL": settings.database_url, "EMAS_DATA_DIR": str(settings.data_dir),
-           "EMAS_CONTENT_DIR": str(settings.content_dir)}
-
-    def invoke() -> tuple[int, str]:
-        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-        return result.exit_code, result.output
-
-    return await asyncio.to_thread(invoke)
 
 
 async def link(box: Container, code: str, *, user: str = "5550001",
@@ -44,46 +30,46 @@ async def link(box: Container, code: str, *, user: str = "5550001",
 async def test_staff_are_added_listed_and_removed_from_the_command_line(
     container: Container, settings: Settings
 ) -> None:
-    code, out = await cli(settings, "staff", "add", "--role", "officer", "--agency", "putr",
-                          "--telegram-id", "5550001", "--name", "Andi", "--json")
+    code, out = await acli(settings, "staff", "add", "--role", "officer", "--agency", "putr",
+                           "--telegram-id", "5550001", "--name", "Andi", "--json")
     assert code == 0
     andi = json.loads(out)
     assert (andi["role"], andi["agency"], andi["channel"], andi["user_key"]) == (
         "officer", "putr", "telegram", "5550001")
-    code, out = await cli(settings, "staff", "add", "--role", "head", "--agency", "putr",
-                          "--phone", "0812-3456-7890", "--name", "Bu Sari")
+    code, out = await acli(settings, "staff", "add", "--role", "head", "--agency", "putr",
+                           "--phone", "0812-3456-7890", "--name", "Bu Sari")
     assert code == 0 and "on whatsapp" in out
-    code, out = await cli(settings, "staff", "add", "--role", "kominfo", "--telegram-id",
-                          "5550009", "--name", "Rina")
+    code, out = await acli(settings, "staff", "add", "--role", "kominfo", "--telegram-id",
+                           "5550009", "--name", "Rina")
     assert code == 0
 
-    code, out = await cli(settings, "staff", "list", "--json")
+    code, out = await acli(settings, "staff", "list", "--json")
     listed = {(s["name"], s["channel"], s["user_key"]) for s in json.loads(out)}
     assert listed == {("Andi", "telegram", "5550001"), ("Bu Sari", "whatsapp", "+6281234567890"),
                       ("Rina", "telegram", "5550009")}
 
-    code, out = await cli(settings, "staff", "remove", "--telegram-id", "5550001")
+    code, out = await acli(settings, "staff", "remove", "--telegram-id", "5550001")
     assert code == 0 and "Andi" in out
-    code, out = await cli(settings, "staff", "list", "--agency", "putr", "--json")
+    code, out = await acli(settings, "staff", "list", "--agency", "putr", "--json")
     assert [s["name"] for s in json.loads(out)] == ["Bu Sari"]
-    code, out = await cli(settings, "staff", "remove", "--telegram-id", "5550001")
+    code, out = await acli(settings, "staff", "remove", "--telegram-id", "5550001")
     assert code == 1 and "no active staff" in out
 
 
 async def test_staff_commands_refuse_what_makes_no_sense(
     container: Container, settings: Settings
 ) -> None:
-    code, out = await cli(settings, "staff", "add", "--role", "officer", "--telegram-id", "1",
-                          "--name", "X")
+    code, out = await acli(settings, "staff", "add", "--role", "officer", "--telegram-id", "1",
+                           "--name", "X")
     assert code == 1 and "needs --agency" in out
-    code, out = await cli(settings, "staff", "add", "--role", "officer", "--agency", "pln",
-                          "--telegram-id", "1", "--name", "X")
+    code, out = await acli(settings, "staff", "add", "--role", "officer", "--agency", "pln",
+                           "--telegram-id", "1", "--name", "X")
     assert code == 1 and "not a city agency" in out
-    code, out = await cli(settings, "staff", "add", "--role", "officer", "--agency", "putr",
-                          "--telegram-id", "1", "--phone", "+6281234567890", "--name", "X")
+    code, out = await acli(settings, "staff", "add", "--role", "officer", "--agency", "putr",
+                           "--telegram-id", "1", "--phone", "+6281234567890", "--name", "X")
     assert code != 0 and "exactly one" in out
-    code, out = await cli(settings, "staff", "add", "--role", "officer", "--agency", "putr",
-                          "--phone", "12", "--name", "X")
+    code, out = await acli(settings, "staff", "add", "--role", "officer", "--agency", "putr",
+                           "--phone", "12", "--name", "X")
     assert code != 0 and "not a phone number" in out
 
 
@@ -91,14 +77,14 @@ async def test_a_group_is_linked_once_with_a_code_from_the_command_line(
     container: Container, settings: Settings, clock: Clock
 ) -> None:
     clock.now = utcnow()  # the command line issues the code on the real clock
-    code, out = await cli(settings, "agency", "link-code", "putr", "--json")
+    code, out = await acli(settings, "agency", "link-code", "putr", "--json")
     assert code == 0
     issued = json.loads(out)
     assert issued["agency"] == "putr" and len(issued["code"]) == 9
 
     text = await link(container, issued["code"].lower())
     assert "Dinas Pekerjaan Umum dan Tata Ruang" in text
-    code, out = await cli(settings, "agency", "groups", "--json")
+    code, out = await acli(settings, "agency", "groups", "--json")
     assert [(g["agency"], g["chat"]) for g in json.loads(out)] == [("putr", GROUP)]
 
     # One time only: the same code does nothing in another group.
@@ -160,7 +146,7 @@ async def test_only_the_agencys_staff_or_kominfo_may_act_on_a_report(
 async def test_removed_staff_can_no_longer_act(container: Container, settings: Settings) -> None:
     report = await file_report(container)
     await staff(container, "5550009", role="kominfo", name="Rina", channel="telegram")
-    code, _out = await cli(settings, "staff", "remove", "--telegram-id", "5550009")
+    code, _out = await acli(settings, "staff", "remove", "--telegram-id", "5550009")
     assert code == 0
     out = await press(container, "5550009", f"st:ver:{report.id}", channel="telegram",
                       group=GROUP)

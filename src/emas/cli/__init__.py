@@ -3,21 +3,66 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from emas.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from emas.reports.city import City
+    from emas.storage.db import Database
 
 T = TypeVar("T")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+def run_or_fail(coro: Coroutine[Any, Any, T], *errors: type[Exception]) -> T:
+    """Run `coro`; any of `errors` ends the command with its message."""
+    try:
+        return run(coro)
+    except errors as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextlib.asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """The database for one command, disposed of when it is done."""
+    from emas.storage.db import Database
+
+    database = Database(settings.database_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@contextlib.asynccontextmanager
+async def open_database_and_city(settings: Settings) -> AsyncIterator[tuple[Database, City]]:
+    """The database and the city pack for one command."""
+    from emas.reports.city import City
+    from emas.storage.citypack import load_city_pack
+
+    async with open_database(settings) as database:
+        yield database, City(load_city_pack(settings.city_dir))
+
+
+async def with_session(settings: Settings,
+                       fn: Callable[[AsyncSession, City], Awaitable[T]]) -> T:
+    """`fn(session, city)` in one transaction."""
+    async with open_database_and_city(settings) as (database, city), \
+            database.session() as session:
+        return await fn(session, city)
 
 
 def echo_json(data: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from emas.cli import echo_json, get_settings, run
+from emas.cli import echo_json, get_settings, open_database_and_city, run, run_or_fail
 from emas.settings import Settings
 
 T = TypeVar("T")
@@ -20,30 +20,20 @@ T = TypeVar("T")
 async def _with_service(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     from emas.broadcasts.campaigns import CampaignService
     from emas.broadcasts.groups import load_catalog
-    from emas.reports.city import City
-    from emas.storage.citypack import load_city_pack
-    from emas.storage.db import Database
     from emas.storage.types import utcnow
 
-    database = Database(settings.database_url)
-    city = City(load_city_pack(settings.city_dir))
-    try:
-        async with database.session() as session:
-            service = CampaignService(session=session, city=city,
-                                      catalog=load_catalog(city, settings.city_dir),
-                                      settings=settings, now=utcnow)
-            return await fn(service)
-    finally:
-        await database.dispose()
+    async with open_database_and_city(settings) as (database, city), \
+            database.session() as session:
+        service = CampaignService(session=session, city=city,
+                                  catalog=load_catalog(city, settings.city_dir),
+                                  settings=settings, now=utcnow)
+        return await fn(service)
 
 
 def _call(ctx: click.Context, fn: Callable[[Any], Awaitable[T]]) -> T:
     from emas.broadcasts.campaigns import CampaignError
 
-    try:
-        return run(_with_service(get_settings(ctx), fn))
-    except CampaignError as error:
-        raise click.ClickException("; ".join(error.problems)) from None
+    return run_or_fail(_with_service(get_settings(ctx), fn), CampaignError)
 
 
 def _area_codes(city: Any, values: tuple[str, ...], *, kecamatan: bool) -> list[str]:

@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from emas.cli import echo_json, get_settings, run
+from emas.cli import echo_json, get_settings, open_database, run
 
 
 @click.command()
@@ -68,18 +68,13 @@ def seed(ctx: click.Context, as_json: bool) -> None:
     """Load the city pack into the reference tables (safe to run again)."""
     from emas.storage.citypack import load_city_pack
     from emas.storage.citypack import seed as seed_pack
-    from emas.storage.db import Database
 
     settings = get_settings(ctx)
     pack = load_city_pack(settings.city_dir)
 
     async def go() -> dict[str, int]:
-        database = Database(settings.database_url)
-        try:
-            async with database.session() as session:
-                return await seed_pack(session=session, pack=pack)
-        finally:
-            await database.dispose()
+        async with open_database(settings) as database, database.session() as session:
+            return await seed_pack(session=session, pack=pack)
 
     counts = run(go())
     if as_json:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from emas.cli import echo_json, get_settings, run
+from emas.cli import echo_json, get_settings, open_database, run
 
 
 def _percent(value: float | None) -> str:
@@ -63,7 +63,6 @@ def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bo
     from emas.reports.evaluation import evaluate as compute
     from emas.reports.evaluation import to_csv, to_html
     from emas.storage.citypack import load_city_pack
-    from emas.storage.db import Database
     from emas.storage.types import utcnow
 
     first: date = start.date()
@@ -82,13 +81,9 @@ def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bo
             moment = moment.replace(tzinfo=city.tz)
 
     async def go() -> dict[str, Any]:
-        database = Database(settings.database_url)
-        try:
-            async with database.reader() as session:
-                return await compute(session=session, city=city, start=first, end=last,
-                                     as_of=moment)
-        finally:
-            await database.dispose()
+        async with open_database(settings) as database, database.reader() as session:
+            return await compute(session=session, city=city, start=first, end=last,
+                                 as_of=moment)
 
     figures = run(go())
     if html_file is not None:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from emas.cli import echo_json, get_settings, run
+from emas.cli import echo_json, get_settings, open_database, run, run_or_fail
 from emas.settings import Settings
 
 T = TypeVar("T")
@@ -15,14 +15,9 @@ T = TypeVar("T")
 
 async def _with_service(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     from emas.faq.service import FaqService
-    from emas.storage.db import Database
 
-    database = Database(settings.database_url)
-    try:
-        async with database.session() as session:
-            return await fn(FaqService(session=session))
-    finally:
-        await database.dispose()
+    async with open_database(settings) as database, database.session() as session:
+        return await fn(FaqService(session=session))
 
 
 @click.group()
@@ -107,10 +102,7 @@ def answer_cmd(ctx: click.Context, question_id: int, text: tuple[str, ...], by: 
     async def go(service: Any) -> None:
         await service.answer(question_id=question_id, text=" ".join(text), by=by)
 
-    try:
-        run(_with_service(settings, go))
-    except FaqError as exc:
-        raise click.ClickException(str(exc)) from exc
+    run_or_fail(_with_service(settings, go), FaqError)
     click.echo(f"answer to question #{question_id} saved; the running server sends it to the "
                f"resident within {settings.faq_answer_poll_seconds:g} s")
 

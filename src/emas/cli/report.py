@@ -2,27 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import click
 
-from emas.cli import echo_json, get_settings, run
+from emas.cli import echo_json, get_settings, run, with_session
 from emas.i18n import use_locale
 from emas.reports.lifecycle import Status
+from emas.settings import Settings
 
 
-async def _with_session(settings: Any, fn: Any) -> Any:
-    from emas.reports.city import City
-    from emas.storage.citypack import load_city_pack
-    from emas.storage.db import Database
+def _move(settings: Settings, ticket: str, act: Callable[[Any, Any, Any], Awaitable[Any]], *,
+          original: str | None = None) -> tuple[str, str]:
+    """Look the report (and the original, for a duplicate) up, `act(actions, report, original)`
+    on it and queue the notices it makes; the report's ticket and status after."""
+    from emas.reports.actions import ActionError, ReportActions
+    from emas.reports.lifecycle import TransitionRefused
+    from emas.reports.outbox import enqueue
+    from emas.storage import repo
+    from emas.storage.types import utcnow
 
-    database = Database(settings.database_url)
-    city = City(load_city_pack(settings.city_dir))
-    try:
-        async with database.session() as session:
-            return await fn(session, city)
-    finally:
-        await database.dispose()
+    async def go(session: Any, city: Any) -> tuple[str, str] | None:
+        found = await repo.get_report_by_ticket(session=session, ticket=ticket)
+        if found is None:
+            return None
+        first = None
+        if original:
+            first = await repo.get_report_by_ticket(session=session, ticket=original)
+            if first is None:
+                raise click.ClickException(f"no report {original}")
+        actions = ReportActions(session=session, city=city, settings=settings, now=utcnow)
+        outcome = await act(actions, found, first)
+        await enqueue(session=session, notices=outcome.notices, now=utcnow())
+        return found.ticket, found.status
+
+    with use_locale("en"):
+        try:
+            done = run(with_session(settings, go))
+        except TransitionRefused as refused:
+            raise click.ClickException(refused.message()) from None
+        except ActionError as error:
+            raise click.ClickException(str(error)) from None
+    if done is None:
+        raise click.ClickException(f"no report {ticket}")
+    return done
 
 
 @click.group()
@@ -49,7 +73,7 @@ def list_cmd(ctx: click.Context, status: str | None, limit: int, as_json: bool) 
                         "created_at": r.created_at.isoformat()})
         return out
 
-    rows = run(_with_session(get_settings(ctx), go))
+    rows = run(with_session(get_settings(ctx), go))
     if as_json:
         echo_json(rows)
         return
@@ -75,7 +99,7 @@ def show(ctx: click.Context, ticket: str, as_json: bool) -> None:
             return None
         return await report_detail(session=session, city=city, report=found)
 
-    data = run(_with_session(get_settings(ctx), go))
+    data = run(with_session(get_settings(ctx), go))
     if data is None:
         raise click.ClickException(f"no report {ticket}")
     if as_json:
@@ -99,38 +123,12 @@ def show(ctx: click.Context, ticket: str, as_json: bool) -> None:
 def set_status(ctx: click.Context, ticket: str, status: str, note: str | None,
                original: str | None) -> None:
     """Move a report to another status, as the lifecycle allows; the resident is told."""
-    from emas.reports.actions import ActionError, ReportActions
-    from emas.reports.lifecycle import TransitionRefused
-    from emas.reports.outbox import enqueue
-    from emas.storage import repo
-    from emas.storage.types import utcnow
 
-    settings = get_settings(ctx)
+    async def act(actions: Any, found: Any, first: Any) -> Any:
+        return await actions.set_status(found, status, note=note, original=first)
 
-    async def go(session: Any, city: Any) -> str | None:
-        found = await repo.get_report_by_ticket(session=session, ticket=ticket)
-        if found is None:
-            return None
-        first = None
-        if original:
-            first = await repo.get_report_by_ticket(session=session, ticket=original)
-            if first is None:
-                raise click.ClickException(f"no report {original}")
-        actions = ReportActions(session=session, city=city, settings=settings, now=utcnow)
-        outcome = await actions.set_status(found, status, note=note, original=first)
-        await enqueue(session=session, notices=outcome.notices, now=utcnow())
-        return found.ticket
-
-    with use_locale("en"):
-        try:
-            done = run(_with_session(settings, go))
-        except TransitionRefused as refused:
-            raise click.ClickException(refused.message()) from None
-        except ActionError as error:
-            raise click.ClickException(str(error)) from None
-    if done is None:
-        raise click.ClickException(f"no report {ticket}")
-    click.echo(f"{done}: {status}")
+    moved, _ = _move(get_settings(ctx), ticket, act, original=original)
+    click.echo(f"{moved}: {status}")
 
 
 @report.command("assign")
@@ -139,33 +137,12 @@ def set_status(ctx: click.Context, ticket: str, status: str, note: str | None,
 @click.pass_context
 def assign(ctx: click.Context, ticket: str, agency: str) -> None:
     """Pass a report to an agency (verifying it first if needed); the resident is told."""
-    from emas.reports.actions import ActionError, ReportActions
-    from emas.reports.lifecycle import TransitionRefused
-    from emas.reports.outbox import enqueue
-    from emas.storage import repo
-    from emas.storage.types import utcnow
 
-    settings = get_settings(ctx)
+    async def act(actions: Any, found: Any, first: Any) -> Any:
+        return await actions.assign(found, agency, actor_id=None)
 
-    async def go(session: Any, city: Any) -> tuple[str, str] | None:
-        found = await repo.get_report_by_ticket(session=session, ticket=ticket)
-        if found is None:
-            return None
-        actions = ReportActions(session=session, city=city, settings=settings, now=utcnow)
-        outcome = await actions.assign(found, agency, actor_id=None)
-        await enqueue(session=session, notices=outcome.notices, now=utcnow())
-        return found.ticket, found.status
-
-    with use_locale("en"):
-        try:
-            done = run(_with_session(settings, go))
-        except TransitionRefused as refused:
-            raise click.ClickException(refused.message()) from None
-        except ActionError as error:
-            raise click.ClickException(str(error)) from None
-    if done is None:
-        raise click.ClickException(f"no report {ticket}")
-    click.echo(f"{done[0]}: {done[1]} ({agency})")
+    moved, now = _move(get_settings(ctx), ticket, act)
+    click.echo(f"{moved}: {now} ({agency})")
 
 
 def register(main: click.Group) -> None:

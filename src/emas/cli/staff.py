@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from emas.cli import echo_json, get_settings, run
-from emas.settings import Settings
-
-T = TypeVar("T")
-
-
-async def _in_session(settings: Settings, fn: Callable[[Any, Any], Awaitable[T]]) -> T:
-    from emas.reports.city import City
-    from emas.storage.citypack import load_city_pack
-    from emas.storage.db import Database
-
-    database = Database(settings.database_url)
-    city = City(load_city_pack(settings.city_dir))
-    try:
-        async with database.session() as session:
-            return await fn(session, city)
-    finally:
-        await database.dispose()
+from emas.cli import echo_json, get_settings, run, run_or_fail, with_session
 
 
 def _staff_dict(staff: Any) -> dict[str, Any]:
@@ -68,10 +50,7 @@ def add(ctx: click.Context, role: str, agency: str | None, telegram_id: str | No
                                  account=account, agency_key=agency)
         return _staff_dict(member)
 
-    try:
-        data = run(_in_session(get_settings(ctx), go))
-    except StaffError as exc:
-        raise click.ClickException(str(exc)) from None
+    data = run_or_fail(with_session(get_settings(ctx), go), StaffError)
     if as_json:
         echo_json(data)
         return
@@ -93,7 +72,7 @@ def list_cmd(ctx: click.Context, agency: str | None, show_all: bool, as_json: bo
                                               active_only=not show_all)
         return [_staff_dict(s) for s in rows]
 
-    rows = run(_in_session(get_settings(ctx), go))
+    rows = run(with_session(get_settings(ctx), go))
     if as_json:
         echo_json(rows)
         return
@@ -121,10 +100,7 @@ def remove(ctx: click.Context, telegram_id: str | None, phone: str | None,
     async def go(session: Any, city: Any) -> dict[str, Any]:
         return _staff_dict(await remove_staff(session=session, account=account))
 
-    try:
-        data = run(_in_session(get_settings(ctx), go))
-    except StaffError as exc:
-        raise click.ClickException(str(exc)) from None
+    data = run_or_fail(with_session(get_settings(ctx), go), StaffError)
     if as_json:
         echo_json(data)
         return
@@ -153,10 +129,7 @@ def link_code(ctx: click.Context, agency_key: str, as_json: bool) -> None:
         return await make_link_code(session=session, city=city, agency_key=agency_key,
                                     now=utcnow(), hours=hours)
 
-    try:
-        code, expires = run(_in_session(settings, go))
-    except StaffError as exc:
-        raise click.ClickException(str(exc)) from None
+    code, expires = run_or_fail(with_session(settings, go), StaffError)
     if as_json:
         echo_json({"agency": agency_key, "code": code, "expires_at": expires.isoformat()})
         return
@@ -176,7 +149,7 @@ def groups(ctx: click.Context, as_json: bool) -> None:
         return [{"agency": g.agency_key, "channel": g.channel, "chat": g.chat_key,
                  "linked_at": g.linked_at.isoformat()} for g in rows]
 
-    rows = run(_in_session(get_settings(ctx), go))
+    rows = run(with_session(get_settings(ctx), go))
     if as_json:
         echo_json(rows)
         return
@@ -196,7 +169,7 @@ def unlink(ctx: click.Context, agency_key: str) -> None:
     async def go(session: Any, city: Any) -> int:
         return await repo_agencies.unlink_groups(session=session, agency_key=agency_key)
 
-    count = run(_in_session(get_settings(ctx), go))
+    count = run(with_session(get_settings(ctx), go))
     click.echo(f"{agency_key}: {count} group(s) unlinked")
 
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from emas.cli import echo_json, get_settings, run
+from emas.cli import echo_json, get_settings, open_database_and_city, run, run_or_fail
 from emas.settings import Settings
 
 T = TypeVar("T")
@@ -16,16 +16,9 @@ T = TypeVar("T")
 
 async def _with_parts(settings: Settings, fn: Callable[..., Awaitable[T]]) -> T:
     from emas.broadcasts.groups import load_catalog
-    from emas.reports.city import City
-    from emas.storage.citypack import load_city_pack
-    from emas.storage.db import Database
 
-    database = Database(settings.database_url)
-    city = City(load_city_pack(settings.city_dir))
-    try:
+    async with open_database_and_city(settings) as (database, city):
         return await fn(database, city, load_catalog(city, settings.city_dir))
-    finally:
-        await database.dispose()
 
 
 def _links(settings: Settings, code: str, *, telegram: bool = True) -> dict[str, str | None]:
@@ -62,10 +55,7 @@ def import_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
                                               now=utcnow)
         return report.to_dict()
 
-    try:
-        data = run(_with_parts(get_settings(ctx), go))
-    except CsvImportError as error:
-        raise click.ClickException(str(error)) from None
+    data = run_or_fail(_with_parts(get_settings(ctx), go), CsvImportError)
     if as_json:
         echo_json(data)
     else:
