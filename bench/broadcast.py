@@ -192,7 +192,7 @@ async def _stats(root: str) -> dict[str, Any]:
 
 
 def _settings(tmp: Path, **updates: Any) -> Any:
-    from emas.settings import Settings
+    from bot.settings import Settings
 
     return Settings(_env_file=None, env="test",  # type: ignore[call-arg]
                     database_url=f"sqlite+aiosqlite:///{tmp}/emas.db", data_dir=tmp / "data",
@@ -200,10 +200,10 @@ def _settings(tmp: Path, **updates: Any) -> Any:
 
 
 async def _prepare(settings: Any, recipients: int, *, start: int = 800_000) -> Any:
-    from emas.bot.app import build_container
-    from emas.broadcasts.groups import load_catalog
-    from emas.storage.citypack import load_city_pack, seed
-    from emas.storage.migrate import upgrade_async
+    from bot.app import build_container
+    from broadcasts.groups import load_catalog
+    from storage.citypack import load_city_pack, seed
+    from storage.migrate import upgrade_async
 
     await upgrade_async(settings.database_url)
     box = build_container(settings)
@@ -217,7 +217,7 @@ async def _generate(db: Any, catalog: Any, n: int, start: int) -> None:
     """Subscribers made in SQL (a recursive series), so even a million never sit in memory."""
     from sqlalchemy import text
 
-    from emas.broadcasts.subscribers import ensure_groups
+    from broadcasts.subscribers import ensure_groups
 
     async with db.session() as session:
         await ensure_groups(session, catalog)
@@ -240,7 +240,7 @@ async def _generate(db: Any, catalog: Any, n: int, start: int) -> None:
 
 async def _campaign(box: Any, text: str = "Pengumuman: kerja bakti Minggu pagi.") -> int:
     from broadcasting import create_campaign
-    from emas.broadcasts.audience import Audience
+    from broadcasts.audience import Audience
 
     return await create_campaign(
         box.db, box.city, box.settings, title="bench", text_id=text,
@@ -248,7 +248,7 @@ async def _campaign(box: Any, text: str = "Pengumuman: kerja bakti Minggu pagi."
 
 
 async def _until_done(box: Any, campaign_id: int, within: float = 3600) -> float:
-    from emas.storage.models_broadcasts import Campaign
+    from storage.models.broadcast import Campaign
 
     started = time.monotonic()
     while time.monotonic() - started < within:
@@ -262,8 +262,8 @@ async def _until_done(box: Any, campaign_id: int, within: float = 3600) -> float
 
 @contextlib.asynccontextmanager
 async def _dispatching(box: Any, root: str, **options: Any) -> AsyncIterator[Any]:
+    from bot.handlers.telegram_bulk import TelegramBulkSender, bulk_bot
     from broadcasting import running
-    from emas.bot.handlers.telegram_bulk import TelegramBulkSender, bulk_bot
 
     hub = box.broadcasts
     hub.register_sender(TelegramBulkSender(bulk_bot(TOKEN, root),
@@ -329,7 +329,7 @@ async def ceiling(count: int, concurrency: int) -> dict[str, Any]:
         campaign_id = await _campaign(box)
         async with _dispatching(box, root, concurrency=concurrency):
             await _until_done(box, campaign_id)
-        from emas.storage import repo_broadcasts
+        from storage import repo_broadcasts
 
         async with box.db.reader() as session:
             first, last, sent = await repo_broadcasts.sending_rate(session=session,
@@ -358,7 +358,7 @@ class _InstantSender:
     has_receipts = False
 
     def __init__(self) -> None:
-        from emas.broadcasts.limiter import telegram_limits
+        from broadcasts.limiter import telegram_limits
 
         self.limits = telegram_limits(1_000_000.0)
         self.sent = 0
@@ -373,7 +373,7 @@ class _InstantSender:
         return None
 
     async def send(self, message: Any) -> Any:
-        from emas.broadcasts.sending import SendResult
+        from broadcasts.sending import SendResult
 
         self.sent += 1
         await asyncio.sleep(0)
@@ -386,9 +386,9 @@ async def memory_child(count: int, tmp: str) -> dict[str, Any]:
     box = await _prepare(settings, count)
     generated = time.monotonic() - started
     from broadcasting import running
-    from emas.broadcasts.campaigns import CampaignDraft, CampaignService
-    from emas.broadcasts.groups import load_catalog
-    from emas.storage.types import utcnow
+    from broadcasts.campaigns import CampaignDraft, CampaignService
+    from broadcasts.groups import load_catalog
+    from storage.types import utcnow
 
     campaign_id = await _campaign(box)
     async with box.db.session() as session:
@@ -442,9 +442,9 @@ async def replies(count: int, residents: int, seconds: float,
                   interval: float = 2.0) -> dict[str, Any]:
     import httpx
 
+    from bot.app import create_app
     from broadcasting import delivery_counts
     from doubles.telegram_updates import text_update
-    from emas.bot.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp, double_process(flood=True) as root:
         settings = _settings(Path(tmp), telegram_token=TOKEN, telegram_api_url=root,

@@ -28,11 +28,11 @@ for _path in (ROOT / "src", ROOT / "tests"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from bot.app import build_container  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from chat import TerminalChat  # noqa: E402
-from emas.bot.app import build_container  # noqa: E402
-from emas.settings import Settings  # noqa: E402
-from emas.storage.citypack import load_city_pack, seed  # noqa: E402
-from emas.storage.migrate import upgrade  # noqa: E402
+from storage.citypack import load_city_pack, seed  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
 
 TRANSCRIPT = [
     ("say", "/start"), ("tap", "Make a report"), ("tap", "Damaged road"), ("say", "Tangsi"),

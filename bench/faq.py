@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/faq.py
 
-Reads the labelled messages of tests/data/faq_labelled.yaml and runs each through
+Reads the labelled messages of tests/faq/data/faq_labelled.yaml and runs each through
 `FaqLibrary.understand` (the slang normaliser, stemmer, typo correction, BM25 retrieval and
 intent rules) in this one process, no database and no channel. "cold" is the first pass with
 empty caches (every word stemmed, every typo looked up); "warm" repeats the set with the caches
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import yaml
 
-from emas.faq.library import FaqLibrary, category_words
-from emas.faq.text import stem
-from emas.reports.city import City
-from emas.storage.citypack import load_city_pack
+from faq.library import FaqLibrary, category_words
+from faq.text import stem
+from storage.city import City
+from storage.citypack import load_city_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def main() -> None:
     started = time.perf_counter()
     library = FaqLibrary(ROOT / "content" / "binjai" / "faq", category_words(city.categories))
     build = time.perf_counter() - started
-    items = yaml.safe_load((ROOT / "tests" / "data" / "faq_labelled.yaml").read_text())["items"]
+    items = yaml.safe_load((ROOT / "tests" / "faq" / "data" / "faq_labelled.yaml").read_text())["items"]
     texts = [i["text"] for i in items]
 
     stem.cache_clear()

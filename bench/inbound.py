@@ -4,7 +4,7 @@
 
 What runs where (the machine's two cores are shared as in production):
 
-* the app process: the project's ASGI app (``emas.bot.app.create_app``) under uvicorn on
+* the app process: the project's ASGI app (``bot.app.create_app``) under uvicorn on
   127.0.0.1, configured as ``emas serve`` configures it, with its Telegram channel in webhook
   mode pointed at the Bot API double;
 * this process: the Bot API double (tests/doubles/telegram_api.py, flood control off), also under
@@ -30,7 +30,7 @@ not counted; updates/s = updates sent in the measured window and answered / wind
 
 Latency "from webhook to reply": from the start of the webhook POST to the moment the double
 receives the last sendMessage/editMessageText that the update caused for that chat. The webhook
-handler (src/emas/bot/app.py -> TelegramChannel.handle) awaits the engine and the sends before it
+handler (bot/app.py -> TelegramChannel.handle) awaits the engine and the sends before it
 answers the POST, so the POST round trip is an upper bound; both are reported. A button press is
 answered in the webhook's answer (answerCallbackQuery), which the driver hands to the double as
 Telegram would.
@@ -66,6 +66,7 @@ for _path in (ROOT / "src", ROOT / "tests"):
 
 import aiohttp  # noqa: E402
 
+from bot.settings import Settings  # noqa: E402
 from doubles.telegram_api import (  # noqa: E402
     EDIT_METHODS,
     SEND_METHODS,
@@ -75,7 +76,6 @@ from doubles.telegram_api import (  # noqa: E402
     serve_bot_api,
 )
 from doubles.telegram_updates import callback_update, text_update  # noqa: E402
-from emas.settings import Settings  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 SECRET = "bench-webhook-secret"
@@ -163,8 +163,8 @@ def serve_app(conn: Connection, options: dict[str, Any], rate_limited: bool,
 
     import uvicorn
 
-    from emas.bot.app import create_app
-    from emas.bot.handlers.telegram import build_bot
+    from bot.app import create_app
+    from bot.handlers.telegram import build_bot
 
     logging.basicConfig(level=logging.WARNING)
     settings = Settings(_env_file=None, **options)  # type: ignore[call-arg]
@@ -200,9 +200,9 @@ def serve_app(conn: Connection, options: dict[str, Any], rate_limited: bool,
 
 async def prepare_database(kind: str, workdir: Path, pg_url: str) -> str:
     """A fresh database for one run: migrated to heads and seeded with the city pack."""
-    from emas.storage.citypack import load_city_pack, seed
-    from emas.storage.db import Database
-    from emas.storage.migrate import upgrade_async
+    from storage.citypack import load_city_pack, seed
+    from storage.db import Database
+    from storage.migrate import upgrade_async
 
     if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{workdir / 'emas.db'}"
@@ -419,8 +419,8 @@ class Resident:
 
 def kelurahan_names() -> list[str]:
     """Kelurahan names the bot takes without asking back, as residents type them."""
-    from emas.reports.city import City
-    from emas.storage.citypack import load_city_pack
+    from storage.city import City
+    from storage.citypack import load_city_pack
 
     city = City(load_city_pack(Settings(_env_file=None).city_dir))  # type: ignore[call-arg]
     names = [k.name for k in city.all_kelurahan() if city.match_kelurahan(k.name)[1]]

@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from emas.bot.app import Container
-from emas.bot.engine import Outgoing
-from emas.bot.flows.base import Person
-from emas.bot.messages import Channel, Inbound, Kind
-from emas.bot.outbox import deliver_pending
-from emas.reports.actions import ReportActions
-from emas.reports.service import DraftReport, ReportService
-from emas.staff.service import Account, add_staff
-from emas.storage import repo
-from emas.storage.models import Report, ReportEvent
+from bot.app import Container
+from bot.engine import Outgoing
+from bot.flows.base import Person
+from bot.messages import Channel, Inbound, Kind
+from bot.outbox import deliver_pending
+from reports.actions import ReportActions
+from reports.service import DraftReport, ReportService
+from reports.staff import Account, add_staff
+from storage import repo
+from storage.models import Report, ReportEvent
 
 _events = itertools.count(1)
 

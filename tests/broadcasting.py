@@ -10,16 +10,16 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from emas.broadcasts.audience import Audience
-from emas.broadcasts.campaigns import CampaignDraft, CampaignService
-from emas.broadcasts.dispatcher import Dispatcher
-from emas.broadcasts.groups import load_catalog
-from emas.broadcasts.subscribers import ensure_groups
-from emas.reports.city import City
-from emas.settings import Settings
-from emas.storage.db import Database
-from emas.storage.models_broadcasts import Campaign, Delivery, Subscriber, Subscription
-from emas.storage.types import utcnow
+from bot.settings import Settings
+from broadcasts.audience import Audience
+from broadcasts.campaigns import CampaignDraft, CampaignService
+from broadcasts.dispatcher import Dispatcher
+from broadcasts.groups import load_catalog
+from broadcasts.subscribers import ensure_groups
+from storage.city import City
+from storage.db import Database
+from storage.models.broadcast import Campaign, Delivery, Subscriber, Subscription
+from storage.types import utcnow
 
 PAHLAWAN = "12.75.01.1001"  # Binjai Utara
 BERNGAM = "12.75.02.1001"  # Binjai Kota

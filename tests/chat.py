@@ -14,6 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.engine import Engine, Outgoing
+from bot.handlers.terminal import TerminalChannel, render
+from bot.i18n import use_locale
+from bot.messages import Channel, Inbound, Kind, Location, Media
 from doubles.telegram_updates import (
     callback_update,
     document_update,
@@ -23,10 +27,6 @@ from doubles.telegram_updates import (
     text_update,
     voice_update,
 )
-from emas.bot.engine import Engine, Outgoing
-from emas.bot.handlers.terminal import TerminalChannel, render
-from emas.bot.messages import Channel, Inbound, Kind, Location, Media
-from emas.i18n import use_locale
 
 
 @dataclass

@@ -6,8 +6,8 @@ import asyncio
 
 from click.testing import CliRunner, Result
 
-from emas.cli import main
-from emas.settings import Settings
+from bot.cli import main
+from bot.settings import Settings
 
 
 def invoke(settings: Settings, *args: str, env: dict[str, str] | None = None) -> Result:

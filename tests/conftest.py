@@ -12,17 +12,18 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+import content
+from bot.app import Container, build_container
+from bot.settings import Settings
 from chat import Chat, TelegramChat, TerminalChat, deliver_update
-from emas.bot.app import Container, build_container
-from emas.settings import Settings
-from emas.storage.all_models import metadata
-from emas.storage.citypack import load_city_pack, seed
-from emas.storage.db import Database
-from emas.storage.migrate import upgrade
+from storage.citypack import load_city_pack, seed
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import metadata
 from whatsapp_fixtures import *  # noqa: F403
 
 PG_URL = os.environ.get("EMAS_TEST_DATABASE_URL")
-CONTENT = Path(__file__).resolve().parents[1] / "content"
+CONTENT = content.ROOT
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,12 +43,40 @@ class Clock:
         self.now += timedelta(**kwargs)
 
 
+def _worker_database(url: str, worker: str) -> str:
+    """A database of this test worker's own on the PostgreSQL server (pytest-xdist runs
+    several workers at once; each empties its tables between tests)."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(host=base.host, port=base.port, user=base.username,
+                                     password=base.password, database=base.database)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            # Tests need no durability: no WAL flush wait at each commit (each test empties
+            # and reseeds the tables, which is otherwise mostly waiting for the disk).
+            await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def template_db(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
     """Migrate once per run; each test gets a copy (SQLite) or emptied tables (PostgreSQL)."""
     if PG_URL:
-        upgrade(PG_URL)
-        yield PG_URL
+        url = PG_URL if worker_id == "master" else _worker_database(PG_URL, worker_id)
+        upgrade(url)
+        yield url
         return
     path = tmp_path_factory.mktemp("template") / "emas.db"
     upgrade(f"sqlite+aiosqlite:///{path}")
@@ -62,7 +91,7 @@ def clock() -> Clock:
 @pytest.fixture
 def settings(tmp_path: Path, template_db: str) -> Settings:
     if PG_URL:
-        url = PG_URL
+        url = template_db
     else:
         target = tmp_path / "emas.db"
         shutil.copy(template_db, target)
@@ -135,8 +164,8 @@ async def telegram(
 ) -> AsyncIterator[TelegramEnv]:
     import httpx
 
+    from bot.app import create_app
     from doubles.telegram_api import create_bot_api, serve_bot_api
-    from emas.bot.app import create_app
 
     double = create_bot_api(TELEGRAM_TOKEN, **double_options)  # type: ignore[arg-type]
     async with serve_bot_api(double) as root:

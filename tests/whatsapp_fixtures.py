@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.app import Container, build_container, create_app
+from bot.handlers.whatsapp import WhatsAppChannel
+from bot.settings import Settings
 from chat import WhatsAppChat
 from doubles.twilio_api import TwilioDouble, asgi_deliver, create_twilio_api, serve_twilio_api
-from emas.bot.app import Container, build_container, create_app
-from emas.bot.handlers.whatsapp import WhatsAppChannel
-from emas.settings import Settings
 
 __all__ = ["WhatsAppAccount", "WhatsAppEnv", "twilio_options", "whatsapp", "whatsapp_chat"]
 

@@ -25,7 +25,7 @@ as twilio-python issue 931). :class:`HeaderAuthAsyncHttpClient` sends the same c
 The other mechanisms were weighed and rejected: edge/region can only produce
 ``*.twilio.com`` hosts, and a custom ``HttpClient`` that rewrites URLs needs a sync and an
 async variant and re-implements the SDK's clients. :func:`point_client_at` (defined in
-``emas.bot.handlers.twilio_client``, re-exported here) is the whole approach; the WhatsApp
+``bot.handlers.twilio_client``, re-exported here) is the whole approach; the WhatsApp
 adapter's ``build_client`` applies it to ``settings.twilio_api_url``.
 
 What the double does
@@ -70,7 +70,7 @@ from twilio.request_validator import RequestValidator
 
 # The production client (Basic auth as a header) and the way it is pointed at another REST
 # root; tests use the very same code.
-from emas.bot.handlers.twilio_client import (  # noqa: F401
+from bot.handlers.twilio_client import (  # noqa: F401
     TWILIO_API_ROOT,
     HeaderAuthAsyncHttpClient,
     point_client_at,

@@ -1,0 +1,278 @@
+"""The composition root: settings → database → city → engine → channels → ASGI app and tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from bot.engine import Engine
+from bot.faq_answers import faq_jobs
+from bot.flows import build_flows
+from bot.flows.base import Flow
+from bot.flows.faq import make_understand
+from bot.outbound import Outbound
+from bot.outbox import agency_jobs
+from bot.settings import Settings
+from faq.library import FaqLibrary, category_words
+from reports.sla import calendar_for
+from storage.city import City
+from storage.citypack import load_city_pack
+from storage.db import Database
+from storage.media import MediaStore
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    """Everything built once per process, handed to whoever needs it."""
+
+    settings: Settings
+    db: Database
+    city: City
+    media: MediaStore
+    flows: dict[str, Flow]
+    engine: Engine
+    outbound: Outbound = field(default_factory=Outbound)
+    channels: dict[str, Any] = field(default_factory=dict)
+    broadcasts: Any = None  # broadcasts.hub.BroadcastHub
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+
+
+def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
+    db = Database(settings.database_url, checkpoint_in_background=True)
+    city = City(load_city_pack(settings.city_dir))
+    calendar_for(city)  # loads the holiday tables now, not in the first report's transaction
+    media = MediaStore(settings.media_dir, max_bytes=settings.max_photo_bytes)
+    faq = FaqLibrary(settings.faq_dir, category_words(city.categories),
+                     marker=settings.faq_reload_marker)
+    flows = build_flows(faq=faq)
+    engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows,
+                    understand=make_understand(faq), clock=clock)
+    box = Container(settings=settings, db=db, city=city, media=media, flows=flows,
+                    engine=engine)
+    box.background.append(db.checkpoint_loop)
+    box.background.extend(agency_jobs(box))
+    box.background.extend(faq_jobs(box, faq))
+    _wire_broadcasts(box, clock)
+    return box
+
+
+def _wire_broadcasts(box: Container, clock: Callable[[], datetime]) -> None:
+    from bot.engine import Outgoing
+    from bot.messages import Reply
+    from broadcasts.hub import BroadcastHub
+
+    hub = BroadcastHub(db=box.db, settings=box.settings, city=box.city, now=clock)
+
+    async def notify(channel: str, address: str, locale: str, text: str) -> None:
+        await box.outbound.deliver([Outgoing(channel=channel, to=address,
+                                             reply=Reply(text=text), locale=locale)])
+
+    hub.notify = notify
+    box.broadcasts = hub
+    box.background.append(hub.run)
+
+
+def _settle_heap() -> None:
+    """Move everything built at start-up out of the garbage collector's sight.
+
+    What exists now (modules, mappers, the city pack, the FAQ, the bots) lives as long as the
+    process. Left in the oldest generation, each full collection walks all of it: about 100 ms
+    with the event loop standing still, every few seconds under load (bench/inbound.py
+    --stalls). Frozen, a full collection walks only what was made since.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def channel_status(settings: Settings) -> list[str]:
+    """Plain lines for the operator: which channels run and how to switch the others on."""
+    lines = []
+    if settings.telegram_enabled:
+        mode = "webhook" if settings.public_url else "long polling"
+        lines.append(f"Telegram: on ({mode})")
+    else:
+        lines.append("Telegram: off (set EMAS_TELEGRAM_TOKEN to switch it on)")
+    if settings.whatsapp_enabled:
+        lines.append("WhatsApp: on (Twilio webhook at /webhooks/whatsapp)")
+    else:
+        lines.append("WhatsApp: off (set EMAS_TWILIO_ACCOUNT_SID, EMAS_TWILIO_AUTH_TOKEN and "
+                     "EMAS_TWILIO_WHATSAPP_FROM to switch it on)")
+    lines.append("Try the bot without any credentials: emas chat")
+    return lines
+
+
+def create_app(settings: Settings, *, container: Container | None = None,
+               start_channels: bool = True) -> FastAPI:
+    """The ASGI app `emas serve` runs; tests pass their own settings and container."""
+    box = container or build_container(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[None]] = []
+        if start_channels:
+            await _start_channels(box)
+            tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "background"))
+                     for job in box.background]
+            _settle_heap()
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            for channel in box.channels.values():
+                await channel.stop()
+            await box.db.dispose()
+
+    app = FastAPI(title="e-Masyarakat bot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.container = box
+    if settings.telegram_enabled:
+        _attach_telegram(box)
+    if settings.whatsapp_enabled:
+        _attach_whatsapp(box)
+    _attach_broadcast_senders(box)
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        try:
+            await box.db.ping()
+        except Exception:
+            logger.exception("database not answering")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/l/{code}")
+    async def tracked_link(code: str) -> Response:
+        from fastapi.responses import RedirectResponse
+
+        from broadcasts.campaigns import follow_link
+
+        async with box.db.session() as session:
+            url = await follow_link(session=session, code=code, now=utcnow())
+        if url is None:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return RedirectResponse(url, status_code=302)
+
+    @app.post("/webhooks/telegram")
+    async def telegram_webhook(request: Request) -> Response:
+        channel = box.channels.get("telegram")
+        if channel is None:
+            return JSONResponse({"detail": "telegram is not configured"}, status_code=404)
+        expected = settings.telegram_webhook_secret or ""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            return JSONResponse({"detail": "forbidden"}, status_code=403)
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"detail": "malformed JSON"}, status_code=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
+        try:
+            answer = await channel.handle_json(data)
+        except (KeyError, TypeError, ValueError):
+            return JSONResponse({"detail": "malformed update"}, status_code=400)
+        return JSONResponse(answer or {})
+
+    async def to_whatsapp(request: Request, method: str) -> Response:
+        """Hand a Twilio webhook to the WhatsApp channel's `method`, when it is configured."""
+        channel = box.channels.get("whatsapp")
+        if channel is None:
+            return JSONResponse({"detail": "whatsapp is not configured"}, status_code=404)
+        response: Response = await getattr(channel, method)(request)
+        return response
+
+    @app.post("/webhooks/whatsapp")
+    async def whatsapp_webhook(request: Request) -> Response:
+        return await to_whatsapp(request, "receive")
+
+    @app.post("/webhooks/whatsapp/status")
+    async def whatsapp_status(request: Request) -> Response:
+        return await to_whatsapp(request, "receive_status")
+
+    return app
+
+
+def _attach_telegram(box: Container) -> None:
+    from bot.handlers.telegram import TelegramChannel, build_bot
+
+    settings = box.settings
+    assert settings.telegram_token
+    bot = build_bot(settings.telegram_token, settings.telegram_api_url)
+    box.channels["telegram"] = TelegramChannel(
+        bot=bot, engine=box.engine, outbound=box.outbound,
+        bot_username=settings.telegram_bot_username,
+    )
+    # Replies take their slots from the broadcasts' limiter, ahead of broadcasts.
+    box.channels["telegram"].limiter = box.broadcasts.limiter
+
+
+def _attach_broadcast_senders(box: Container) -> None:
+    """The channels' bulk senders, for the dispatcher (once per process)."""
+    settings = box.settings
+    hub = box.broadcasts
+    if settings.telegram_enabled and "telegram" not in hub.senders:
+        from bot.handlers.telegram_bulk import TelegramBulkSender, bulk_bot
+
+        assert settings.telegram_token
+        hub.register_sender(TelegramBulkSender(
+            bulk_bot(settings.telegram_token, settings.telegram_api_url),
+            per_second=settings.broadcast_telegram_rate,
+            bot_username=settings.telegram_bot_username))
+    if settings.whatsapp_enabled and "whatsapp" not in hub.senders:
+        from bot.handlers.whatsapp_bulk import WhatsAppBulkSender
+
+        hub.register_sender(WhatsAppBulkSender(settings, box.db, clock=box.engine.clock))
+
+
+async def run_dispatcher(settings: Settings) -> None:
+    """`emas dispatch`: broadcasting alone, without webhooks (scale-out, or a second
+    dispatcher that takes over when one dies)."""
+    box = build_container(settings)
+    _attach_broadcast_senders(box)
+    try:
+        # On SQLite this process writes too, so it checkpoints the log as `emas serve` does.
+        await asyncio.gather(box.broadcasts.run(), box.db.checkpoint_loop())
+    finally:
+        await box.db.dispose()
+
+
+def _attach_whatsapp(box: Container) -> None:
+    from bot.handlers.whatsapp import WhatsAppChannel
+
+    box.channels["whatsapp"] = WhatsAppChannel(
+        engine=box.engine, outbound=box.outbound, settings=box.settings, db=box.db,
+        clock=box.engine.clock,
+    )
+
+
+async def _start_channels(box: Container) -> None:
+    settings = box.settings
+    telegram = box.channels.get("telegram")
+    if telegram is not None:
+        await telegram.start()
+        if settings.public_url:
+            assert settings.telegram_webhook_secret
+            await telegram.set_webhook(
+                settings.public_url.rstrip("/") + "/webhooks/telegram",
+                settings.telegram_webhook_secret,
+            )
+        else:
+            telegram.start_polling()

@@ -1,0 +1,184 @@
+"""The `emas` command line: serve, chat, database, seed, and the staff commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from storage.city import City
+    from storage.db import Database
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def run_or_fail(coro: Coroutine[Any, Any, T], *errors: type[Exception]) -> T:
+    """Run `coro`; any of `errors` ends the command with its message."""
+    try:
+        return run(coro)
+    except errors as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextlib.asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """The database for one command, disposed of when it is done."""
+    from storage.db import Database
+
+    database = Database(settings.database_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@contextlib.asynccontextmanager
+async def open_database_and_city(settings: Settings) -> AsyncIterator[tuple[Database, City]]:
+    """The database and the city pack for one command."""
+    from storage.city import City
+    from storage.citypack import load_city_pack
+
+    async with open_database(settings) as database:
+        yield database, City(load_city_pack(settings.city_dir))
+
+
+async def with_session(settings: Settings,
+                       fn: Callable[[AsyncSession, City], Awaitable[T]]) -> T:
+    """`fn(session, city)` in one transaction."""
+    async with open_database_and_city(settings) as (database, city), \
+            database.session() as session:
+        return await fn(session, city)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def get_settings(ctx: click.Context) -> Settings:
+    settings = ctx.obj.get("settings") if ctx.obj else None
+    if settings is None:
+        settings = Settings()
+        ctx.ensure_object(dict)["settings"] = settings
+    return settings
+
+
+def describe_failure(exc: BaseException) -> str | None:
+    """One line for an operator's mistake or the database's state; None for a bug."""
+    from storage.db import DatabaseMissing
+
+    if isinstance(exc, DatabaseMissing):
+        return (f"{exc}: create it with `emas db upgrade && emas seed` "
+                "(or set EMAS_DATABASE_URL)")
+    module = type(exc).__module__
+    if module.startswith(("sqlalchemy", "asyncpg", "sqlite3", "aiosqlite")):
+        text = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        if "no such table" in text or "does not exist" in text:
+            return f"the database is not set up ({text}): run `emas db upgrade && emas seed`"
+        return f"database error: {text}"
+    if module.startswith("pydantic"):
+        errors: list[dict[str, Any]] = getattr(exc, "errors", list)()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        return f"invalid configuration: {where}: {first.get('msg', exc)}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or exc}: {exc.filename}"
+    return None
+
+
+class EmasGroup(click.Group):
+    """Every command: an operator's mistake ends in one line and exit code 1, never a
+    traceback (`emas -v` logs the details)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            line = describe_failure(exc)
+            logging.getLogger("bot.cli").debug("command failed", exc_info=True)
+            if line is None:
+                line = f"unexpected error ({type(exc).__name__}: {exc}); run with -v for details"
+            raise click.ClickException(line) from None
+
+
+class OneLineFormatter(logging.Formatter):
+    """One line per event for an operator's log: an exception folds into the same line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        exc = record.exc_info[1] if record.exc_info else None
+        record.exc_info, record.exc_text = None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+        if exc is not None:
+            line += f" [{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}]"
+        return line
+
+
+def configure_logging(*, verbose: bool, log_file: str | None = None,
+                      level: int = logging.INFO) -> None:
+    """stderr (or `log_file`) at INFO, one line per event; -v: DEBUG with tracebacks."""
+    handler: logging.Handler = (logging.FileHandler(log_file, encoding="utf-8") if log_file
+                                else logging.StreamHandler(sys.stderr))
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(fmt) if verbose else OneLineFormatter(fmt))
+    handler.set_name("emas")
+    root = logging.getLogger()
+    # Replace only what an earlier call installed; a host's own handlers (a test runner's
+    # capture, an embedding application) stay.
+    for old in [h for h in root.handlers if h.get_name() == "emas"]:
+        root.removeHandler(old)
+        old.close()
+    if not root.handlers or log_file:
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else level)
+    # Request URLs carry the bot token; the HTTP client logs them at INFO. Alembic's
+    # progress lines are not news to an operator.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@click.group(cls=EmasGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG, with tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """e-Masyarakat bot for Kota Binjai."""
+    ctx.ensure_object(dict)["verbose"] = verbose
+    configure_logging(verbose=verbose)
+
+
+from bot.cli import campaign as _campaign  # noqa: E402
+from bot.cli import core as _core  # noqa: E402
+from bot.cli import evaluate as _evaluate  # noqa: E402
+from bot.cli import faq as _faq  # noqa: E402
+from bot.cli import report as _report  # noqa: E402
+from bot.cli import staff as _staff  # noqa: E402
+from bot.cli import subscribers as _subscribers  # noqa: E402
+
+_core.register(main)
+_report.register(main)
+_staff.register(main)
+_evaluate.register(main)
+_faq.register(main)
+_campaign.register(main)
+_subscribers.register(main)

@@ -1,0 +1,102 @@
+"""`emas evaluate`: the weekly meeting's figures, as text, JSON, CSV or an HTML page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli import echo_json, get_settings, open_database, run
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _print(figures: dict[str, Any]) -> None:
+    period = figures["period"]
+    received = figures["received"]
+    click.echo(f"Reports filed {period['from']} to {period['to']} (as of {period['as_of']})")
+    click.echo(f"  received: {received['total']}")
+    for title, key in (("kecamatan", "by_kecamatan"), ("category", "by_category"),
+                       ("agency", "by_agency")):
+        items = ", ".join(f"{i['name']} {i['count']}" for i in received[key]) or "-"
+        click.echo(f"  by {title}: {items}")
+    for title, key in (("verified in time", "verification"), ("answered in time", "answer")):
+        part = figures[key]
+        click.echo(f"  {title}: {part['on_time']}/{part['due']} "
+                   f"({_percent(part['share_on_time'])})")
+    click.echo(f"  overdue now: {figures['overdue_now']['total']} "
+               f"(verification {figures['overdue_now']['verification']})")
+    click.echo(f"  reopened: {figures['reopened']}")
+    sat = figures["satisfaction"]
+    click.echo(f"  ratings: {sat['ratings']} (fixed {sat['fixed']}, not fixed "
+               f"{sat['not_fixed']}), average stars {sat['average_stars'] or '-'}")
+    click.echo("  agency        recv  in-time  resp(h)  resol(h)  overdue  reopened  stars")
+    for a in figures["agencies"]:
+        click.echo(f"  {a['name'][:12]:<12} {a['received']:>5}  "
+                   f"{a['answered_on_time']:>3}/{a['answer_due']:<3}  "
+                   f"{a['median_hours_to_first_response'] or '-':>7}  "
+                   f"{a['median_hours_to_resolution'] or '-':>8}  {a['overdue_now']:>7}  "
+                   f"{a['reopened']:>8}  {a['average_stars'] or '-':>5}")
+
+
+@click.command()
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="First day (YYYY-MM-DD), city time.")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day, included.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write an HTML page with charts to this file.")
+@click.option("--as-of", "as_of", default=None,
+              help="Count open and overdue reports as of this moment (ISO 8601); default now.")
+@click.pass_context
+def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bool,
+             html_file: Path | None, as_of: str | None) -> None:
+    """Figures for the weekly evaluation: received, on time, response times, overdue,
+    reopened, satisfaction."""
+    from reports.evaluation import evaluate as compute
+    from reports.evaluation import to_csv, to_html
+    from storage.city import City
+    from storage.citypack import load_city_pack
+    from storage.types import utcnow
+
+    first: date = start.date()
+    last: date = end.date()
+    if last < first:
+        raise click.UsageError("--to is before --from")
+    settings = get_settings(ctx)
+    city = City(load_city_pack(settings.city_dir))
+    moment = utcnow()
+    if as_of:
+        try:
+            moment = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise click.UsageError(f"--as-of is not an ISO 8601 moment: {as_of!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=city.tz)
+
+    async def go() -> dict[str, Any]:
+        async with open_database(settings) as database, database.reader() as session:
+            return await compute(session=session, city=city, start=first, end=last,
+                                 as_of=moment)
+
+    figures = run(go())
+    if html_file is not None:
+        html_file.write_text(to_html(figures, city_name=city.name), encoding="utf-8")
+    if as_json:
+        echo_json(figures)
+    elif as_csv:
+        click.echo(to_csv(figures), nl=False)
+    elif html_file is not None:
+        click.echo(f"written to {html_file}")
+    else:
+        _print(figures)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(evaluate)

@@ -1,0 +1,149 @@
+"""`emas report list|show|set-status`: reports from the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import click
+
+from bot.cli import echo_json, get_settings, run, with_session
+from bot.i18n import use_locale
+from bot.settings import Settings
+from reports.lifecycle import Status
+
+
+def _move(settings: Settings, ticket: str, act: Callable[[Any, Any, Any], Awaitable[Any]], *,
+          original: str | None = None) -> tuple[str, str]:
+    """Look the report (and the original, for a duplicate) up, `act(actions, report, original)`
+    on it and queue the notices it makes; the report's ticket and status after."""
+    from reports.actions import ActionError, ReportActions
+    from reports.lifecycle import TransitionRefused
+    from reports.outbox import enqueue
+    from storage import repo
+    from storage.types import utcnow
+
+    async def go(session: Any, city: Any) -> tuple[str, str] | None:
+        found = await repo.get_report_by_ticket(session=session, ticket=ticket)
+        if found is None:
+            return None
+        first = None
+        if original:
+            first = await repo.get_report_by_ticket(session=session, ticket=original)
+            if first is None:
+                raise click.ClickException(f"no report {original}")
+        actions = ReportActions(session=session, city=city, settings=settings, now=utcnow)
+        outcome = await act(actions, found, first)
+        await enqueue(session=session, notices=outcome.notices, now=utcnow())
+        return found.ticket, found.status
+
+    with use_locale("en"):
+        try:
+            done = run(with_session(settings, go))
+        except TransitionRefused as refused:
+            raise click.ClickException(refused.message()) from None
+        except ActionError as error:
+            raise click.ClickException(str(error)) from None
+    if done is None:
+        raise click.ClickException(f"no report {ticket}")
+    return done
+
+
+@click.group()
+def report() -> None:
+    """Reports filed by residents."""
+
+
+@report.command("list")
+@click.option("--status", type=click.Choice([s.value for s in Status]))
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def list_cmd(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+    """The newest reports, optionally of one status."""
+    from storage import repo
+
+    async def go(session: Any, city: Any) -> list[dict[str, Any]]:
+        rows = await repo.list_reports(session=session, status=status, limit=limit)
+        out = []
+        for r in rows:
+            kel = city.kelurahan(r.kelurahan_code) if r.kelurahan_code else None
+            out.append({"ticket": r.ticket, "status": r.status, "category": r.category_key,
+                        "agency": r.agency_key, "kelurahan": kel.name if kel else None,
+                        "created_at": r.created_at.isoformat()})
+        return out
+
+    rows = run(with_session(get_settings(ctx), go))
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no reports")
+    for r in rows:
+        click.echo(f"{r['ticket']}  {r['status']:<12} {r['category']:<12} "
+                   f"{r['agency'] or '-':<12} {r['kelurahan'] or '-':<18} {r['created_at']}")
+
+
+@report.command("show")
+@click.argument("ticket")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx: click.Context, ticket: str, as_json: bool) -> None:
+    """One report with its history."""
+    from reports.service import report_detail
+    from storage import repo
+
+    async def go(session: Any, city: Any) -> dict[str, Any] | None:
+        found = await repo.get_report_by_ticket(session=session, ticket=ticket)
+        if found is None:
+            return None
+        return await report_detail(session=session, city=city, report=found)
+
+    data = run(with_session(get_settings(ctx), go))
+    if data is None:
+        raise click.ClickException(f"no report {ticket}")
+    if as_json:
+        echo_json(data)
+        return
+    for key in ("ticket", "status", "category", "agency", "kecamatan", "kelurahan", "address",
+                "description", "latitude", "longitude", "photos", "channel", "anonymous",
+                "created_at"):
+        click.echo(f"{key:>12}: {data[key]}")
+    click.echo("     history:")
+    for h in data["history"]:
+        click.echo(f"              {h['at']}  {h['status']}  {h['note'] or ''}")
+
+
+@report.command("set-status")
+@click.argument("ticket")
+@click.argument("status", type=click.Choice([s.value for s in Status]))
+@click.option("--note", default=None, help="Why: required to resolve, reject or hand back.")
+@click.option("--original", default=None, help="For duplicate: the original report's ticket.")
+@click.pass_context
+def set_status(ctx: click.Context, ticket: str, status: str, note: str | None,
+               original: str | None) -> None:
+    """Move a report to another status, as the lifecycle allows; the resident is told."""
+
+    async def act(actions: Any, found: Any, first: Any) -> Any:
+        return await actions.set_status(found, status, note=note, original=first)
+
+    moved, _ = _move(get_settings(ctx), ticket, act, original=original)
+    click.echo(f"{moved}: {status}")
+
+
+@report.command("assign")
+@click.argument("ticket")
+@click.argument("agency")
+@click.pass_context
+def assign(ctx: click.Context, ticket: str, agency: str) -> None:
+    """Pass a report to an agency (verifying it first if needed); the resident is told."""
+
+    async def act(actions: Any, found: Any, first: Any) -> Any:
+        return await actions.assign(found, agency, actor_id=None)
+
+    moved, now = _move(get_settings(ctx), ticket, act)
+    click.echo(f"{moved}: {now} ({agency})")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(report)

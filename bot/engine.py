@@ -1,0 +1,180 @@
+"""The engine: dedupe an event, serialise per user, run the flow, save state, return replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from bot.flows.base import Ctx, Flow, Person
+from bot.flows.router import route
+from bot.i18n import DEFAULT_LOCALE, normalize_locale, use_locale
+from bot.locks import KeyedLocks
+from bot.messages import Inbound, Reply
+from bot.services import Services
+from bot.settings import Settings
+from reports.service import ReportService
+from storage import repo
+from storage.city import City
+from storage.db import Database
+from storage.media import MediaStore
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+MAX_HOPS = 6
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """A reply bound for one recipient on one channel."""
+
+    channel: str
+    to: str
+    reply: Reply
+    locale: str
+
+
+Understand = Callable[[Ctx], Awaitable[None]]
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: Settings,
+        city: City,
+        media: MediaStore,
+        flows: dict[str, Flow],
+        understand: Understand,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.city = city
+        self.media = media
+        self.flows = flows
+        self.understand = understand
+        self.clock = clock
+        self.locks = KeyedLocks()
+
+    async def process(self, inbound: Inbound) -> list[Outgoing]:
+        """Handle one inbound event; a redelivered event id yields no effect and no reply."""
+        key = f"{inbound.channel}:{inbound.user_key}"
+        lock = await self.locks.acquire(key)
+        try:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    return await self._process_once(inbound)
+                except (repo.VersionConflict, IntegrityError):
+                    if attempt == MAX_ATTEMPTS:
+                        raise
+                    logger.info("conversation changed concurrently; retrying (%d)", attempt)
+                    await asyncio.sleep(0.01 * attempt)
+                except DBAPIError as exc:
+                    # The database dropped the connection (PostgreSQL restarted, say): the
+                    # transaction is gone, the pool is refreshed; do it again on a new one.
+                    if not exc.connection_invalidated or attempt == MAX_ATTEMPTS:
+                        raise
+                    logger.warning("database connection lost; retrying (%d)", attempt)
+            return []
+        finally:
+            self.locks.release(key, lock)
+
+    async def _process_once(self, inbound: Inbound) -> list[Outgoing]:
+        now = self.clock()
+        async with self.db.session() as session:
+            fresh = await repo.record_inbound_event(
+                session=session, channel=inbound.channel, event_id=inbound.event_id
+            )
+            if not fresh:
+                logger.info("duplicate %s event ignored", inbound.channel)
+                return []
+            who = await repo.load_arrival(session=session, channel=inbound.channel,
+                                          user_key=inbound.user_key)
+            changed: dict[str, object] = {}
+            locale = who.locale
+            hint = normalize_locale(inbound.locale_hint)
+            if not who.locale_chosen and hint and locale != hint:
+                locale = changed["locale"] = hint
+            if who.last_inbound_at is None or \
+                    now - who.last_inbound_at >= repo.INBOUND_TOUCH_INTERVAL:
+                changed["last_inbound_at"] = now
+            display_name = who.display_name
+            if inbound.display_name and not inbound.is_group \
+                    and inbound.display_name[:128] != display_name:
+                display_name = changed["display_name"] = inbound.display_name[:128]
+            # Written before the flows run, so that what they read of this person is current.
+            await repo.update_identity(session=session, identity_id=who.identity_id,
+                                       values=changed)
+            version = who.version
+            person = Person(
+                id=who.identity_id,
+                channel=inbound.channel,
+                user_key=inbound.user_key,
+                locale=locale or DEFAULT_LOCALE,
+                display_name=display_name,
+                phone=who.phone,
+            )
+            services = Services(
+                settings=self.settings,
+                city=self.city,
+                media=self.media,
+                session=session,
+                reports=ReportService(session=session, city=self.city, now=self.clock),
+                flows=self.flows,
+                now=self.clock,
+                understand=self.understand,
+            )
+            ctx = Ctx(
+                inbound=inbound,
+                person=person,
+                flow=who.flow,
+                state=who.state,
+                data=who.data,
+                services=services,
+            )
+            with use_locale(person.locale):
+                await route(ctx)
+                await self._ask_next(ctx)
+            ctx.remember_options()
+            if ctx.locale_changed:
+                await repo.update_identity(
+                    session=session, identity_id=who.identity_id,
+                    values={"locale": ctx.locale_changed, "locale_chosen": True})
+            await repo.save_conversation(
+                session=session,
+                conversation_id=who.conversation_id,
+                expected_version=version,
+                flow=ctx.flow,
+                state=ctx.state,
+                data=ctx.data,
+            )
+        target = inbound.chat_key or inbound.user_key
+        return [
+            Outgoing(channel=r.channel or inbound.channel, to=r.to or target, reply=r,
+                     locale=ctx.reply_locales.get(id(r), person.locale))
+            for r in ctx.replies
+        ]
+
+    async def _ask_next(self, ctx: Ctx) -> None:
+        """Ask the question of the state the handler moved to (a state may move on again)."""
+        for _hop in range(MAX_HOPS):
+            if ctx.next_state is None:
+                return
+            flow_name, state = ctx.next_flow or ctx.flow, ctx.next_state
+            ctx.next_flow = ctx.next_state = None
+            if flow_name != ctx.flow:
+                ctx.data.pop("_stack", None)
+            if not hasattr(self.flows[flow_name], f"ask_{state}"):
+                # e.g. "ask again" before any question was asked: the menu is the safe place.
+                flow_name, state = "menu", "main"
+            ctx.flow, ctx.state = flow_name, state
+            await self.flows[flow_name].ask(ctx, state)
+        logger.error("flow %s did not settle after %d hops", ctx.flow, MAX_HOPS)

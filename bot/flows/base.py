@@ -1,0 +1,140 @@
+"""The flow machinery: a context per event, flows as classes of `ask_`/`on_` state methods."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from bot.flows.options import resolve_option
+from bot.messages import Inbound, Kind, Option, Reply
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass(slots=True)
+class Person:
+    """Who is talking, as flows see them (never shown to other residents)."""
+
+    id: int
+    channel: str
+    user_key: str
+    locale: str
+    display_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(slots=True)
+class Ctx:
+    """Everything one event's flow code may read or change."""
+
+    inbound: Inbound
+    person: Person
+    flow: str
+    state: str
+    data: dict[str, Any]
+    services: Services
+    replies: list[Reply] = field(default_factory=list)
+    # Set by goto(): the engine asks the new state's question after the handler returns.
+    next_flow: str | None = None
+    next_state: str | None = None
+    locale_changed: str | None = None
+    # Replies to other people (notifications) carry their reader's locale.
+    reply_locales: dict[int, str] = field(default_factory=dict)
+
+    # -- replies -----------------------------------------------------------------------------
+
+    def say(self, text: str, **kwargs: Any) -> Reply:
+        reply = Reply(text=text, **kwargs)
+        self.replies.append(reply)
+        return reply
+
+    def notify(self, *, channel: str, user_key: str, locale: str, reply: Reply) -> None:
+        """Queue a message to someone else (rendered in their locale by the caller)."""
+        reply.channel, reply.to = channel, user_key
+        self.reply_locales[id(reply)] = locale
+        self.replies.append(reply)
+
+    def remember_options(self) -> None:
+        """Keep the options just offered, so a typed number or label can be understood next."""
+        for reply in reversed(self.replies):
+            if reply.options and reply.to is None:
+                self.data["_options"] = [[o.id, o.label] for o in reply.options]
+                return
+
+    def offered(self) -> list[Option]:
+        return [Option(id=i, label=label) for i, label in self.data.get("_options", [])]
+
+    # -- input -------------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        return (self.inbound.text or "").strip()
+
+    def choice(self) -> str | None:
+        """The option the resident picked: a button press, or a typed number or label."""
+        if self.inbound.option_id:
+            return self.inbound.option_id
+        if self.inbound.kind in (Kind.TEXT, Kind.OPTION) and self.text:
+            picked = resolve_option(self.text, self.offered())
+            return picked.id if picked else None
+        return None
+
+    # -- moving ------------------------------------------------------------------------------
+
+    def goto(self, state: str, flow: str | None = None, *, remember: bool = True) -> None:
+        """Move to a state (of this or another flow); the engine will ask its question."""
+        target_flow = flow or self.flow
+        if remember and target_flow == self.flow and state != self.state:
+            stack: list[str] = self.data.setdefault("_stack", [])
+            stack.append(self.state)
+            del stack[:-20]
+        if target_flow != self.flow:
+            self.data.pop("_stack", None)
+        self.next_flow = target_flow
+        self.next_state = state
+
+    def stay(self) -> None:
+        """Ask the current question again."""
+        self.next_flow = self.flow
+        self.next_state = self.state
+
+    def back(self) -> bool:
+        stack: list[str] = self.data.get("_stack", [])
+        if not stack:
+            return False
+        previous = stack.pop()
+        self.goto(previous, remember=False)
+        return True
+
+
+Handler = Callable[[Ctx], Awaitable[None]]
+
+
+class Flow:
+    """A conversation: for each state, `ask_<state>` asks and `on_<state>` handles the answer."""
+
+    name: ClassVar[str]
+    first_state: ClassVar[str] = "start"
+
+    async def enter(self, ctx: Ctx) -> None:
+        ctx.goto(self.first_state, self.name)
+
+    async def ask(self, ctx: Ctx, state: str) -> None:
+        method = getattr(self, f"ask_{state}", None)
+        if method is None:
+            raise LookupError(f"{self.name} has no state {state}")
+        await method(ctx)
+
+    async def handle(self, ctx: Ctx) -> None:
+        method = getattr(self, f"on_{ctx.state}", None)
+        if method is None:
+            raise LookupError(f"{self.name} has no state {ctx.state}")
+        await method(ctx)
+
+    def has_state(self, state: str) -> bool:
+        return hasattr(self, f"ask_{state}") and hasattr(self, f"on_{state}")
+
+    async def on_cancel(self, ctx: Ctx) -> None:
+        """Called when the resident cancels this flow; drop what it kept."""

@@ -1,0 +1,469 @@
+"""Ask the city: FAQ articles by topic, free text understood, questions passed to staff."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from bot.flows.base import Ctx, Flow
+from bot.flows.common import nav_options, opt_back, opt_menu
+from bot.flows.menu import draft_is_live
+from bot.flows.notices import report_actions, send_notices
+from bot.flows.options import normalize
+from bot.flows.report import ReportFlow
+from bot.flows.router import COMMANDS, GROUP_COMMANDS
+from bot.i18n import _, format_datetime, get_locale, use_locale
+from bot.messages import Kind, Option, Reply, split_text
+from faq.intent import Intent
+from faq.library import FaqLibrary
+from faq.service import QUESTION_MIN, FaqError, FaqService
+from reports.notices import Recipient, render
+from reports.roles import Role
+from storage import repo_agencies
+from storage.models.agency import StaffMember
+from storage.models.faq import FaqQuestion
+
+logger = logging.getLogger(__name__)
+
+# Article text per message: with the title, the page note and the options drawn as a numbered
+# list, a page stays within WhatsApp's 1600 characters.
+PAGE_CHARS = 1100
+SEE_ALSO_MAX = 3
+# Only the start of a very long message is read; the rest rarely changes what it is about.
+READ_MAX = 500
+HOW_TO_REPORT = "cara-lapor"
+_KEY = "faq"
+
+
+# Typed answers to a yes/no question, for residents who write instead of tapping.
+YES = frozenset({"ya", "iya", "iy", "y", "yes", "ok", "oke", "boleh", "mau", "kirim", "sip",
+                 "betul", "benar", "yup", "ya kirim", "ya boleh"})
+NO = frozenset({"tidak", "tdk", "gak", "ga", "nggak", "no", "nope", "jangan", "tidak usah",
+                "gak usah", "ga usah", "nanti saja"})
+
+
+def _typed_answer(ctx: Ctx) -> str | None:
+    """"yes" or "no" when the resident typed one instead of choosing an option."""
+    if ctx.inbound.option_id or ctx.inbound.kind != Kind.TEXT:
+        return None
+    typed = normalize(ctx.text)
+    if typed in YES:
+        return "yes"
+    if typed in NO:
+        return "no"
+    return None
+
+
+def _faq(ctx: Ctx) -> FaqService:
+    """The FAQ's questions and feedback, over this event's session."""
+    return FaqService(session=ctx.services.session, now=ctx.services.now)
+
+
+def _state(ctx: Ctx) -> dict[str, Any]:
+    state: dict[str, Any] = ctx.data.setdefault(_KEY, {})
+    return state
+
+
+# How much of the question is repeated above the answer, so the resident knows which it is.
+QUOTE_MAX = 200
+
+
+def answer_reply(question: FaqQuestion) -> Reply:
+    """The answer as the resident reads it, in their language (call inside their locale)."""
+    asked = question.text if len(question.text) <= QUOTE_MAX else \
+        question.text[:QUOTE_MAX - 1].rstrip() + "\u2026"
+    text = _("💬 Kominfo staff answered your question #{id}:\n\u201c{question}\u201d\n\n"
+             "{answer}").format(id=question.id, question=asked, answer=question.answer or "")
+    return Reply(text=text, options=[opt_menu()],
+                 kind="faq_answer",
+                 template_vars={"1": str(question.id), "2": question.answer or ""})
+
+
+def article_pages(body: str) -> list[str]:
+    """The body in pages of at most PAGE_CHARS, of similar length where the text allows (no
+    page of two lines after a full one)."""
+    pages = split_text(body, PAGE_CHARS)
+    if len(pages) > 1:
+        even = split_text(body, min(PAGE_CHARS, int(len(body) / len(pages) * 1.2)))
+        if len(even) == len(pages):
+            return even
+    return pages
+
+
+class FaqFlow(Flow):
+    name = "faq"
+    first_state = "topics"
+
+    def __init__(self, library: FaqLibrary) -> None:
+        self.library = library
+
+    async def on_cancel(self, ctx: Ctx) -> None:
+        ctx.data.pop(_KEY, None)
+
+    # -- topics and articles -----------------------------------------------------------------
+
+    async def ask_topics(self, ctx: Ctx) -> None:
+        locale = get_locale()
+        options = [Option(f"t:{t.key}", t.name(locale)) for t in self.library.content.topics]
+        options += [Option("q:new", _("✍️ Ask Kominfo staff")), opt_menu()]
+        ctx.say(_("What would you like to know? Choose a topic, or simply type your question "
+                  "in your own words."), options=options)
+
+    async def on_topics(self, ctx: Ctx) -> None:
+        picked = ctx.choice() or ""
+        if picked.startswith("t:") and self.library.content.topic(picked[2:]) is not None:
+            _state(ctx)["topic"] = picked[2:]
+            ctx.goto("articles")
+            return
+        if picked == "q:new":
+            ctx.goto("question")
+            return
+        await self._free_text(ctx, _("Please choose a topic, or type your question."))
+
+    async def ask_articles(self, ctx: Ctx) -> None:
+        content = self.library.content
+        topic = content.topic(_state(ctx).get("topic", ""))
+        if topic is None:
+            ctx.goto("topics", remember=False)
+            return
+        locale = get_locale()
+        options = [Option(f"a:{a.slug}", a.title(locale)) for a in content.in_topic(topic.key)]
+        ctx.say(topic.name(locale), options=options + [opt_back(), opt_menu()])
+
+    async def on_articles(self, ctx: Ctx) -> None:
+        if await self._picked_article(ctx):
+            return
+        await self._free_text(ctx, _("Please choose an article, or type your question."))
+
+    async def ask_article(self, ctx: Ctx) -> None:
+        state = _state(ctx)
+        article = self.library.content.article(state.get("slug", ""))
+        if article is None:
+            ctx.say(_("Sorry, that article is no longer available."))
+            ctx.goto("topics", remember=False)
+            return
+        locale = get_locale()
+        text = article.text(locale)
+        pages = article_pages(text.body)
+        page = min(max(int(state.get("page", 0)), 0), len(pages) - 1)
+        last = page == len(pages) - 1
+        parts = [f"📖 {text.title}", pages[page]]
+        if len(pages) > 1:
+            parts.append(_("(page {page} of {pages})").format(page=page + 1, pages=len(pages)))
+        if last:
+            parts.append(_("Was this helpful?"))
+        options = []
+        if not last:
+            options.append(Option("pg:next", _("➡️ Next page")))
+        else:
+            options += [Option("fb:yes", _("👍 Yes")), Option("fb:no", _("👎 No"))]
+        see = [s for s in state.get("see") or article.related if s != article.slug]
+        for slug in see[:SEE_ALSO_MAX]:
+            other = self.library.content.article(slug)
+            if other is not None:
+                options.append(Option(f"a:{slug}", "📖 " + other.title(locale)))
+        options += [Option("faq:topics", _("📚 Other topics")), opt_menu()]
+        ctx.say("\n\n".join(parts), options=options)
+
+    async def on_article(self, ctx: Ctx) -> None:
+        state = _state(ctx)
+        picked = ctx.choice()
+        typed = _typed_answer(ctx)
+        if typed is not None and not self._more_pages(ctx):
+            picked = "fb:yes" if typed == "yes" else "fb:no"
+        if picked == "pg:next":
+            state["page"] = int(state.get("page", 0)) + 1
+            ctx.stay()
+            return
+        if picked in ("fb:yes", "fb:no") and state.get("slug"):
+            await _faq(ctx).record_feedback(article=state["slug"], identity_id=ctx.person.id,
+                                            helpful=picked == "fb:yes")
+            if picked == "fb:yes":
+                ctx.say(_("Thank you for your feedback! 🙏"))
+                state.pop("q", None)
+                ctx.goto("main", "menu")
+            else:
+                ctx.say(_("Thank you for telling us; we will use it to improve the answers."))
+                ctx.goto("offer")
+            return
+        if picked == "faq:topics":
+            ctx.goto("topics")
+            return
+        if await self._picked_article(ctx):
+            return
+        await self._free_text(ctx, _("Please choose one of the options, or type your "
+                                     "question."))
+
+    def _more_pages(self, ctx: Ctx) -> bool:
+        state = _state(ctx)
+        article = self.library.content.article(state.get("slug", ""))
+        if article is None:
+            return False
+        pages = article_pages(article.text(get_locale()).body)
+        return int(state.get("page", 0)) < len(pages) - 1
+
+    # -- asking staff ------------------------------------------------------------------------
+
+    async def ask_offer(self, ctx: Ctx) -> None:
+        state = _state(ctx)
+        question = state.get("q")
+        options: list[Option] = []
+        if question:
+            text = _("Shall I pass your question to Kominfo staff? Their answer will come to "
+                     "this chat.\n\n\u201c{question}\u201d").format(question=question)
+            options.append(Option("q:send", _("✍️ Yes, send it to staff")))
+            options.append(Option("q:new", _("✏️ Write it differently")))
+        else:
+            text = _("Would you like to ask Kominfo staff? Their answer will come to this chat.")
+            options.append(Option("q:new", _("✍️ Write my question")))
+        locale = get_locale()
+        for slug in (state.get("see") or [])[:2]:
+            article = self.library.content.article(slug)
+            if article is not None:
+                options.append(Option(f"a:{slug}", _("📖 Maybe: {title}").format(
+                    title=article.title(locale))))
+        ctx.say(text, options=options + [opt_menu()])
+
+    async def on_offer(self, ctx: Ctx) -> None:
+        picked = ctx.choice()
+        question = _state(ctx).get("q")
+        typed = _typed_answer(ctx)
+        if typed == "no":
+            ctx.goto("main", "menu")
+            return
+        if typed == "yes":
+            picked = "q:send"
+        if picked == "q:send" and question:
+            await self._submit(ctx, question)
+            return
+        if picked in ("q:new", "q:send"):
+            ctx.goto("question")
+            return
+        if await self._picked_article(ctx):
+            return
+        await self._free_text(ctx, _("Please choose one of the options."))
+
+    async def ask_question(self, ctx: Ctx) -> None:
+        ctx.say(_("Type your question for Kominfo staff in one message. Please do not include "
+                  "your NIK or other personal numbers."), options=nav_options())
+
+    async def on_question(self, ctx: Ctx) -> None:
+        if ctx.inbound.kind != Kind.TEXT or len(ctx.text) < QUESTION_MIN:
+            ctx.say(_("Please type your question as a text message of at least {n} characters.")
+                    .format(n=QUESTION_MIN))
+            ctx.stay()
+            return
+        await self._submit(ctx, ctx.text)
+
+    async def _submit(self, ctx: Ctx, text: str) -> None:
+        row = await _faq(ctx).ask(identity_id=ctx.person.id, channel=ctx.person.channel,
+                                  user_key=ctx.person.user_key, locale=ctx.person.locale,
+                                  text=text)
+        logger.info("FAQ question #%s queued for staff", row.id)
+        ctx.say(_("✅ Your question has been sent to Kominfo staff as number #{id}. Their answer "
+                  "will be sent to this chat.").format(id=row.id))
+
+        def alert(_recipient: Recipient) -> Reply:
+            return Reply(_("❓ New question #{id} from a resident ({channel}):\n"
+                           "\u201c{text}\u201d\n\nAnswer with: /jawab {id} your answer")
+                         .format(id=row.id, channel=ctx.person.channel, text=row.text))
+
+        # Kominfo's triage group, or else each Kominfo staff member, sees the question at once.
+        send_notices(ctx, render(await report_actions(ctx).audience.kominfo(), alert))
+        _state(ctx).pop("q", None)
+        ctx.goto("main", "menu")
+
+    # -- complaints --------------------------------------------------------------------------
+
+    async def ask_complaint(self, ctx: Ctx) -> None:
+        category = ctx.services.city.category(_state(ctx).get("category", ""))
+        if category is None:
+            ctx.goto("main", "menu")
+            return
+        lines = [_("It sounds like a problem to report: {category}. I can file a report for you "
+                   "now; it takes about two minutes.").format(category=category.name())]
+        if draft_is_live(ctx) and ctx.data["draft"].get("state"):
+            lines.append(_("(This replaces your unfinished report.)"))
+        options = [
+            Option(f"rep:{category.key}", _("📝 Make a report: {category}").format(
+                category=category.name())),
+            Option("rep:other", _("📝 Report, choosing another category")),
+        ]
+        how = self.library.content.article(HOW_TO_REPORT)
+        if how is not None:
+            options.append(Option(f"a:{how.slug}", _("❓ How reporting works")))
+        ctx.say("\n".join(lines), options=options + [opt_menu()])
+
+    async def on_complaint(self, ctx: Ctx) -> None:
+        picked = ctx.choice() or ""
+        typed = _typed_answer(ctx)
+        if typed == "no":
+            ctx.goto("main", "menu")
+            return
+        if typed == "yes":
+            picked = "rep:" + _state(ctx).get("category", "")
+        report = ctx.services.flows["report"]
+        if picked.startswith("rep:") and picked != "rep:other" and \
+                isinstance(report, ReportFlow):
+            await report.enter_with_category(ctx, picked[4:])
+            return
+        if picked == "rep:other":
+            await report.enter(ctx)
+            return
+        if await self._picked_article(ctx):
+            return
+        await self._free_text(ctx, _("Please choose one of the options."))
+
+    # -- shared ------------------------------------------------------------------------------
+
+    async def _picked_article(self, ctx: Ctx) -> bool:
+        picked = ctx.choice() or ""
+        if picked.startswith("a:") and self.library.content.article(picked[2:]) is not None:
+            open_article(ctx, picked[2:])
+            return True
+        return False
+
+    async def _free_text(self, ctx: Ctx, prompt: str) -> None:
+        if ctx.inbound.kind == Kind.TEXT and ctx.text:
+            await understand(ctx, self.library)
+            return
+        ctx.say(prompt)
+        ctx.stay()
+
+
+def open_article(ctx: Ctx, slug: str, *, see: Iterable[str] = (),
+                 question: str | None = None) -> None:
+    state = _state(ctx)
+    state.update(slug=slug, page=0, see=list(see))
+    if question is not None:
+        state["q"] = question
+    ctx.goto("article", FaqFlow.name)
+
+
+async def understand(ctx: Ctx, library: FaqLibrary) -> None:
+    """Free text outside a form: small talk, a problem to report, or a question."""
+    if ctx.inbound.kind != Kind.TEXT or not ctx.text:
+        ctx.say(_("Sorry, I did not understand that. Please choose from the menu."))
+        ctx.goto("main", "menu")
+        return
+    text = ctx.text[:READ_MAX]
+    found = library.understand(text)
+    logger.debug("free text understood as %s", found.label)
+    intent = found.intent
+    if intent == Intent.GREETING:
+        ctx.say(_("Hello! 👋 How can I help? Choose from the menu, or simply type what you "
+                  "need: a problem to report, or a question about the city's apps."))
+        ctx.goto("main", "menu")
+    elif intent == Intent.THANKS:
+        ctx.say(_("You're welcome! 🙏 Is there anything else I can help with?"))
+        ctx.goto("main", "menu")
+    elif intent == Intent.HELP:
+        ctx.say(_("I can help you report a problem in your neighbourhood, follow your reports, "
+                  "and answer questions about the city's apps. Choose from the menu, or type "
+                  "your question or the problem in your own words, for example \u201cjalan "
+                  "berlubang di Jl. Sudirman\u201d or \u201cbagaimana cara bayar PBB?\u201d."))
+        ctx.goto("main", "menu")
+    elif intent == Intent.EMERGENCY:
+        lines = [_("🚨 For an emergency, call now:")]
+        lines += [f"• {n.number}: {n.name()}" for n in ctx.services.city.emergency_numbers]
+        lines += ["", _("When everyone is safe, you can still file a report here.")]
+        ctx.say("\n".join(lines))
+        ctx.goto("main", "menu")
+    elif intent == Intent.REPORT:
+        await ctx.services.flows["report"].enter(ctx)
+    elif intent == Intent.COMPLAINT:
+        _state(ctx)["category"] = found.category
+        ctx.goto("complaint", FaqFlow.name)
+    elif intent == Intent.QUESTION:
+        best, *others = found.hits
+        open_article(ctx, best.slug, see=[h.slug for h in others], question=text)
+    else:
+        _state(ctx).update(q=text, see=[h.slug for h in found.hits])
+        ctx.say(_("Sorry, I do not have an answer to that yet."))
+        ctx.goto("offer", FaqFlow.name)
+
+
+def make_understand(library: FaqLibrary) -> Callable[[Ctx], Awaitable[None]]:
+    """The engine's reader of free text at the menu."""
+
+    async def understand_text(ctx: Ctx) -> None:
+        await understand(ctx, library)
+
+    return understand_text
+
+
+# -- staff: answering from chat --------------------------------------------------------------
+
+
+async def kominfo_staff(ctx: Ctx) -> StaffMember | None:
+    """The Kominfo staff account of whoever wrote, if they have one (`emas staff add`)."""
+    staff = await repo_agencies.get_staff(session=ctx.services.session,
+                                          channel=ctx.person.channel,
+                                          user_key=ctx.person.user_key)
+    if staff is None or not staff.active or staff.role != Role.KOMINFO:
+        return None
+    return staff
+
+
+def _carry_on(ctx: Ctx) -> None:
+    """After a staff command in a private chat, ask again whatever the staff member was
+    answering; in a group, say nothing more."""
+    if ctx.inbound.is_group:
+        return
+    flow = ctx.services.flows.get(ctx.flow)
+    if flow is not None and flow.has_state(ctx.state):
+        ctx.stay()
+    else:
+        ctx.goto("main", "menu")
+
+
+async def answer_command(ctx: Ctx) -> bool:
+    """/jawab ID TEXT: answer a resident's question; the answer goes to them at once."""
+    staff = await kominfo_staff(ctx)
+    if staff is None:
+        return False
+    number, _sep, text = (ctx.inbound.command_arg or "").strip().partition(" ")
+    if not number.lstrip("#").isdigit() or not text.strip():
+        ctx.say(_("Usage: /jawab NUMBER ANSWER, for example: /jawab 12 The e-PBB app ..."))
+        _carry_on(ctx)
+        return True
+    service = _faq(ctx)
+    try:
+        row = await service.answer(question_id=int(number.lstrip("#")), text=text,
+                                   by=staff.name)
+    except FaqError:
+        ctx.say(_("There is no question #{id}, or the answer is empty or too long.")
+                .format(id=number.lstrip("#")))
+        _carry_on(ctx)
+        return True
+    with use_locale(row.locale):
+        reply = answer_reply(row)
+    ctx.notify(channel=row.channel, user_key=row.user_key, locale=row.locale, reply=reply)
+    await service.mark_delivered(row)
+    logger.info("FAQ question #%s answered from chat", row.id)
+    ctx.say(_("Your answer to question #{id} was sent to the resident.").format(id=row.id))
+    _carry_on(ctx)
+    return True
+
+
+async def questions_command(ctx: Ctx) -> bool:
+    """/pertanyaan: the oldest open questions, for staff."""
+    if await kominfo_staff(ctx) is None:
+        return False
+    rows = await _faq(ctx).questions(limit=10)
+    if not rows:
+        ctx.say(_("No open questions. 🎉"))
+    else:
+        lines = [_("Open questions (oldest first); answer with /jawab NUMBER ANSWER:")]
+        for row in rows:
+            lines.append(f"#{row.id} · {format_datetime(row.created_at, fmt='short')} · "
+                         f"{row.channel}\n\u201c{row.text[:300]}\u201d")
+        ctx.say("\n\n".join(lines))
+    _carry_on(ctx)
+    return True
+
+
+# In a private chat with the bot, or in Kominfo's triage group.
+COMMANDS["jawab"] = GROUP_COMMANDS["jawab"] = answer_command
+COMMANDS["pertanyaan"] = GROUP_COMMANDS["pertanyaan"] = questions_command

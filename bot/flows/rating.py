@@ -1,0 +1,106 @@
+"""The reporter's verdict on a resolved report: fixed or not, 1-5 stars, an optional comment."""
+
+from __future__ import annotations
+
+from bot.flows.base import Ctx, Flow
+from bot.flows.notices import report_actions, send_notices
+from bot.flows.router import OPTION_HANDLERS, leave_flow
+from bot.i18n import _
+from bot.messages import Kind, Option
+from reports.actions import ActionError
+from reports.lifecycle import TransitionRefused
+from reports.notices import agency_name
+
+RATING = "rating"
+COMMENT_MAX = 1000
+
+
+async def rate_button(ctx: Ctx) -> bool:
+    """"rate:yes:<id>" / "rate:no:<id>" on the resolution message, whatever flow the resident
+    is in."""
+    parts = (ctx.inbound.option_id or "").split(":")
+    actions = report_actions(ctx)
+    report = await actions.get(int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
+    if report is None or report.reporter_id != ctx.person.id or parts[1] not in ("yes", "no"):
+        ctx.say(_("This button is no longer valid."))
+        return True
+    fixed = parts[1] == "yes"
+    try:
+        outcome = await actions.answer_fixed(report, identity_id=ctx.person.id, fixed=fixed)
+    except TransitionRefused as refused:
+        ctx.say(refused.message())
+        return True
+    except ActionError:
+        ctx.say(_("You have already answered about report {ticket}. Thank you!").format(
+            ticket=report.ticket))
+        return True
+    send_notices(ctx, outcome.notices)
+    if fixed:
+        ctx.say(_("Thank you! We are glad it is fixed. Report {ticket} is now closed.").format(
+            ticket=report.ticket))
+    else:
+        ctx.say(_("We are sorry it is not fixed. Report {ticket} has been reopened and sent "
+                  "back to {agency}; its head and Kominfo have been alerted.").format(
+            ticket=report.ticket, agency=agency_name(ctx.services.city, report.agency_key)))
+    leave_flow(ctx)
+    ctx.data[RATING] = {"report": report.id, "ticket": report.ticket}
+    ctx.goto("stars", RatingFlow.name, remember=False)
+    return True
+
+
+class RatingFlow(Flow):
+    name = RATING
+    first_state = "stars"
+
+    def _report_id(self, ctx: Ctx) -> int:
+        return int((ctx.data.get(RATING) or {}).get("report") or 0)
+
+    async def on_cancel(self, ctx: Ctx) -> None:
+        ctx.data.pop(RATING, None)
+
+    async def ask_stars(self, ctx: Ctx) -> None:
+        options = [Option(f"star:{n}", "⭐" * n) for n in range(1, 6)]
+        ctx.say(_("How well did the agency handle it? Choose from 1 (poor) to 5 (excellent)."),
+                options=[*options, Option("skip", _("Skip"))])
+
+    async def on_stars(self, ctx: Ctx) -> None:
+        picked = ctx.choice() or ""
+        if picked == "skip":
+            ctx.goto("comment", remember=False)
+            return
+        if picked.startswith("star:") and picked[5:].isdigit():
+            actions = report_actions(ctx)
+            report = await actions.get(self._report_id(ctx))
+            if report is not None:
+                await actions.rate(report, identity_id=ctx.person.id, stars=int(picked[5:]))
+            ctx.goto("comment", remember=False)
+            return
+        ctx.say(_("Please choose from 1 to 5 stars, or tap Skip."))
+        ctx.stay()
+
+    async def ask_comment(self, ctx: Ctx) -> None:
+        ctx.say(_("Would you like to add a comment for the agency? Type it, or tap Skip."),
+                options=[Option("skip", _("Skip"))])
+
+    async def on_comment(self, ctx: Ctx) -> None:
+        if ctx.choice() == "skip":
+            self._thank(ctx)
+            return
+        if ctx.inbound.kind != Kind.TEXT or not ctx.text:
+            ctx.say(_("Please type your comment, or tap Skip."))
+            ctx.stay()
+            return
+        actions = report_actions(ctx)
+        report = await actions.get(self._report_id(ctx))
+        if report is not None:
+            send_notices(ctx, await actions.rate(report, identity_id=ctx.person.id,
+                                                 comment=ctx.text[:COMMENT_MAX]))
+        self._thank(ctx)
+
+    def _thank(self, ctx: Ctx) -> None:
+        ctx.data.pop(RATING, None)
+        ctx.say(_("Thank you for your feedback. It helps the city serve residents better."))
+        ctx.goto("main", "menu")
+
+
+OPTION_HANDLERS["rate"] = rate_button

@@ -1,0 +1,510 @@
+"""Filing an e-Masyarakat report: category, place, description, photos, identity, confirm."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.flows.base import Ctx, Flow
+from bot.flows.common import nav_options, opt_back, opt_cancel
+from bot.flows.menu import draft_is_live
+from bot.flows.notices import report_actions, send_notices
+from bot.flows.support import SupportStep
+from bot.i18n import _, format_datetime, ngettext
+from bot.messages import Kind, Option
+from reports.service import DraftReport
+from storage.media import MediaRejected
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION_MIN = 10
+DESCRIPTION_MAX = 1000
+ADDRESS_MAX = 200
+# After changing one field from the summary, go back to the summary instead of onwards.
+_EDITING = "_editing"
+
+
+def _draft(ctx: Ctx) -> dict[str, Any]:
+    draft: dict[str, Any] = ctx.data.setdefault("draft", {})
+    draft["saved_at"] = ctx.services.now().isoformat()
+    return draft
+
+
+class ReportFlow(SupportStep, Flow):
+    name = "report"
+    first_state = "category"
+
+    async def enter(self, ctx: Ctx) -> None:
+        draft = ctx.data.get("draft")
+        if draft and draft.get("state") and draft_is_live(ctx):
+            ctx.goto("resume", self.name)
+            return
+        self._fresh(ctx)
+        ctx.goto("category", self.name)
+
+    def _fresh(self, ctx: Ctx) -> None:
+        ctx.data["draft"] = {"photos": [], "saved_at": ctx.services.now().isoformat()}
+        ctx.data.pop(_EDITING, None)
+
+    async def ask_resume(self, ctx: Ctx) -> None:
+        ctx.say(self.draft_summary(ctx.data["draft"]), options=[
+            Option("resume", _("▶️ Continue it")),
+            Option("new", _("🆕 Start a new report")),
+            opt_cancel(),
+        ])
+
+    async def on_resume(self, ctx: Ctx) -> None:
+        picked = ctx.choice()
+        if picked == "resume":
+            state = ctx.data["draft"].get("state") or "category"
+            ctx.goto(state if self.has_state(state) else "category", remember=False)
+            return
+        if picked == "new":
+            self._fresh(ctx)
+            ctx.goto("category", remember=False)
+            return
+        ctx.say(_("Please choose one of the options."))
+        ctx.stay()
+
+    async def on_cancel(self, ctx: Ctx) -> None:
+        ctx.data.pop("draft", None)
+        ctx.data.pop(_EDITING, None)
+
+    def _advance(self, ctx: Ctx, next_state: str) -> None:
+        if ctx.data.pop(_EDITING, False):
+            ctx.goto("confirm")
+        else:
+            ctx.goto(next_state)
+
+    # -- category ----------------------------------------------------------------------------
+
+    async def ask_category(self, ctx: Ctx) -> None:
+        city = ctx.services.city
+        options = [Option("emergency", _("🚨 Emergency"))]
+        lines = [_("What would you like to report? Choose a category:"), ""]
+        for cat in city.categories:
+            options.append(Option(f"cat:{cat.key}", cat.name()))
+            lines.append(f"• {cat.name()}: {cat.hint()}")
+        lines.append("")
+        lines.append(
+            _("If lives are at risk (fire, accident, crime in progress, people trapped by a "
+              "flood), call {number} first.").format(number=city.emergency_number)
+        )
+        options.append(opt_cancel())
+        ctx.say("\n".join(lines), options=options)
+
+    async def on_category(self, ctx: Ctx) -> None:
+        picked = ctx.choice()
+        if picked == "emergency":
+            ctx.goto("emergency")
+            return
+        if picked and picked.startswith("cat:"):
+            category = ctx.services.city.category(picked[4:])
+            if category is not None:
+                self._set_category(ctx, category)
+                self._advance(ctx, "place")
+                return
+        ctx.say(_("Please choose one of the categories from the list."))
+        ctx.stay()
+
+    async def enter_with_category(self, ctx: Ctx, key: str) -> None:
+        """Start a new report whose category is already known (the resident described the
+        problem in their own words): straight to where it is."""
+        category = ctx.services.city.category(key)
+        if category is None:
+            await self.enter(ctx)
+            return
+        self._fresh(ctx)
+        self._set_category(ctx, category)
+        ctx.goto("place", self.name)
+
+    def _set_category(self, ctx: Ctx, category: Any) -> None:
+        draft = _draft(ctx)
+        draft["category"] = category.key
+        if category.confidential:
+            draft.setdefault("anonymous", True)
+        if category.referral():
+            ctx.say(category.referral())
+        if category.emergency_hint:
+            ctx.say(
+                _("If anyone is in danger right now, please call {number} first. "
+                  "You can still file this report.").format(
+                    number=ctx.services.city.emergency_number)
+            )
+
+    async def ask_emergency(self, ctx: Ctx) -> None:
+        city = ctx.services.city
+        lines = [_("🚨 For an emergency, call now:")]
+        for number in city.emergency_numbers:
+            lines.append(f"• {number.number}: {number.name()}")
+        lines.append("")
+        lines.append(_("When everyone is safe, you can still file a report here."))
+        ctx.say("\n".join(lines), options=[Option("continue", _("Continue the report")),
+                                            opt_cancel()])
+
+    async def on_emergency(self, ctx: Ctx) -> None:
+        if ctx.choice() == "continue":
+            ctx.goto("category", remember=False)
+            return
+        ctx.stay()
+
+    # -- place -------------------------------------------------------------------------------
+
+    async def ask_place(self, ctx: Ctx) -> None:
+        options = [Option(f"kec:{k.code}", k.name) for k in ctx.services.city.kecamatan]
+        options += nav_options()
+        ctx.say(
+            _("Where is the problem? Share your location with the button below, choose the "
+              "kecamatan, or type the name of the kelurahan."),
+            options=options,
+            request_location=True,
+        )
+
+    async def on_place(self, ctx: Ctx) -> None:
+        city = ctx.services.city
+        if ctx.inbound.location is not None:
+            loc = ctx.inbound.location
+            if not city.in_city(loc.latitude, loc.longitude):
+                ctx.say(
+                    _("That location is outside Kota Binjai. We can only take reports about "
+                      "places in Binjai. Please share another location, or choose the "
+                      "kecamatan below.")
+                )
+                ctx.stay()
+                return
+            draft = _draft(ctx)
+            draft["lat"], draft["lon"] = loc.latitude, loc.longitude
+            if loc.address and not draft.get("address"):
+                draft["address"] = loc.address[:ADDRESS_MAX]
+            ctx.say(_("Location received. Which kelurahan is it in?"))
+            ctx.goto("kecamatan")
+            return
+        if await self._kecamatan_or_typed_name(ctx):
+            return
+        ctx.say(_("Please share a location, choose a kecamatan, or type the kelurahan's name."))
+        ctx.stay()
+
+    async def _kecamatan_or_typed_name(self, ctx: Ctx) -> bool:
+        """A kecamatan button leads to its kelurahan; typed text is matched to a kelurahan."""
+        picked = ctx.choice()
+        if picked and picked.startswith("kec:"):
+            _draft(ctx)["kecamatan"] = picked[4:]
+            ctx.goto("kelurahan")
+            return True
+        if ctx.inbound.kind == Kind.TEXT and ctx.text:
+            await self._match_typed_kelurahan(ctx)
+            return True
+        return False
+
+    async def _match_typed_kelurahan(self, ctx: Ctx) -> None:
+        matches, confident = ctx.services.city.match_kelurahan(ctx.text)
+        if confident:
+            self._set_kelurahan(ctx, matches[0].code)
+            return
+        if matches:
+            ctx.data["draft"]["candidates"] = [m.code for m in matches[:6]]
+            ctx.goto("kelurahan_pick")
+            return
+        ctx.say(
+            _("We could not find a kelurahan named \u201c{name}\u201d in Binjai. "
+              "Please choose the kecamatan first.").format(name=ctx.text[:60])
+        )
+        ctx.stay()
+
+    def _set_kelurahan(self, ctx: Ctx, code: str) -> None:
+        city = ctx.services.city
+        kel = city.kelurahan(code)
+        draft = _draft(ctx)
+        draft["kelurahan"] = kel.code
+        draft["kecamatan"] = kel.kecamatan_code
+        draft.pop("candidates", None)
+        self._advance(ctx, "address")
+
+    async def ask_kecamatan(self, ctx: Ctx) -> None:
+        options = [Option(f"kec:{k.code}", k.name) for k in ctx.services.city.kecamatan]
+        ctx.say(_("Choose the kecamatan, or type the kelurahan's name:"),
+                options=options + nav_options())
+
+    async def on_kecamatan(self, ctx: Ctx) -> None:
+        if await self._kecamatan_or_typed_name(ctx):
+            return
+        ctx.say(_("Please choose a kecamatan from the list."))
+        ctx.stay()
+
+    async def ask_kelurahan(self, ctx: Ctx) -> None:
+        city = ctx.services.city
+        code = ctx.data["draft"].get("kecamatan")
+        kec = city.kecamatan_by_code(code)
+        options = [Option(f"kel:{k.code}", k.name) for k in city.kelurahan_in(code)]
+        ctx.say(_("Which kelurahan in {kecamatan}?").format(kecamatan=kec.name if kec else "-"),
+                options=options + nav_options())
+
+    async def on_kelurahan(self, ctx: Ctx) -> None:
+        picked = ctx.choice()
+        if picked and picked.startswith("kel:") and ctx.services.city.has_kelurahan(picked[4:]):
+            self._set_kelurahan(ctx, picked[4:])
+            return
+        if ctx.inbound.kind == Kind.TEXT and ctx.text:
+            await self._match_typed_kelurahan(ctx)
+            return
+        ctx.say(_("Please choose a kelurahan from the list."))
+        ctx.stay()
+
+    async def ask_kelurahan_pick(self, ctx: Ctx) -> None:
+        city = ctx.services.city
+        options = []
+        for code in ctx.data["draft"].get("candidates", []):
+            kel = city.kelurahan(code)
+            kec = city.kecamatan_by_code(kel.kecamatan_code)
+            options.append(Option(f"kel:{code}", f"{kel.name} ({kec.name if kec else ''})"))
+        ctx.say(_("Did you mean one of these?"), options=options + nav_options())
+
+    on_kelurahan_pick = on_kelurahan
+
+    # -- address -----------------------------------------------------------------------------
+
+    async def ask_address(self, ctx: Ctx) -> None:
+        ctx.say(
+            _("Add the street address or a landmark (patokan) so the officers can find it, "
+              "e.g. \u201cJl. Sudirman, depan Masjid Raya\u201d. Or tap Skip."),
+            options=[Option("skip", _("Skip"))] + nav_options(),
+        )
+
+    async def on_address(self, ctx: Ctx) -> None:
+        if ctx.choice() == "skip":
+            self._advance(ctx, "description")
+            return
+        if ctx.inbound.kind == Kind.TEXT and ctx.text:
+            if len(ctx.text) > ADDRESS_MAX:
+                ctx.say(_("That address is too long. Please keep it under {n} characters.")
+                        .format(n=ADDRESS_MAX))
+                ctx.stay()
+                return
+            _draft(ctx)["address"] = ctx.text
+            self._advance(ctx, "description")
+            return
+        ctx.say(_("Please type the address or landmark as text, or tap Skip."))
+        ctx.stay()
+
+    # -- description -------------------------------------------------------------------------
+
+    async def ask_description(self, ctx: Ctx) -> None:
+        ctx.say(
+            _("Describe the problem: what is wrong, since when, and how it affects residents "
+              "({min} to {max} characters).").format(min=DESCRIPTION_MIN, max=DESCRIPTION_MAX),
+            options=nav_options(),
+        )
+
+    async def on_description(self, ctx: Ctx) -> None:
+        if ctx.inbound.kind != Kind.TEXT or not ctx.text:
+            ctx.say(_("Please describe the problem in a text message."))
+            ctx.stay()
+            return
+        text = ctx.text
+        if len(text) < DESCRIPTION_MIN:
+            ctx.say(_("The description is too short. Please write at least {n} characters so "
+                      "the officers understand the problem.").format(n=DESCRIPTION_MIN))
+            ctx.stay()
+            return
+        if len(text) > DESCRIPTION_MAX:
+            ctx.say(_("The description is too long ({length} characters). Please shorten it to "
+                      "at most {n} characters.").format(length=len(text), n=DESCRIPTION_MAX))
+            ctx.stay()
+            return
+        _draft(ctx)["description"] = text
+        self._advance(ctx, "similar")
+
+    # -- photos ------------------------------------------------------------------------------
+
+    async def ask_photos(self, ctx: Ctx) -> None:
+        have = len(ctx.data["draft"].get("photos", []))
+        limit = ctx.services.settings.max_photos
+        if have == 0:
+            text = _("Send up to {n} photos of the problem (optional). Photos help the "
+                     "officers act faster.").format(n=limit)
+            options = [Option("skip", _("Skip photos"))]
+        else:
+            text = ngettext("{count} photo received. Send another, or tap Done.",
+                            "{count} photos received. Send another, or tap Done.",
+                            have).format(count=have)
+            options = [Option("done", _("Done"))]
+        ctx.say(text, options=options + nav_options())
+
+    async def on_photos(self, ctx: Ctx) -> None:
+        draft = _draft(ctx)
+        photos: list[dict[str, Any]] = draft.setdefault("photos", [])
+        limit = ctx.services.settings.max_photos
+        choice = ctx.choice()
+        if choice in ("skip", "done"):
+            self._advance(ctx, "identity")
+            return
+        kind = ctx.inbound.kind
+        if kind in (Kind.PHOTO, Kind.DOCUMENT) and ctx.inbound.media:
+            for media in ctx.inbound.media:
+                if len(photos) >= limit:
+                    ctx.say(_("You have already added {n} photos, the most a report can have.")
+                            .format(n=limit))
+                    break
+                error = await self._keep_photo(ctx, media, photos)
+                if error:
+                    ctx.say(error)
+            if len(photos) >= limit:
+                self._advance(ctx, "identity")
+            else:
+                ctx.stay()
+            return
+        if kind == Kind.STICKER:
+            ctx.say(_("Thank you, but a sticker is not a photo of the problem. Please send a "
+                      "photo, or tap Skip."))
+        elif kind == Kind.VOICE:
+            ctx.say(_("Sorry, we cannot take voice messages. Please send a photo, or tap Skip."))
+        elif kind == Kind.VIDEO:
+            ctx.say(_("Sorry, we can only take photos, not videos. Please send a photo, or tap "
+                      "Skip."))
+        else:
+            ctx.say(_("Please send a photo, or tap Skip to continue without one."))
+        ctx.stay()
+
+    async def _keep_photo(self, ctx: Ctx, media: Any, photos: list[dict[str, Any]]) -> str | None:
+        limit_mb = ctx.services.settings.max_photo_bytes // (1024 * 1024)
+        if media.size is not None and media.size > ctx.services.settings.max_photo_bytes:
+            return _("That file is too large (the limit is {mb} MB). Please send a smaller "
+                     "photo.").format(mb=limit_mb)
+        if media.kind == Kind.DOCUMENT and media.content_type and \
+                not media.content_type.startswith("image/"):
+            return _("That file is not a photo. Please send a photo (JPG or PNG).")
+        try:
+            stored = await ctx.services.save_photo(media)
+        except MediaRejected as exc:
+            if exc.reason == "too_large":
+                return _("That file is too large (the limit is {mb} MB). Please send a smaller "
+                         "photo.").format(mb=limit_mb)
+            return _("That file is not a photo. Please send a photo (JPG or PNG).")
+        except Exception:
+            logger.warning("photo download failed", exc_info=True)
+            return _("Sorry, we could not receive that photo. Please try sending it again.")
+        if any(p["sha256"] == stored.sha256 for p in photos):
+            return _("You have already sent this photo.")
+        photos.append({"path": stored.path, "content_type": stored.content_type,
+                       "size": stored.size, "sha256": stored.sha256})
+        return None
+
+    # -- identity ----------------------------------------------------------------------------
+
+    async def ask_identity(self, ctx: Ctx) -> None:
+        category = ctx.services.city.category(ctx.data["draft"].get("category", ""))
+        if category is not None and category.confidential:
+            text = _("Reports in this category are confidential by default: the agency will "
+                     "not see your name. Keep it that way?")
+            options = [Option("anon", _("Keep my name hidden (recommended)")),
+                       Option("named", _("Show my name"))]
+        else:
+            text = _("May the agency handling the report see your name? Your name is never "
+                     "shown to the public or to other residents.")
+            options = [Option("named", _("Yes, show my name")),
+                       Option("anon", _("No, keep me anonymous"))]
+        ctx.say(text, options=options + nav_options())
+
+    async def on_identity(self, ctx: Ctx) -> None:
+        picked = ctx.choice()
+        if picked in ("anon", "named"):
+            _draft(ctx)["anonymous"] = picked == "anon"
+            ctx.data.pop(_EDITING, None)
+            ctx.goto("confirm")
+            return
+        ctx.say(_("Please choose one of the options."))
+        ctx.stay()
+
+    # -- confirm and edit --------------------------------------------------------------------
+
+    async def ask_confirm(self, ctx: Ctx) -> None:
+        draft = ctx.data["draft"]
+        city = ctx.services.city
+        category = city.category(draft.get("category", ""))
+        kel = city.kelurahan(draft["kelurahan"]) if draft.get("kelurahan") else None
+        kec = city.kecamatan_by_code(kel.kecamatan_code) if kel else None
+        place = f"{kel.name}, {kec.name}" if kel and kec else "-"
+        if draft.get("lat") is not None:
+            place += " " + _("(location shared)")
+        lines = [
+            _("Please check your report:"),
+            "",
+            _("Category: {value}").format(value=category.name() if category else "-"),
+            _("Kelurahan: {value}").format(value=place),
+            _("Address/landmark: {value}").format(value=draft.get("address") or "-"),
+            _("Description: {value}").format(value=draft.get("description", "-")),
+            _("Photos: {value}").format(value=len(draft.get("photos", []))),
+            _("Your name: {value}").format(
+                value=_("hidden from the agency") if draft.get("anonymous")
+                else _("visible to the agency")),
+        ]
+        ctx.say("\n".join(lines), options=[
+            Option("submit", _("✅ Send report")),
+            Option("edit", _("✏️ Change something")),
+            opt_cancel(),
+        ])
+
+    async def on_confirm(self, ctx: Ctx) -> None:
+        picked = ctx.choice()
+        if picked == "edit":
+            ctx.goto("edit")
+            return
+        if picked != "submit":
+            ctx.say(_("Please choose Send, Change or Cancel."))
+            ctx.stay()
+            return
+        draft = ctx.data["draft"]
+        missing = [k for k in ("category", "kelurahan", "description") if not draft.get(k)]
+        if missing:
+            ctx.goto({"category": "category", "kelurahan": "place"}.get(missing[0],
+                                                                        "description"))
+            return
+        result = await ctx.services.reports.submit(
+            draft=DraftReport.from_dict(draft), reporter=ctx.person
+        )
+        send_notices(ctx, await report_actions(ctx).after_submit(result))
+        ctx.data.pop("draft", None)
+        ctx.data.pop(_EDITING, None)
+        ctx.say(ctx.services.reports.receipt_text(result), kind="report_receipt")
+        ctx.goto("main", "menu")
+
+    async def ask_edit(self, ctx: Ctx) -> None:
+        ctx.say(_("What would you like to change?"), options=[
+            Option("f:category", _("Category")),
+            Option("f:place", _("Place")),
+            Option("f:address", _("Address/landmark")),
+            Option("f:description", _("Description")),
+            Option("f:photos", _("Photos")),
+            Option("f:identity", _("Name visibility")),
+            opt_back(),
+        ])
+
+    async def on_edit(self, ctx: Ctx) -> None:
+        picked = ctx.choice() or ""
+        field = picked[2:] if picked.startswith("f:") else ""
+        if field in ("category", "place", "address", "description", "photos", "identity"):
+            if field == "photos":
+                _draft(ctx)["photos"] = []
+            ctx.data[_EDITING] = True
+            ctx.goto(field)
+            return
+        ctx.say(_("Please choose what to change."))
+        ctx.stay()
+
+    # -- drafts ------------------------------------------------------------------------------
+
+    @staticmethod
+    def draft_summary(draft: dict[str, Any]) -> str:
+        started = draft.get("saved_at")
+        when = format_datetime(_parse(started)) if started else "-"
+        return _("You have an unfinished report (last changed {when}).").format(when=when)
+
+
+def _parse(value: str) -> Any:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return utcnow()

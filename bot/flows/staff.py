@@ -1,0 +1,481 @@
+"""Staff acting on reports from chat: the buttons on report posts, and their follow-up questions.
+
+A button press carries the report ("st:<verb>:<report id>[:<arg>]"), so it works in the
+agency's group or a private chat, whatever flow the staff member is in. Steps that need an
+answer (a resolution note and photo, a reason, the original ticket) move the staff member into
+StaffFlow, tied to the chat where the button was pressed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.flows.base import Ctx, Flow
+from bot.flows.notices import report_actions, send_notices
+from bot.flows.router import COMMANDS, GROUP_COMMANDS, GROUP_HANDLERS, OPTION_HANDLERS
+from bot.i18n import _
+from bot.messages import Kind, Option, Reply
+from reports.actions import ActionError, Outcome, ReportActions
+from reports.lifecycle import REJECT_REASONS, TransitionRefused, reject_reason
+from reports.notices import agency_name
+from reports.roles import can_act
+from reports.service import parse_ticket
+from reports.staff import redeem_link_code, staff_for
+from storage.media import MediaRejected
+from storage.models import Report
+from storage.models.agency import StaffMember
+
+logger = logging.getLogger(__name__)
+
+PENDING = "staff"
+# A question left unanswered this long no longer captures the staff member's messages.
+PENDING_TTL = timedelta(hours=2)
+NOTE_MIN = 3
+NOTE_MAX = 1000
+
+# Button verb -> the permission it needs.
+VERBS = {
+    "take": "take", "prog": "progress", "res": "resolve", "nobj": "notours", "dup": "duplicate",
+    "ver": "verify", "route": "route", "rej": "reject", "asg": "assign",
+}  # fmt: skip
+# Answers to a question asked in StaffFlow.
+ANSWERS = frozenset({"to", "why", "skip", "x"})
+
+
+def _deny(ctx: Ctx, message: str) -> None:
+    """A refusal: a pop-up on the button where the channel has one, else a message."""
+    if ctx.inbound.is_group:
+        ctx.replies.append(Reply(text="", alert=message))
+    else:
+        ctx.replies.append(Reply(text=message, alert=message))
+
+
+def _why(error: TransitionRefused | ActionError) -> str:
+    """What to tell the person whose action was refused."""
+    return error.message() if isinstance(error, TransitionRefused) else str(error)
+
+
+def _give_up(ctx: Ctx, error: TransitionRefused | ActionError) -> None:
+    """Leave StaffFlow and say why the action could not be done."""
+    _finish(ctx)
+    _deny(ctx, _why(error))
+
+
+async def _staff(ctx: Ctx) -> StaffMember | None:
+    return await staff_for(session=ctx.services.session, channel=ctx.person.channel,
+                           user_key=ctx.person.user_key)
+
+
+def _chat(ctx: Ctx) -> str:
+    return ctx.inbound.chat_key or ctx.inbound.user_key
+
+
+def _ticket(ctx: Ctx) -> str:
+    """The ticket of the report the open question is about."""
+    return str((ctx.data.get(PENDING) or {}).get("ticket", ""))
+
+
+def _pending(ctx: Ctx) -> dict[str, Any] | None:
+    pending = ctx.data.get(PENDING)
+    if not isinstance(pending, dict) or ctx.flow != StaffFlow.name:
+        return None
+    try:
+        started = datetime.fromisoformat(pending["started"])
+    except (KeyError, ValueError):
+        return None
+    if ctx.services.now() - started > PENDING_TTL:
+        return None
+    return pending
+
+
+async def staff_button(ctx: Ctx) -> bool:
+    """Handle any "st:" button: check who pressed it, then act or ask the next question."""
+    parts = (ctx.inbound.option_id or "").split(":")
+    if len(parts) < 3 or not parts[2].isdigit():
+        _deny(ctx, _("This button is no longer valid."))
+        return True
+    verb, report_id, arg = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else None)
+    actions = report_actions(ctx)
+    report = await actions.get(report_id)
+    if report is None:
+        _deny(ctx, _("That report no longer exists."))
+        return True
+    staff = await _staff(ctx)
+    if verb in ANSWERS:
+        await _answer(ctx, staff, report, verb, arg)
+        return True
+    permission = VERBS.get(verb)
+    if permission is None:
+        _deny(ctx, _("This button is no longer valid."))
+        return True
+    if not can_act(staff, report, permission):
+        _deny(ctx, _("Only staff of the agency handling report {ticket} (or Kominfo) can do "
+                     "this.").format(ticket=report.ticket))
+        return True
+    assert staff is not None
+    try:
+        await _act(ctx, actions, staff, report, verb, arg)
+    except (TransitionRefused, ActionError) as error:
+        _deny(ctx, _why(error))
+    return True
+
+
+async def _act(ctx: Ctx, actions: ReportActions, staff: StaffMember, report: Report, verb: str,
+               arg: str | None) -> None:
+    city = ctx.services.city
+    if verb == "take":
+        if report.handler_id is not None and report.handler_id != ctx.person.id:
+            _deny(ctx, _("Someone else is already handling report {ticket}.").format(
+                ticket=report.ticket))
+            return
+        await actions.take(report, actor_id=ctx.person.id)
+        ctx.say(_("✋ {name} is handling report {ticket}.").format(name=staff.name,
+                                                                  ticket=report.ticket))
+        return
+    if verb == "prog":
+        _done(ctx, await actions.progress(report, actor_id=ctx.person.id),
+              _("🔧 Report {ticket} is in progress ({name}). The resident has been told.").format(
+                  ticket=report.ticket, name=staff.name))
+        return
+    if verb == "ver":
+        outcome = await actions.verify(report, actor_id=ctx.person.id)
+        _done(ctx, outcome, _("✅ Report {ticket} verified and passed to {agency} ({name}).")
+              .format(ticket=report.ticket, agency=agency_name(city, report.agency_key),
+                      name=staff.name))
+        return
+    if verb == "asg":
+        if not arg or city.agency(arg) is None:
+            _deny(ctx, _("This button is no longer valid."))
+            return
+        outcome = await actions.assign(report, arg, actor_id=ctx.person.id)
+        _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
+            ticket=report.ticket, agency=agency_name(city, arg), name=staff.name))
+        return
+    questions = {"res": "resolve_note", "nobj": "notours_reason", "dup": "dup_original",
+                 "route": "route_agency", "rej": "reject_reason"}
+    state = questions[verb]
+    if verb == "res" and report.status not in ("assigned", "in_progress", "reopened"):
+        raise TransitionRefused(ticket=report.ticket, current=report.status, target="resolved")
+    _begin(ctx, state, report, staff)
+
+
+def _begin(ctx: Ctx, state: str, report: Report, staff: StaffMember) -> None:
+    """Ask a follow-up question in the chat where the button was pressed."""
+    previous = ctx.data.get(PENDING) if ctx.flow == StaffFlow.name else None
+    back = (previous or {}).get("back") or [ctx.flow, ctx.state]
+    if ctx.flow == "report":
+        ctx.data.setdefault("draft", {})["state"] = ctx.state
+    options = (previous or {}).get("options", ctx.data.get("_options"))
+    ctx.data[PENDING] = {
+        "report": report.id, "ticket": report.ticket, "chat": _chat(ctx),
+        "group": ctx.inbound.is_group, "name": staff.name, "back": back, "options": options,
+        "started": ctx.services.now().isoformat(), "photos": [],
+    }
+    ctx.goto(state, StaffFlow.name, remember=False)
+
+
+def _finish(ctx: Ctx) -> None:
+    """Leave StaffFlow: in a group, quietly back to where the person was; in private, the menu."""
+    pending = ctx.data.pop(PENDING, None) or {}
+    if pending.get("group"):
+        flow, state = pending.get("back") or ["menu", "main"]
+        if flow == StaffFlow.name:
+            flow, state = "menu", "main"
+        ctx.flow, ctx.state = flow, state
+        ctx.next_flow = ctx.next_state = None
+        # The private chat's numbered options, so a typed number there still means what it did.
+        if pending.get("options") is not None:
+            ctx.data["_options"] = pending["options"]
+        else:
+            ctx.data.pop("_options", None)
+        return
+    ctx.goto("main", "menu")
+
+
+def _done(ctx: Ctx, outcome: Outcome, text: str) -> None:
+    ctx.say(text)
+    send_notices(ctx, outcome.notices)
+
+
+async def _answer(ctx: Ctx, staff: StaffMember | None, report: Report, verb: str,
+                  arg: str | None) -> None:
+    """A button answering StaffFlow's question (an agency, a reason, skip, cancel)."""
+    pending = _pending(ctx)
+    if pending is None or pending.get("report") != report.id or staff is None:
+        _deny(ctx, _("This question is no longer open."))
+        return
+    if verb == "x":
+        _finish(ctx)
+        ctx.say(_("Cancelled; report {ticket} is unchanged.").format(ticket=report.ticket))
+        return
+    flow = ctx.services.flows[StaffFlow.name]
+    assert isinstance(flow, StaffFlow)
+    try:
+        if verb == "skip" and ctx.state == "resolve_photo":
+            await flow.resolve(ctx, staff, report)
+        elif verb == "why" and ctx.state == "reject_reason" and arg in REJECT_REASONS:
+            outcome = await report_actions(ctx).reject(report, actor_id=ctx.person.id,
+                                                       reason=arg)
+            _finish(ctx)
+            _done(ctx, outcome, _("❌ Report {ticket} rejected ({name}). The resident has been "
+                                  "told why.").format(ticket=report.ticket, name=staff.name))
+        elif verb == "to" and ctx.state in ("route_agency", "notours_agency"):
+            await flow.route(ctx, staff, report, None if arg in (None, "-") else arg)
+        else:
+            _deny(ctx, _("This question is no longer open."))
+    except (TransitionRefused, ActionError) as error:
+        _give_up(ctx, error)
+
+
+async def _typed_choice(ctx: Ctx) -> bool:
+    """On channels without buttons, a typed number or label answers like the button would."""
+    if ctx.inbound.option_id:
+        return False
+    picked = ctx.choice()
+    if not picked or not picked.startswith("st:"):
+        return False
+    ctx.inbound.option_id = picked
+    return await staff_button(ctx)
+
+
+async def staff_group_message(ctx: Ctx) -> bool:
+    """In a group, a staff member's message answers the question asked there, if one is open."""
+    pending = _pending(ctx)
+    if pending is None or pending.get("chat") != _chat(ctx) or ctx.inbound.command:
+        return False
+    await ctx.services.flows[StaffFlow.name].handle(ctx)
+    return True
+
+
+async def link_group(ctx: Ctx) -> bool:
+    """/link CODE in a group: the group receives its agency's reports from now on."""
+    code = (ctx.inbound.command_arg or "").strip()
+    if not code:
+        ctx.say(_("Send /link followed by the code from Kominfo, e.g. /link ABCD-2345."))
+        return True
+    agency_key = await redeem_link_code(
+        session=ctx.services.session, code=code, channel=ctx.person.channel,
+        chat_key=_chat(ctx), linked_by=ctx.person.id, now=ctx.services.now())
+    if agency_key is None:
+        ctx.say(_("That code is not valid, was used already, or has expired. Ask Kominfo for "
+                  "a new one."))
+        return True
+    logger.info("a group was linked to agency %s", agency_key)
+    ctx.say(_("✅ This group is now linked to {agency}. New reports for the agency will be "
+              "posted here; its staff can act on them with the buttons.").format(
+        agency=agency_name(ctx.services.city, agency_key)))
+    return True
+
+
+async def link_private(ctx: Ctx) -> bool:
+    ctx.say(_("Use /link CODE in the agency's group chat, not here."))
+    ctx.stay()
+    return True
+
+
+class StaffFlow(Flow):
+    """The follow-up questions of staff actions."""
+
+    name = "staff"
+    first_state = "resolve_note"
+
+    def _prompt(self, ctx: Ctx, text: str, options: list[Option] | None = None) -> None:
+        pending = ctx.data.get(PENDING) or {}
+        if pending.get("group"):
+            text = _("{name}, reply to this message: {question}").format(
+                name=pending.get("name", ""), question=text)
+        else:
+            text = text[:1].upper() + text[1:]
+        report_id = pending.get("report")
+        ctx.say(text, options=[*(options or []),
+                               Option(f"st:x:{report_id}", _("✖️ Cancel"))])
+
+    def _report_id(self, ctx: Ctx) -> int:
+        return int((ctx.data.get(PENDING) or {}).get("report") or 0)
+
+    async def _load(self, ctx: Ctx) -> tuple[StaffMember, Report] | None:
+        report = await report_actions(ctx).get(self._report_id(ctx))
+        staff = await _staff(ctx)
+        if report is None or staff is None or not staff.active:
+            _finish(ctx)
+            return None
+        return staff, report
+
+    async def on_cancel(self, ctx: Ctx) -> None:
+        ctx.data.pop(PENDING, None)
+
+    async def handle(self, ctx: Ctx) -> None:
+        if _pending(ctx) is None:
+            # The question went stale: nothing to answer any more.
+            ctx.data.pop(PENDING, None)
+            ctx.goto("main", "menu")
+            return
+        await super().handle(ctx)
+
+    # -- resolve -------------------------------------------------------------------------------
+
+    def _keep_text(self, ctx: Ctx, key: str, next_state: str, retry: str) -> None:
+        """Keep a typed answer of at least NOTE_MIN characters under `key` and go on to
+        `next_state`; anything else is asked again with `retry`."""
+        if ctx.inbound.kind != Kind.TEXT or len(ctx.text) < NOTE_MIN:
+            ctx.say(retry.format(n=NOTE_MIN))
+            ctx.stay()
+            return
+        ctx.data[PENDING][key] = ctx.text[:NOTE_MAX]
+        ctx.goto(next_state, remember=False)
+
+    async def ask_resolve_note(self, ctx: Ctx) -> None:
+        self._prompt(ctx, _("what was done about report {ticket}? Write a short note for the "
+                            "resident.").format(ticket=_ticket(ctx)))
+
+    async def on_resolve_note(self, ctx: Ctx) -> None:
+        self._keep_text(ctx, "note", "resolve_photo",
+                        _("Please write the note as text (at least {n} characters)."))
+
+    async def ask_resolve_photo(self, ctx: Ctx) -> None:
+        self._prompt(ctx, _("send a photo of the result (optional), or tap Skip."),
+                     [Option(f"st:skip:{self._report_id(ctx)}", _("Skip photo"))])
+
+    async def on_resolve_photo(self, ctx: Ctx) -> None:
+        loaded = await self._load(ctx)
+        if loaded is None:
+            return
+        staff, report = loaded
+        if ctx.inbound.kind in (Kind.PHOTO, Kind.DOCUMENT) and ctx.inbound.media:
+            photos: list[dict[str, Any]] = ctx.data[PENDING].setdefault("photos", [])
+            for media in ctx.inbound.media[:3]:
+                try:
+                    stored = await ctx.services.save_photo(media)
+                except MediaRejected:
+                    ctx.say(_("That file is not a photo. Please send a photo (JPG or PNG)."))
+                    ctx.stay()
+                    return
+                photos.append({"path": stored.path, "content_type": stored.content_type,
+                               "size": stored.size, "sha256": stored.sha256})
+            await self.resolve(ctx, staff, report)
+            return
+        if await _typed_choice(ctx):
+            return
+        ctx.say(_("Please send a photo, or tap Skip."))
+        ctx.stay()
+
+    async def resolve(self, ctx: Ctx, staff: StaffMember, report: Report) -> None:
+        pending = ctx.data.get(PENDING) or {}
+        try:
+            outcome = await report_actions(ctx).resolve(
+                report, actor_id=ctx.person.id, note=pending.get("note") or "",
+                photos=pending.get("photos") or [])
+        except TransitionRefused as refused:
+            _give_up(ctx, refused)
+            return
+        _finish(ctx)
+        _done(ctx, outcome, _("✅ Report {ticket} resolved ({name}). The resident has been asked "
+                              "to confirm.").format(ticket=report.ticket, name=staff.name))
+
+    # -- not ours ------------------------------------------------------------------------------
+
+    async def ask_notours_reason(self, ctx: Ctx) -> None:
+        self._prompt(ctx, _("why is report {ticket} not for your agency?").format(
+            ticket=_ticket(ctx)))
+
+    async def on_notours_reason(self, ctx: Ctx) -> None:
+        self._keep_text(ctx, "reason", "notours_agency",
+                        _("Please write the reason as text (at least {n} characters)."))
+
+    def _agency_options(self, ctx: Ctx, *, exclude: str | None) -> list[Option]:
+        report_id = self._report_id(ctx)
+        return [Option(f"st:to:{report_id}:{a.key}", a.short_name)
+                for a in ctx.services.city.agencies.values() if a.key != exclude]
+
+    async def ask_notours_agency(self, ctx: Ctx) -> None:
+        report = await report_actions(ctx).get(self._report_id(ctx))
+        options = self._agency_options(ctx, exclude=report.agency_key if report else None)
+        options.append(Option(f"st:to:{self._report_id(ctx)}:-", _("I don't know")))
+        self._prompt(ctx, _("which agency should handle it? Kominfo will decide."), options)
+
+    async def on_notours_agency(self, ctx: Ctx) -> None:
+        if await _typed_choice(ctx):
+            return
+        ctx.say(_("Please choose one of the options."))
+        ctx.stay()
+
+    async def ask_route_agency(self, ctx: Ctx) -> None:
+        question = _("which agency should handle report {ticket}?").format(ticket=_ticket(ctx))
+        self._prompt(ctx, question, self._agency_options(ctx, exclude=None))
+
+    on_route_agency = on_notours_agency
+
+    async def route(self, ctx: Ctx, staff: StaffMember, report: Report,
+                    agency_key: str | None) -> None:
+        city = ctx.services.city
+        actions = report_actions(ctx)
+        if ctx.state == "notours_agency":
+            reason = (ctx.data.get(PENDING) or {}).get("reason") or ""
+            outcome = await actions.hand_back(report, actor_id=ctx.person.id, reason=reason,
+                                              suggested=agency_key)
+            _finish(ctx)
+            _done(ctx, outcome, _("↩️ Report {ticket} handed back to Kominfo ({name}).").format(
+                ticket=report.ticket, name=staff.name))
+            return
+        if agency_key is None or city.agency(agency_key) is None:
+            ctx.say(_("Please choose one of the options."))
+            ctx.stay()
+            return
+        if not can_act(staff, report, "route"):
+            _finish(ctx)
+            _deny(ctx, _("Only Kominfo can route reports."))
+            return
+        outcome = await actions.assign(report, agency_key, actor_id=ctx.person.id)
+        _finish(ctx)
+        _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
+            ticket=report.ticket, agency=agency_name(city, agency_key), name=staff.name))
+
+    # -- duplicate -----------------------------------------------------------------------------
+
+    async def ask_dup_original(self, ctx: Ctx) -> None:
+        self._prompt(ctx, _("report {ticket} repeats which earlier report? Send its ticket "
+                            "number.").format(ticket=_ticket(ctx)))
+
+    async def on_dup_original(self, ctx: Ctx) -> None:
+        loaded = await self._load(ctx)
+        if loaded is None:
+            return
+        staff, report = loaded
+        city = ctx.services.city
+        ticket = parse_ticket(ctx.text, city_code=city.code, year=ctx.services.now().year) \
+            if ctx.inbound.kind == Kind.TEXT else None
+        original = await ctx.services.reports.get(ticket) if ticket else None
+        if original is None or original.id == report.id:
+            ctx.say(_("We could not find that report. Please send the ticket number of the "
+                      "original report, e.g. {example}.").format(
+                example=f"{city.code}-{ctx.services.now().year}-000123"))
+            ctx.stay()
+            return
+        try:
+            outcome = await report_actions(ctx).mark_duplicate(report, original,
+                                                               actor_id=ctx.person.id)
+        except (TransitionRefused, ActionError) as error:
+            _give_up(ctx, error)
+            return
+        _finish(ctx)
+        _done(ctx, outcome, _("🔁 Report {ticket} merged into {original} ({name}).").format(
+            ticket=report.ticket, original=original.ticket, name=staff.name))
+
+    # -- reject --------------------------------------------------------------------------------
+
+    async def ask_reject_reason(self, ctx: Ctx) -> None:
+        report_id = self._report_id(ctx)
+        self._prompt(ctx, _("why is report {ticket} rejected?").format(ticket=_ticket(ctx)),
+                     [Option(f"st:why:{report_id}:{code}", reject_reason(code))
+                      for code in REJECT_REASONS])
+
+    on_reject_reason = on_notours_agency
+
+
+OPTION_HANDLERS["st"] = staff_button
+GROUP_COMMANDS["link"] = link_group
+COMMANDS["link"] = link_private
+if staff_group_message not in GROUP_HANDLERS:
+    GROUP_HANDLERS.append(staff_group_message)

@@ -1,0 +1,89 @@
+"""The "me too" step of filing a report: support an open report about the same problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.flows.base import Ctx
+from bot.flows.common import nav_options
+from bot.flows.notices import report_actions
+from bot.i18n import _, format_date, ngettext
+from bot.messages import Option
+from reports.duplicates import find_similar
+from reports.lifecycle import OPEN, status_label
+
+EXCERPT = 120
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
+
+
+class SupportStep:
+    """ReportFlow's states `similar`: shown after the description, before the photos."""
+
+    async def ask_similar(self, ctx: Ctx) -> None:
+        draft: dict[str, Any] = ctx.data["draft"]
+        matches = []
+        if not draft.get("similar_seen") and draft.get("category") and draft.get("description"):
+            matches = await find_similar(
+                session=ctx.services.session, city=ctx.services.city,
+                category_key=draft["category"], kelurahan_code=draft.get("kelurahan"),
+                description=draft["description"], lat=draft.get("lat"), lon=draft.get("lon"),
+                exclude_reporter=ctx.person.id)
+        if not matches:
+            ctx.goto("photos", remember=False)
+            return
+        city = ctx.services.city
+        draft["similar"] = [m.report.id for m in matches]
+        lines = [_("Residents have already reported what looks like the same problem:"), ""]
+        options = []
+        for match in matches:
+            report = match.report
+            kel = city.kelurahan(report.kelurahan_code) if report.kelurahan_code else None
+            place = kel.name if kel else "-"
+            if report.address:
+                place += f", {report.address}"
+            supporters = ngettext("{n} supporter", "{n} supporters",
+                                  match.supporters).format(n=match.supporters)
+            lines.append(f"• {report.ticket} · {status_label(report.status)} · {place} · "
+                         f"{format_date(report.created_at, fmt='medium')} · {supporters}")
+            lines.append(f"  “{_excerpt(report.description)}”")
+            options.append(Option(f"sup:{report.id}", _("👍 Support {ticket}").format(
+                ticket=report.ticket)))
+        lines += ["", _("Support it instead of filing a new report: you will be told of its "
+                        "progress like its reporter, and the agency sees how many residents "
+                        "are affected.")]
+        options.append(Option("own", _("📝 File mine anyway")))
+        ctx.say("\n".join(lines), options=options + nav_options())
+
+    async def on_similar(self, ctx: Ctx) -> None:
+        draft: dict[str, Any] = ctx.data["draft"]
+        picked = ctx.choice() or ""
+        if picked == "own":
+            draft["similar_seen"] = True
+            ctx.goto("photos", remember=False)
+            return
+        if picked.startswith("sup:") and picked[4:].isdigit():
+            report_id = int(picked[4:])
+            actions = report_actions(ctx)
+            report = await actions.get(report_id) if report_id in draft.get("similar", []) \
+                else None
+            if report is None or report.status not in OPEN:
+                ctx.say(_("That report has just been closed. Let us continue with yours."))
+                draft["similar_seen"] = True
+                ctx.goto("photos", remember=False)
+                return
+            await actions.support(report, identity_id=ctx.person.id)
+            facts = await actions.facts(report)
+            count = len(facts.supporters)
+            ctx.data.pop("draft", None)
+            ctx.say(_("👍 Thank you! You now support report {ticket}. We will tell you here at "
+                      "every step.").format(ticket=report.ticket) + "\n" +
+                    ngettext("{n} resident supports it.", "{n} residents support it.",
+                             count).format(n=count))
+            ctx.goto("main", "menu")
+            return
+        ctx.say(_("Please choose one of the options."))
+        ctx.stay()

@@ -1,0 +1,369 @@
+"""The Telegram channel through python-telegram-bot: parse updates, render and send replies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import os
+
+# Opt in to PTB's coming API (durations as timedelta), which the rate limiter already handles;
+# without it every 429 raises a deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
+
+from bot.engine import Engine, Outgoing
+from bot.handlers.telegram_transport import AiohttpRequest
+from bot.i18n import _, use_locale
+from bot.messages import (
+    Channel,
+    Inbound,
+    Kind,
+    Location,
+    Media,
+    Reply,
+    merge_replies,
+    split_text,
+)
+from bot.outbound import Outbound
+
+logger = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+CALLBACK_ANSWER_LIMIT = 200
+
+
+def bot_urls(api_url: str) -> tuple[str, str]:
+    """(base_url, base_file_url) for a Bot calling `{api_url}/bot{token}/{method}` and
+    downloading from `{api_url}/file/bot...`."""
+    root = api_url.rstrip("/")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+def build_bot(token: str, api_url: str, *, rate_limited: bool = True) -> ExtBot[None]:
+    """A bot that calls `{api_url}/bot{token}/{method}` and downloads from `/file/bot...`."""
+    base_url, base_file_url = bot_urls(api_url)
+    # aiohttp rather than PTB's default httpx transport: per request it costs a fraction of the
+    # CPU (measured with bench/inbound.py), and Bot API calls are most of a reply's work.
+    return ExtBot(
+        token,
+        base_url=base_url,
+        base_file_url=base_file_url,
+        request=AiohttpRequest(pool_size=64),
+        get_updates_request=AiohttpRequest(pool_size=1, read_timeout=40),
+        rate_limiter=AIORateLimiter(max_retries=3) if rate_limited else None,  # type: ignore[arg-type]
+    )
+
+
+def parse_update(update: Update, *, bot: Bot, bot_username: str | None) -> Inbound | None:
+    """Turn a Telegram update into the neutral Inbound; None for updates residents did not send."""
+    event_id = str(update.update_id)
+    if update.callback_query is not None:
+        query = update.callback_query
+        message = query.message if isinstance(query.message, Message) else None
+        chat = message.chat if message else None
+        is_group = bool(chat and chat.type != ChatType.PRIVATE)
+        return Inbound(
+            channel=Channel.TELEGRAM,
+            user_key=str(query.from_user.id),
+            event_id=event_id,
+            kind=Kind.OPTION,
+            option_id=query.data,
+            locale_hint=query.from_user.language_code,
+            display_name=query.from_user.first_name,
+            is_group=is_group,
+            mentioned=is_group,
+            chat_key=str(chat.id) if chat and is_group else None,
+        )
+    message = update.message or update.edited_message
+    if message is None or message.from_user is None:
+        return None
+    user = message.from_user
+    is_group = message.chat.type != ChatType.PRIVATE
+    inbound = Inbound(
+        channel=Channel.TELEGRAM,
+        user_key=str(user.id),
+        event_id=event_id,
+        locale_hint=user.language_code,
+        display_name=user.first_name,
+        is_group=is_group,
+        edited=update.edited_message is not None,
+        chat_key=str(message.chat.id) if is_group else None,
+    )
+    text = message.text or message.caption
+    if message.text:
+        inbound.kind, inbound.text = Kind.TEXT, message.text
+        if message.text.startswith("/"):
+            head, _sep, arg = message.text[1:].partition(" ")
+            command, _at, target = head.partition("@")
+            if not target or (bot_username and target.lower() == bot_username.lower()):
+                inbound.kind = Kind.COMMAND
+                inbound.command = command.lower()
+                inbound.command_arg = arg.strip() or None
+                inbound.mentioned = bool(target) or not is_group
+        if bot_username and f"@{bot_username.lower()}" in message.text.lower():
+            inbound.mentioned = True
+        reply_to = message.reply_to_message
+        if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.is_bot:
+            inbound.mentioned = True
+    elif message.photo:
+        largest = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
+        inbound.kind, inbound.text = Kind.PHOTO, text
+        inbound.media = [Media(kind=Kind.PHOTO, content_type="image/jpeg",
+                               size=largest.file_size, fetch=_fetcher(bot, largest.file_id),
+                               ref=largest.file_id)]
+    elif message.document:
+        doc = message.document
+        inbound.kind, inbound.text = Kind.DOCUMENT, text
+        inbound.media = [Media(kind=Kind.DOCUMENT, content_type=doc.mime_type,
+                               size=doc.file_size, fetch=_fetcher(bot, doc.file_id),
+                               ref=doc.file_id)]
+    elif message.location or message.venue:
+        loc = message.venue.location if message.venue else message.location
+        assert loc is not None
+        address = message.venue.address if message.venue else None
+        inbound.kind = Kind.LOCATION
+        inbound.location = Location(loc.latitude, loc.longitude, address)
+    elif message.contact:
+        inbound.kind = Kind.CONTACT
+        inbound.contact_phone = message.contact.phone_number
+    elif message.sticker:
+        inbound.kind = Kind.STICKER
+    elif message.voice or message.audio:
+        inbound.kind = Kind.VOICE
+    elif message.video or message.video_note or message.animation:
+        inbound.kind = Kind.VIDEO
+    else:
+        inbound.kind = Kind.OTHER
+    return inbound
+
+
+def _fetcher(bot: Bot, file_id: str) -> Callable[[], Awaitable[bytes]]:
+    async def fetch() -> bytes:
+        file = await bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray())
+
+    return fetch
+
+
+def _keyboard(reply: Reply, bot_username: str | None) -> Any:
+    if reply.request_location:
+        keys = [[KeyboardButton(_("📍 Share my location"), request_location=True)]]
+        keys += [[KeyboardButton(o.label)] for o in reply.options]
+        return ReplyKeyboardMarkup(keys, resize_keyboard=True, one_time_keyboard=True)
+    rows: list[list[InlineKeyboardButton]] = []
+    if reply.url_button:
+        label, url = reply.url_button
+        if url.startswith("private:"):
+            url = f"https://t.me/{bot_username or ''}?start={url[8:] or 'menu'}"
+        rows.append([InlineKeyboardButton(label, url=url)])
+    short = all(len(o.label) <= 18 for o in reply.options) and len(reply.options) > 4
+    row: list[InlineKeyboardButton] = []
+    for option in reply.options:
+        if len(option.id.encode()) > CALLBACK_DATA_LIMIT:
+            raise ValueError(f"option id longer than {CALLBACK_DATA_LIMIT} bytes: {option.id!r}")
+        row.append(InlineKeyboardButton(option.label, callback_data=option.id))
+        if not short or len(row) == 2:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def render_text(reply: Reply) -> str:
+    """Replies are plain text; escape it all for HTML so `<b>` or `a & b` typed by a resident
+    shows as typed."""
+    text = reply.text
+    if reply.options and not reply.request_location and any(
+        len(o.label) > 40 for o in reply.options
+    ):
+        # Long labels get cut on buttons; list them in full above.
+        text += "\n\n" + "\n".join(f"{i}. {o.label}" for i, o in enumerate(reply.options, 1))
+    return html.escape(text, quote=False)
+
+
+class TelegramChannel:
+    """Receives updates (webhook or polling), runs them through the engine, sends replies."""
+
+    def __init__(self, *, bot: ExtBot[None], engine: Engine, outbound: Outbound,
+                 bot_username: str | None = None) -> None:
+        self.bot = bot
+        self.engine = engine
+        self.outbound = outbound
+        self.bot_username = bot_username
+        self._polling: asyncio.Task[None] | None = None
+        # The broadcasts' shared limiter (broadcasts.limiter.Limiter): replies take the
+        # next slot ahead of any broadcast. None: PTB's own rate limiter alone.
+        self.limiter: Any = None
+        outbound.register(Channel.TELEGRAM, self)
+
+    async def start(self) -> None:
+        await self.bot.initialize()
+        if not self.bot_username:
+            self.bot_username = self.bot.username
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        await self.bot.shutdown()
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES,
+                                   drop_pending_updates=False)
+
+    def start_polling(self) -> None:
+        self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
+
+    async def _poll(self) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        offset: int | None = None
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=30,
+                                                     allowed_updates=Update.ALL_TYPES)
+            except asyncio.CancelledError:
+                raise
+            except TelegramError:
+                logger.warning("polling failed; retrying in 3 s", exc_info=True)
+                await asyncio.sleep(3)
+                continue
+            for update in updates:
+                offset = update.update_id + 1
+                await self.handle(update)
+
+    async def handle_json(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """A webhook update. Returns the Bot API call to make in the webhook's answer, if any.
+
+        Telegram carries out one method named in the answer to its POST. A button press is
+        answered that way (answerCallbackQuery) rather than with a request of its own: its
+        result is never needed, and each tap saves a Bot API request."""
+        update = Update.de_json(data, self.bot)
+        return await self.handle(update, in_answer=True)
+
+    async def handle(self, update: Update, *, in_answer: bool = False) -> dict[str, Any] | None:
+        """Run one update; with ``in_answer`` a button press's answer is returned, not sent."""
+        inbound = parse_update(update, bot=self.bot, bot_username=self.bot_username)
+        query = update.callback_query
+        if inbound is None:
+            return await self._answer(query, None, in_answer)
+        try:
+            outgoing = await self.engine.process(inbound)
+        except Exception:
+            logger.exception("failed to process a telegram update")
+            answer = await self._answer(query, None, in_answer)
+            with use_locale(inbound.locale_hint):
+                await self._send_text(inbound.chat_key or inbound.user_key,
+                                      _("Sorry, something went wrong on our side. Please try "
+                                        "again in a moment."))
+            return answer
+        alert = next((o.reply.alert for o in outgoing if o.reply.alert), None)
+        # Without in_answer this stops the button's spinner before the (possibly slower)
+        # replies go out; with it, it only builds the call for the webhook's answer.
+        answer = await self._answer(query, alert, in_answer)
+        await self.outbound.deliver(outgoing, source=Channel.TELEGRAM,
+                                    edit_message=query.message if query else None)
+        return answer
+
+    async def _answer(self, query: CallbackQuery | None, alert: str | None,
+                      in_answer: bool) -> dict[str, Any] | None:
+        """Answer a button press: as a call for the webhook's answer, or by calling the API."""
+        if query is None:
+            return None
+        alert = alert[:CALLBACK_ANSWER_LIMIT] if alert else None
+        if in_answer:
+            call: dict[str, Any] = {"method": "answerCallbackQuery",
+                                    "callback_query_id": query.id}
+            if alert:
+                call.update(text=alert, show_alert=True)
+            return call
+        try:
+            await query.answer(text=alert, show_alert=bool(alert))
+        except BadRequest:
+            logger.info("callback query too old to answer")
+        return None
+
+    async def deliver(self, outgoing: list[Outgoing], *, edit_message: Any = None) -> None:
+        """Send replies in order; one event's plain notes are merged into one message."""
+        by_target: dict[str, list[Outgoing]] = {}
+        for item in outgoing:
+            by_target.setdefault(item.to, []).append(item)
+        for target, items in by_target.items():
+            locale = items[0].locale
+            # A reply that is only a button pop-up (alert, no text) was shown by _answer.
+            replies = merge_replies([i.reply for i in items if i.reply.text or not i.reply.alert])
+            with use_locale(locale):
+                for index, reply in enumerate(replies):
+                    can_edit = index == 0 and reply.edit and edit_message is not None \
+                        and not reply.request_location and not reply.media_paths
+                    await self.send(target, reply, edit=edit_message if can_edit else None)
+
+    async def send(self, chat_id: str, reply: Reply, *, edit: Any = None) -> None:
+        try:
+            markup = _keyboard(reply, self.bot_username)
+            if reply.media_paths:
+                await self._send_photos(chat_id, reply, markup)
+                return
+            chunks = split_text(render_text(reply), TEXT_LIMIT)
+            for i, chunk in enumerate(chunks):
+                last = i == len(chunks) - 1
+                await self._slot(chat_id)
+                if edit is not None and i == 0 and len(chunks) == 1:
+                    try:
+                        await self.bot.edit_message_text(
+                            chunk, chat_id=edit.chat.id, message_id=edit.message_id,
+                            parse_mode=ParseMode.HTML, reply_markup=markup)
+                        return
+                    except BadRequest:
+                        pass  # e.g. the message is too old to edit: send a new one
+                await self.bot.send_message(int(chat_id), chunk, parse_mode=ParseMode.HTML,
+                                            reply_markup=markup if last else None)
+        except Forbidden:
+            logger.info("a telegram user has blocked the bot; reply dropped")
+        except TelegramError:
+            logger.exception("telegram send failed")
+
+    async def _send_photos(self, chat_id: str, reply: Reply, markup: Any) -> None:
+        caption = render_text(reply)
+        for i, path in enumerate(reply.media_paths):
+            last = i == len(reply.media_paths) - 1
+            with open(path, "rb") as fh:  # noqa: ASYNC230 - small local file
+                data = fh.read()
+            fits = len(caption) <= CAPTION_LIMIT
+            await self._slot(chat_id)
+            await self.bot.send_photo(int(chat_id), data,
+                                      caption=caption if last and fits else None,
+                                      parse_mode=ParseMode.HTML,
+                                      reply_markup=markup if last and fits else None)
+        if len(caption) > CAPTION_LIMIT:
+            for chunk in split_text(caption, TEXT_LIMIT):
+                await self._slot(chat_id)
+                await self.bot.send_message(int(chat_id), chunk, parse_mode=ParseMode.HTML,
+                                            reply_markup=markup)
+
+    async def _slot(self, chat_id: str) -> None:
+        if self.limiter is not None:
+            await self.limiter.acquire_reply("telegram", str(chat_id))
+
+    async def _send_text(self, chat_id: str, text: str) -> None:
+        await self.send(chat_id, Reply(text=text))

@@ -1,0 +1,146 @@
+"""Broadcasts on Telegram: one message at a time through a Bot the dispatcher paces.
+
+The Bot here has no rate limiter of its own (the dispatcher's shared limiter is the one that
+knows about replies), and each platform answer becomes a channel-neutral SendResult.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import os
+import warnings
+
+# Durations as timedelta (PTB's coming API), as the Telegram channel does: without it every 429
+# raises a deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.handlers.telegram import CAPTION_LIMIT, bot_urls
+from bot.handlers.telegram_transport import AiohttpRequest
+from broadcasts.limiter import ChannelLimits, telegram_limits
+from broadcasts.links import telegram_start_link
+from broadcasts.sending import BulkMessage, Outcome, SendResult
+
+logger = logging.getLogger(__name__)
+
+
+def bulk_bot(token: str, api_url: str) -> Bot:
+    """A Bot for broadcasts: no rate limiter of its own, an aiohttp transport."""
+    base_url, base_file_url = bot_urls(api_url)
+    return Bot(token, base_url=base_url, base_file_url=base_file_url,
+               request=AiohttpRequest(), get_updates_request=AiohttpRequest(pool_size=1))
+
+
+def _seconds(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw: Any = exc.retry_after
+    return raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
+
+
+class TelegramBulkSender:
+    """The dispatcher's Telegram side."""
+
+    channel = "telegram"
+    caption_limit = CAPTION_LIMIT
+    needs_template_window = False
+    has_receipts = False
+
+    def __init__(self, bot: Bot, *, per_second: float = 30.0,
+                 bot_username: str | None = None) -> None:
+        self.bot = bot
+        self.limits: ChannelLimits = telegram_limits(per_second)
+        self.bot_username = bot_username
+        self._file_ids: dict[str, str] = {}
+        self._started = False
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        await self.bot.initialize()
+        self._started = True
+        if not self.bot_username:
+            self.bot_username = self.bot.username
+
+    async def stop(self) -> None:
+        if self._started:
+            await self.bot.shutdown()
+            self._started = False
+
+    def join_link(self, code: str) -> str | None:
+        if not self.bot_username:
+            return None
+        return telegram_start_link(self.bot_username, code)
+
+    def _markup(self, message: BulkMessage) -> InlineKeyboardMarkup | None:
+        rows: list[list[InlineKeyboardButton]] = []
+        if message.link:
+            rows.append([InlineKeyboardButton(message.link[0], url=message.link[1])])
+        if message.button:
+            rows.append([InlineKeyboardButton(message.button[1],
+                                               callback_data=message.button[0])])
+        return InlineKeyboardMarkup(rows) if rows else None
+
+    async def send(self, message: BulkMessage) -> SendResult:
+        chat_id = int(message.address)
+        text = html.escape(message.text, quote=False)
+        markup = self._markup(message)
+        try:
+            if message.image_path:
+                sent = await self._send_photo(chat_id, message.image_path, text, markup)
+            else:
+                sent = await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                                                   reply_markup=markup)
+        except RetryAfter as exc:
+            return SendResult(Outcome.RETRY_AFTER, retry_after=_seconds(exc))
+        except Forbidden:
+            return SendResult(Outcome.BLOCKED, reason="blocked")
+        except ChatMigrated:
+            return SendResult(Outcome.FAILED, reason="chat_migrated")
+        except BadRequest as exc:
+            reason = "chat_not_found" if "chat not found" in str(exc).lower() else "bad_request"
+            logger.info("telegram refused a broadcast message: %s", exc.message)
+            return SendResult(Outcome.FAILED, reason=reason)
+        except TimedOut:
+            return SendResult(Outcome.RETRY, reason="timeout")
+        except InvalidToken:
+            return SendResult(Outcome.RETRY, reason="invalid_token")
+        except NetworkError:
+            return SendResult(Outcome.RETRY, reason="server_error")
+        except TelegramError:
+            logger.exception("unexpected telegram error on a broadcast")
+            return SendResult(Outcome.RETRY, reason="server_error")
+        return SendResult.ok(str(sent.message_id))
+
+    async def _send_photo(self, chat_id: int, path: str, caption: str,
+                          markup: InlineKeyboardMarkup | None) -> Message:
+        # Upload once, then reuse Telegram's file id for every other recipient.
+        photo: Any = self._file_ids.get(path)
+        if photo is None:
+            photo = await asyncio.to_thread(Path(path).read_bytes)
+        sent = await self.bot.send_photo(chat_id, photo, caption=caption or None,
+                                         parse_mode=ParseMode.HTML if caption else None,
+                                         reply_markup=markup)
+        if path not in self._file_ids and sent.photo:
+            self._file_ids[path] = max(sent.photo, key=lambda p: p.width * p.height).file_id
+        return sent

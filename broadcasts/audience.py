@@ -1,0 +1,117 @@
+"""Who a campaign is for: groups and areas choose recipients; roles, channels, languages narrow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.i18n import _
+from broadcasts.groups import GroupCatalog
+from storage.city import City
+
+ROLES = ("resident", "kim", "kepling")
+CHANNELS = ("telegram", "whatsapp")
+LANGUAGES = ("id", "en")
+
+
+@dataclass
+class Audience:
+    """A campaign's audience.
+
+    A subscriber is chosen when subscribed to one of `groups`, or living in one of `kecamatan`
+    or `kelurahan`; when none of those is given, `roles` choose on their own. `roles` (when
+    groups or areas are given), `channels` and `languages` then narrow the choice. With
+    `relays`, the kepala lingkungan of the areas covered (by area or by KIM; every relay when
+    the audience names no area, e.g. C-Gen alone) also receive it, with their forwarding kit.
+    """
+
+    groups: list[str] = field(default_factory=list)
+    kecamatan: list[str] = field(default_factory=list)
+    kelurahan: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    relays: bool = True
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Audience:
+        return cls(
+            groups=list(data.get("groups") or []),
+            kecamatan=list(data.get("kecamatan") or []),
+            kelurahan=list(data.get("kelurahan") or []),
+            roles=list(data.get("roles") or []),
+            channels=list(data.get("channels") or []),
+            languages=list(data.get("languages") or []),
+            relays=bool(data.get("relays", True)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"groups": self.groups, "kecamatan": self.kecamatan, "kelurahan": self.kelurahan,
+                "roles": self.roles, "channels": self.channels, "languages": self.languages,
+                "relays": self.relays}
+
+    @property
+    def empty(self) -> bool:
+        return not (self.groups or self.kecamatan or self.kelurahan or self.roles)
+
+    def problems(self, catalog: GroupCatalog, city: City) -> list[str]:
+        """What is wrong with the audience, in the reader's language; empty when usable."""
+        out: list[str] = []
+        if self.empty:
+            out.append(_("Choose at least one group, area or role."))
+        for key in self.groups:
+            if key not in catalog:
+                out.append(_("Unknown group: {key}").format(key=key))
+        for code in self.kecamatan:
+            if city.kecamatan_by_code(code) is None:
+                out.append(_("Unknown kecamatan: {code}").format(code=code))
+        for code in self.kelurahan:
+            if not city.has_kelurahan(code):
+                out.append(_("Unknown kelurahan: {code}").format(code=code))
+        for role in self.roles:
+            if role not in ROLES:
+                out.append(_("Unknown role: {role}").format(role=role))
+        for channel in self.channels:
+            if channel not in CHANNELS:
+                out.append(_("Unknown channel: {channel}").format(channel=channel))
+        for language in self.languages:
+            if language not in LANGUAGES:
+                out.append(_("Unknown language: {language}").format(language=language))
+        return out
+
+    def area_kelurahan(self, city: City) -> list[str]:
+        """Kelurahan whose residents are chosen by area (not by subscription)."""
+        codes = set(self.kelurahan)
+        for kec in self.kecamatan:
+            codes |= {k.code for k in city.kelurahan_in(kec)}
+        return sorted(codes)
+
+    def relay_kelurahan(self, catalog: GroupCatalog, area: Iterable[str]) -> list[str] | None:
+        """Kelurahan whose relays receive the kit (`area`: what `area_kelurahan` gave); None
+        means every relay (city-wide)."""
+        codes = set(area) | set(catalog.kelurahan_covered(self.groups))
+        return sorted(codes) if codes else None
+
+    def describe(self, catalog: GroupCatalog, city: City) -> str:
+        parts: list[str] = []
+        for key in self.groups:
+            group = catalog.get(key)
+            parts.append(group.name() if group else key)
+        for code in self.kecamatan:
+            kec = city.kecamatan_by_code(code)
+            parts.append(_("Kecamatan {name}").format(name=kec.name if kec else code))
+        for code in self.kelurahan:
+            name = city.kelurahan(code).name if city.has_kelurahan(code) else code
+            parts.append(_("Kelurahan {name}").format(name=name))
+        text = ", ".join(parts) if parts else _("everyone subscribed")
+        if self.roles:
+            text += " · " + _("roles: {roles}").format(roles=", ".join(self.roles))
+        if self.channels:
+            text += " · " + _("channels: {channels}").format(channels=", ".join(self.channels))
+        if self.languages:
+            text += " · " + _("languages: {languages}").format(
+                languages=", ".join(self.languages))
+        if self.relays:
+            text += " · " + _("with kepala lingkungan")
+        return text

@@ -1,0 +1,155 @@
+"""How far a campaign reached: overall and per kecamatan and kelurahan, and the staff summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import N_, _, format_number
+from storage import repo_broadcasts as repo
+from storage.city import City
+from storage.models.broadcast import Campaign
+
+COUNTERS = ("targeted", "queued", "sending", "sent", "delivered", "read", "failed", "skipped",
+            "clicks", "forwards", "joins")
+
+
+def _blank() -> dict[str, Any]:
+    out: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
+    out["failed_by_reason"] = {}
+    out["skipped_by_reason"] = {}
+    return out
+
+
+def _add(bucket: dict[str, Any], status: str, reason: str | None, n: int) -> None:
+    bucket["targeted"] += n
+    if status in ("sent", "delivered", "read"):
+        bucket["sent"] += n
+    if status in ("delivered", "read"):
+        bucket["delivered"] += n
+    if status == "read":
+        bucket["read"] += n
+    if status in ("queued", "sending", "failed", "skipped"):
+        bucket[status] += n
+    if status in ("failed", "skipped"):
+        by = bucket[f"{status}_by_reason"]
+        key = reason or "unknown"
+        by[key] = by.get(key, 0) + n
+
+
+async def campaign_reach(*, session: AsyncSession, city: City,
+                         campaign: Campaign) -> dict[str, Any]:
+    """Every reach figure of one campaign (what `emas campaign status --json` prints)."""
+    assert campaign.id is not None
+    totals = _blank()
+    by_kel: dict[str | None, dict[str, Any]] = {}
+    for kel, status, reason, n in await repo.reach_rows(session=session,
+                                                        campaign_id=campaign.id):
+        _add(totals, status, reason, n)
+        _add(by_kel.setdefault(kel, _blank()), status, reason, n)
+    for name, rows in (("clicks", await repo.click_rows(session=session, campaign_id=campaign.id)),
+                       ("forwards", await repo.forward_rows(session=session,
+                                                            campaign_id=campaign.id)),
+                       ("joins", await repo.join_rows(session=session, campaign_id=campaign.id))):
+        for kel, n in rows:
+            totals[name] += n
+            by_kel.setdefault(kel, _blank())[name] += n
+
+    kecamatan: list[dict[str, Any]] = []
+    for kec in city.kecamatan:
+        kec_total = _blank()
+        kelurahan: list[dict[str, Any]] = []
+        for place in city.kelurahan_in(kec.code):
+            figures = by_kel.get(place.code)
+            if figures is None:
+                continue
+            kelurahan.append({"code": place.code, "name": place.name, **figures})
+            _merge(kec_total, figures)
+        if kelurahan:
+            kecamatan.append({"code": kec.code, "name": kec.name, **kec_total,
+                              "kelurahan": kelurahan})
+    unknown = {k: v for k, v in by_kel.items() if k is None or not city.has_kelurahan(k)}
+    no_area = _blank()
+    for figures in unknown.values():
+        _merge(no_area, figures)
+
+    first, last, n_sent = await repo.sending_rate(session=session, campaign_id=campaign.id)
+    seconds = (last - first).total_seconds() if first and last else 0.0
+    return {
+        "id": campaign.id,
+        "title": campaign.title,
+        "status": campaign.status,
+        "created_by": campaign.created_by,
+        "approved_by": campaign.approved_by,
+        "send_at": campaign.send_at.isoformat() if campaign.send_at else None,
+        "started_at": campaign.started_at.isoformat() if campaign.started_at else None,
+        "finished_at": campaign.finished_at.isoformat() if campaign.finished_at else None,
+        "repeat_weekly": campaign.repeat_weekly,
+        **totals,
+        "no_area": no_area,
+        "kecamatan": kecamatan,
+        "rate": {
+            "first_sent_at": first.isoformat() if first else None,
+            "last_sent_at": last.isoformat() if last else None,
+            "messages_per_second": round((n_sent - 1) / seconds, 2) if seconds > 0 else None,
+        },
+    }
+
+
+def _merge(into: dict[str, Any], figures: dict[str, Any]) -> None:
+    for key in COUNTERS:
+        into[key] += figures[key]
+    for key in ("failed_by_reason", "skipped_by_reason"):
+        for reason, n in figures[key].items():
+            into[key][reason] = into[key].get(reason, 0) + n
+
+
+_REASON_LABELS = {
+    "opted_out": N_("opted out"),
+    "no_template": N_("no template"),
+    "blocked": N_("blocked the bot"),
+    "cancelled": N_("cancelled"),
+    "channel_off": N_("channel switched off"),
+    "server_error": N_("platform error"),
+    "too_many_attempts": N_("too many attempts"),
+    "chat_not_found": N_("chat not found"),
+    "bad_request": N_("refused by the platform"),
+    "undelivered": N_("not delivered"),
+}
+
+
+def reason_label(reason: str) -> str:
+    label = _REASON_LABELS.get(reason)
+    return _(label) if label is not None else reason
+
+
+def summary_text(reach: dict[str, Any]) -> str:
+    """The reach summary sent to the staff member when their campaign finishes."""
+    head = _("Campaign “{title}” (#{id}) has finished.").format(title=reach["title"],
+                                                               id=reach["id"])
+    return "\n".join([head, *summary_lines(reach)])
+
+
+def summary_lines(reach: dict[str, Any]) -> list[str]:
+    """The figures of the reach summary, one line each (without its heading)."""
+    n = format_number
+    lines = [
+        _("Targeted: {n}").format(n=n(reach["targeted"])),
+        _("Sent: {n} · delivered: {delivered} · read (WhatsApp): {read}").format(
+            n=n(reach["sent"]), delivered=n(reach["delivered"]), read=n(reach["read"])),
+    ]
+    for key, label in (("failed", _("Failed")), ("skipped", _("Skipped"))):
+        if reach[key]:
+            reasons = ", ".join(f"{reason_label(r)} {n(c)}"
+                                for r, c in sorted(reach[f"{key}_by_reason"].items()))
+            lines.append(f"{label}: {n(reach[key])} ({reasons})")
+    lines.append(_("Link clicks: {clicks} · relays' forwards: {forwards} · new subscribers "
+                   "through relays: {joins}").format(clicks=n(reach["clicks"]),
+                                                     forwards=n(reach["forwards"]),
+                                                     joins=n(reach["joins"])))
+    top = sorted(reach["kecamatan"], key=lambda k: -k["sent"])
+    if top:
+        lines.append(_("By kecamatan:"))
+        lines += [f"• {k['name']}: {n(k['sent'])}/{n(k['targeted'])}" for k in top]
+    return lines

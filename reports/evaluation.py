@@ -1,0 +1,385 @@
+"""The weekly evaluation: what came in, how fast agencies answered, what is overdue, how residents
+rated it.
+
+Definitions (the same in every output):
+- The period covers reports filed from `start` 00:00 to `end` 24:00, city time.
+- Verification is on time when the report left Kominfo's hands (passed to an agency, referred,
+  rejected or merged) before its verification deadline; it counts as due once that happened or
+  the deadline passed.
+- An answer is on time when the agency's first response after the first assignment (in
+  progress, resolved, handed back, merged) came before its deadline; due likewise.
+- Time to first response runs from the first assignment to that response; time to resolution
+  from the first assignment to the first "resolved". Both in hours, medians per agency.
+- Overdue now: reports whose current deadline has passed at `as_of`, whenever filed.
+- Reopened: reopenings during the period. Satisfaction: answers given during the period.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from reports.lifecycle import WITH_KOMINFO, Status
+from reports.sla import (
+    ANSWER,
+    AWAITING_ANSWER,
+    VERIFY,
+    calendar_for,
+    current_clock,
+    first_run,
+    stage_days,
+)
+from reports.workdays import WorkCalendar
+from storage import repo_agencies
+from storage.models import Report, ReportEvent
+
+if TYPE_CHECKING:
+    from storage.city import City
+
+KOMINFO = "kominfo"  # the bucket for reports waiting on Kominfo (verification)
+
+
+@dataclass(slots=True)
+class _AgencyFigures:
+    received: int = 0
+    answer_due: int = 0
+    answered_on_time: int = 0
+    response_hours: list[float] = field(default_factory=list)
+    resolution_hours: list[float] = field(default_factory=list)
+    overdue_now: int = 0
+    reopened: int = 0
+    ratings: int = 0
+    fixed: int = 0
+    not_fixed: int = 0
+    stars: list[int] = field(default_factory=list)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def _hours(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 3600
+
+
+def _counted(counter: Counter[str], names: dict[str, str]) -> list[dict[str, Any]]:
+    rows = [{"key": key, "name": names.get(key, key), "count": count}
+            for key, count in counter.items()]
+    return sorted(rows, key=lambda r: (-r["count"], r["name"]))
+
+
+def period_bounds(city: City, start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, the day after end 00:00) in city time."""
+    return (datetime.combine(start, time(0), tzinfo=city.tz),
+            datetime.combine(end + timedelta(days=1), time(0), tzinfo=city.tz))
+
+
+async def evaluate(
+    *, session: AsyncSession, city: City, start: date, end: date, as_of: datetime,
+) -> dict[str, Any]:
+    """Every figure of the weekly meeting for reports filed between `start` and `end`."""
+    calendar = calendar_for(city)
+    lower, upper = period_bounds(city, start, end)
+    reports = list(await repo_agencies.list_reports_created(session=session, start=lower,
+                                                            end=upper))
+    events = await repo_agencies.list_events_for(session=session,
+                                                 report_ids=[r.id or 0 for r in reports])
+    agencies: dict[str, _AgencyFigures] = defaultdict(_AgencyFigures)
+
+    by_kec: Counter[str] = Counter()
+    by_kel: Counter[str] = Counter()
+    by_cat: Counter[str] = Counter()
+    by_agency: Counter[str] = Counter()
+    verify_due = verify_on_time = answer_due = answer_on_time = 0
+    for report in reports:
+        history = events.get(report.id or 0, [])
+        agency = report.agency_key or "-"
+        by_kec[report.kecamatan_code or "-"] += 1
+        by_kel[report.kelurahan_code or "-"] += 1
+        by_cat[report.category_key] += 1
+        by_agency[agency] += 1
+        figures = agencies[agency]
+        figures.received += 1
+
+        begun, ended = first_run(history, VERIFY)
+        if begun is not None:
+            deadline = calendar.deadline(begun.at, stage_days(city, report, VERIFY))
+            if ended is not None or as_of >= deadline:
+                verify_due += 1
+                if ended is not None and ended.at < deadline:
+                    verify_on_time += 1
+
+        begun, ended = first_run(history, ANSWER)
+        if begun is None:
+            continue
+        deadline = calendar.deadline(begun.at, stage_days(city, report, ANSWER))
+        if ended is not None or as_of >= deadline:
+            answer_due += 1
+            figures.answer_due += 1
+            if ended is not None and ended.at < deadline:
+                answer_on_time += 1
+                figures.answered_on_time += 1
+        if ended is not None:
+            figures.response_hours.append(_hours(begun.at, ended.at))
+        resolved = _first_after(history, begun, Status.RESOLVED)
+        if resolved is not None:
+            figures.resolution_hours.append(_hours(begun.at, resolved.at))
+
+    overdue = await _overdue_now(session=session, city=city, as_of=as_of, calendar=calendar)
+    for key, count in overdue.items():
+        if key != KOMINFO:
+            agencies[key].overdue_now += count
+
+    reopened_events = await repo_agencies.list_events_between(
+        session=session, status=Status.REOPENED, start=lower, end=upper)
+    ratings = await repo_agencies.list_ratings_between(session=session, start=lower, end=upper)
+    touched = {e.report_id for e in reopened_events} | {r.report_id for r in ratings}
+    owners: dict[int, str] = {r.id or 0: r.agency_key or "-" for r in reports}
+    for report_id in touched - set(owners):
+        found = await repo_agencies.get_report(session=session, report_id=report_id)
+        owners[report_id] = (found.agency_key if found else None) or "-"
+    for event in reopened_events:
+        agencies[owners[event.report_id]].reopened += 1
+    stars_all: list[int] = []
+    for rating in ratings:
+        figures = agencies[owners[rating.report_id]]
+        figures.ratings += 1
+        if rating.fixed:
+            figures.fixed += 1
+        else:
+            figures.not_fixed += 1
+        if rating.stars:
+            figures.stars.append(rating.stars)
+            stars_all.append(rating.stars)
+
+    names = {k.code: k.name for k in city.kecamatan}
+    kel_names = {}
+    for kel in city.all_kelurahan():
+        kec = city.kecamatan_by_code(kel.kecamatan_code)
+        kel_names[kel.code] = f"{kel.name} ({kec.name})" if kec else kel.name
+    cat_names = {c.key: c.names.get("id", c.key) for c in city.categories}
+    agency_names = {a.key: a.short_name for a in city.agencies.values()}
+    return {
+        "period": {"from": start.isoformat(), "to": end.isoformat(),
+                   "as_of": as_of.isoformat()},
+        "received": {
+            "total": len(reports),
+            "by_kecamatan": _counted(by_kec, names),
+            "by_kelurahan": _counted(by_kel, kel_names),
+            "by_category": _counted(by_cat, cat_names),
+            "by_agency": _counted(by_agency, agency_names),
+        },
+        "verification": {"due": verify_due, "on_time": verify_on_time,
+                         "share_on_time": _share(verify_on_time, verify_due)},
+        "answer": {"due": answer_due, "on_time": answer_on_time,
+                   "share_on_time": _share(answer_on_time, answer_due)},
+        "overdue_now": {
+            "total": sum(overdue.values()),
+            "verification": overdue.get(KOMINFO, 0),
+            "by_agency": {k: v for k, v in sorted(overdue.items()) if k != KOMINFO},
+        },
+        "reopened": len(reopened_events),
+        "satisfaction": {
+            "ratings": len(ratings),
+            "fixed": sum(1 for r in ratings if r.fixed),
+            "not_fixed": sum(1 for r in ratings if not r.fixed),
+            "average_stars": round(statistics.fmean(stars_all), 2) if stars_all else None,
+        },
+        "agencies": [
+            {
+                "agency": key,
+                "name": agency_names.get(key, key),
+                "received": f.received,
+                "answer_due": f.answer_due,
+                "answered_on_time": f.answered_on_time,
+                "share_answered_on_time": _share(f.answered_on_time, f.answer_due),
+                "median_hours_to_first_response": _median(f.response_hours),
+                "median_hours_to_resolution": _median(f.resolution_hours),
+                "overdue_now": f.overdue_now,
+                "reopened": f.reopened,
+                "ratings": f.ratings,
+                "fixed": f.fixed,
+                "not_fixed": f.not_fixed,
+                "average_stars": round(statistics.fmean(f.stars), 2) if f.stars else None,
+            }
+            for key, f in sorted(agencies.items())
+        ],
+    }
+
+
+def _first_after(history: list[ReportEvent], begun: ReportEvent,
+                 status: str) -> ReportEvent | None:
+    seen = False
+    for event in history:
+        if event is begun:
+            seen = True
+            continue
+        if seen and event.status == status:
+            return event
+    return None
+
+
+async def _overdue_now(*, session: AsyncSession, city: City, as_of: datetime,
+                       calendar: WorkCalendar) -> Counter[str]:
+    """Open reports past their current deadline: Kominfo's under "kominfo", else by agency."""
+    reports: list[Report] = list(await repo_agencies.list_reports_by_status(
+        session=session, statuses=[*WITH_KOMINFO, *AWAITING_ANSWER]))
+    events = await repo_agencies.list_events_for(session=session,
+                                                 report_ids=[r.id or 0 for r in reports])
+    found: Counter[str] = Counter()
+    for report in reports:
+        clock = current_clock(report, events.get(report.id or 0, []), city=city,
+                              calendar=calendar)
+        if clock is None or not clock.overdue(as_of):
+            continue
+        found[KOMINFO if clock.stage == VERIFY else (report.agency_key or "-")] += 1
+    return found
+
+
+# --- other shapes ----------------------------------------------------------------------------
+
+
+def to_rows(figures: dict[str, Any]) -> list[list[Any]]:
+    """One flat table: section, key, name, metric, value (for CSV)."""
+    rows: list[list[Any]] = [["section", "key", "name", "metric", "value"]]
+    rows.append(["received", "", "", "total", figures["received"]["total"]])
+    for group in ("by_kecamatan", "by_kelurahan", "by_category", "by_agency"):
+        for item in figures["received"][group]:
+            rows.append([f"received_{group}", item["key"], item["name"], "count", item["count"]])
+    for section in ("verification", "answer"):
+        for metric, value in figures[section].items():
+            rows.append([section, "", "", metric, value])
+    over = figures["overdue_now"]
+    rows.append(["overdue_now", "", "", "total", over["total"]])
+    rows.append(["overdue_now", KOMINFO, "", "verification", over["verification"]])
+    for key, value in over["by_agency"].items():
+        rows.append(["overdue_now", key, "", "count", value])
+    rows.append(["reopened", "", "", "count", figures["reopened"]])
+    for metric, value in figures["satisfaction"].items():
+        rows.append(["satisfaction", "", "", metric, value])
+    for agency in figures["agencies"]:
+        for metric, value in agency.items():
+            if metric not in ("agency", "name"):
+                rows.append(["agency", agency["agency"], agency["name"], metric, value])
+    return rows
+
+
+def to_csv(figures: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in to_rows(figures):
+        writer.writerow(["" if v is None else v for v in row])
+    return out.getvalue()
+
+
+def _chart(title: str, labels: list[str], values: list[float], *, xlabel: str) -> str:
+    """A horizontal bar chart as an inline PNG (data: URI)."""
+    from matplotlib.figure import Figure
+
+    height = max(2.0, 0.35 * len(labels) + 1.0)
+    fig = Figure(figsize=(7.5, height), dpi=96)
+    ax = fig.subplots()
+    positions = list(range(len(labels)))
+    ax.barh(positions, values, color="#2b6cb0")
+    ax.set_yticks(positions, labels=labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max([*values, 1]) * 1.15)  # room for the value labels
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    for pos, value in zip(positions, values, strict=True):
+        ax.annotate(f"{value:g}", (value, pos), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('-' if v is None else str(v))}</td>" for v in row)
+        + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def to_html(figures: dict[str, Any], *, city_name: str) -> str:
+    """A self-contained page for the meeting: tables, and charts embedded as images."""
+    period = figures["period"]
+    received = figures["received"]
+    charts = []
+    if received["by_category"]:
+        charts.append(_chart("Reports by category", [i["name"] for i in received["by_category"]],
+                             [i["count"] for i in received["by_category"]], xlabel="reports"))
+    if received["by_kecamatan"]:
+        charts.append(_chart("Reports by kecamatan",
+                             [i["name"] for i in received["by_kecamatan"]],
+                             [i["count"] for i in received["by_kecamatan"]], xlabel="reports"))
+    answered = [a for a in figures["agencies"] if a["share_answered_on_time"] is not None]
+    if answered:
+        charts.append(_chart("Answered within the deadline", [a["name"] for a in answered],
+                             [round(a["share_answered_on_time"] * 100) for a in answered],
+                             xlabel="% of reports due"))
+    timed = [a for a in figures["agencies"] if a["median_hours_to_first_response"] is not None]
+    if timed:
+        charts.append(_chart("Median time to first response", [a["name"] for a in timed],
+                             [a["median_hours_to_first_response"] for a in timed],
+                             xlabel="hours"))
+    summary = _table(["figure", "value"], [
+        ["Reports received", received["total"]],
+        ["Verified within the deadline",
+         f"{figures['verification']['on_time']} / {figures['verification']['due']} "
+         f"({_percent(figures['verification']['share_on_time'])})"],
+        ["Answered within the deadline",
+         f"{figures['answer']['on_time']} / {figures['answer']['due']} "
+         f"({_percent(figures['answer']['share_on_time'])})"],
+        ["Overdue now", figures["overdue_now"]["total"]],
+        ["Reopened", figures["reopened"]],
+        ["Ratings (fixed / not fixed)",
+         f"{figures['satisfaction']['fixed']} / {figures['satisfaction']['not_fixed']}"],
+        ["Average stars", figures["satisfaction"]["average_stars"]],
+    ])
+    agencies = _table(
+        ["agency", "received", "answered on time", "median h to response",
+         "median h to resolution", "overdue now", "reopened", "ratings", "avg stars"],
+        [[a["name"], a["received"], f"{a['answered_on_time']} / {a['answer_due']}",
+          a["median_hours_to_first_response"], a["median_hours_to_resolution"],
+          a["overdue_now"], a["reopened"], a["ratings"], a["average_stars"]]
+         for a in figures["agencies"]])
+    breakdowns = "".join(
+        f"<h2>{html.escape(title)}</h2>"
+        + _table(["name", "reports"], [[i["name"], i["count"]] for i in received[key]])
+        for title, key in (("By kecamatan", "by_kecamatan"), ("By kelurahan", "by_kelurahan"),
+                           ("By category", "by_category"), ("By agency", "by_agency")))
+    images = "".join(f'<img alt="chart" src="{src}">' for src in charts)
+    title = f"{city_name}: reports {period['from']} to {period['to']}"
+    return (
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(title)}</title><style>"
+        "body{font-family:sans-serif;margin:2em;color:#1a202c}"
+        "table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #cbd5e0;padding:4px 8px;text-align:left}"
+        "img{display:block;margin:1em 0;max-width:100%}"
+        "</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>"
+        f"<p>Figures as of {html.escape(period['as_of'])}.</p>"
+        f"{summary}<h2>Agencies</h2>{agencies}{images}{breakdowns}"
+        "</body></html>"
+    )

@@ -1,0 +1,54 @@
+"""The durable outbox: notices written down in the transaction that caused them.
+
+The command line and the deadline scheduler have no live channel to talk through; they write
+`notification` rows, and `emas serve` sends them (bot.outbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.messages import Option, Reply
+from reports.notices import Notice
+from storage import repo_agencies
+from storage.models.agency import Notification
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    return {
+        "text": reply.text,
+        "options": [[o.id, o.label] for o in reply.options],
+        "media_paths": list(reply.media_paths),
+        "url_button": list(reply.url_button) if reply.url_button else None,
+        "kind": reply.kind,
+        "template_vars": dict(reply.template_vars),
+    }
+
+
+def reply_from_payload(payload: dict[str, Any]) -> Reply:
+    button = payload.get("url_button")
+    return Reply(
+        text=payload.get("text", ""),
+        options=[Option(id=i, label=label) for i, label in payload.get("options", [])],
+        media_paths=list(payload.get("media_paths", [])),
+        url_button=(button[0], button[1]) if button else None,
+        kind=payload.get("kind", "reply"),
+        template_vars=dict(payload.get("template_vars", {})),
+    )
+
+
+async def enqueue(*, session: AsyncSession, notices: Iterable[Notice], now: datetime) -> int:
+    """Write notices to the outbox; they go out when this transaction commits."""
+    count = 0
+    for notice in notices:
+        recipient = notice.recipient
+        await repo_agencies.enqueue_notification(session=session, notification=Notification(
+            identity_id=recipient.identity_id, channel=recipient.channel,
+            user_key=recipient.user_key, locale=recipient.locale, kind=notice.reply.kind,
+            payload=reply_payload(notice.reply), created_at=now))
+        count += 1
+    return count

@@ -1,0 +1,44 @@
+"""Staff roles and what each may do to a report."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.i18n import N_, gettext
+from storage.models import Report
+from storage.models.agency import StaffMember
+
+
+class Role(StrEnum):
+    KOMINFO = "kominfo"  # verifies and routes reports, administers the bot
+    OFFICER = "officer"  # acts on the reports of one agency
+    HEAD = "head"  # an agency's head: acts like an officer and receives escalations
+
+
+_LABELS = {
+    Role.KOMINFO: N_("Kominfo triage"),
+    Role.OFFICER: N_("Agency officer"),
+    Role.HEAD: N_("Agency head"),
+}
+
+# What an agency does with its reports; Kominfo may do these too. Everything else (verifying,
+# rejecting, routing, assigning) belongs to Kominfo alone.
+AGENCY_ACTIONS = frozenset({"take", "progress", "resolve", "notours", "duplicate"})
+
+
+def role_label(role: str) -> str:
+    try:
+        return gettext(_LABELS[Role(role)])
+    except ValueError:
+        return role
+
+
+def can_act(staff: StaffMember | None, report: Report, action: str) -> bool:
+    """Only staff of the report's agency, or Kominfo, may act on it."""
+    if staff is None or not staff.active:
+        return False
+    if staff.role == Role.KOMINFO:
+        return True
+    if action not in AGENCY_ACTIONS:
+        return False
+    return staff.agency_key is not None and staff.agency_key == report.agency_key

@@ -1,0 +1,262 @@
+"""Filing and reading reports: tickets, routing to the agency, receipts and the public view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import _, format_datetime, ngettext
+from reports.lifecycle import Status, status_label
+from reports.sla import ANSWER, VERIFY, calendar_for, current_clock, deadline_text, stage_days
+from storage import repo, repo_agencies
+from storage.models import Report, ReportEvent, ReportPhoto
+
+if TYPE_CHECKING:
+    from storage.city import City
+
+
+@dataclass(slots=True)
+class DraftReport:
+    category: str
+    kelurahan: str
+    description: str
+    kecamatan: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    anonymous: bool = False
+    photos: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DraftReport:
+        return cls(
+            category=data["category"],
+            kelurahan=data["kelurahan"],
+            description=data["description"],
+            kecamatan=data.get("kecamatan"),
+            address=data.get("address"),
+            lat=data.get("lat"),
+            lon=data.get("lon"),
+            anonymous=bool(data.get("anonymous", False)),
+            photos=list(data.get("photos", [])),
+        )
+
+
+def format_ticket(city_code: str, year: int, number: int) -> str:
+    return f"{city_code}-{year}-{number:06d}"
+
+
+def parse_ticket(text: str, *, city_code: str, year: int) -> str | None:
+    """Accept "BJI-2026-000123", "bji 2026 123" or just "123" (this year)."""
+    import re
+
+    cleaned = text.strip().upper().replace(" ", "-").replace("/", "-")
+    m = re.fullmatch(rf"(?:#?{city_code}-?)?(?:(\d{{4}})-)?0*(\d{{1,9}})", cleaned)
+    if not m:
+        m = re.fullmatch(rf"{city_code}-?(\d{{4}})-?0*(\d{{1,9}})", cleaned)
+        if not m:
+            return None
+    y = int(m.group(1)) if m.group(1) else year
+    return format_ticket(city_code, y, int(m.group(2)))
+
+
+class Reporter(Protocol):
+    """Who files a report: any record with these fields (a chat person, an API client)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+
+
+class ReportService:
+    """The reports domain as the flows and the command line use it, bound to one session."""
+
+    def __init__(self, *, session: AsyncSession, city: City, now: Callable[[], datetime]) -> None:
+        self.session = session
+        self.city = city
+        self.now = now
+
+    async def submit(self, *, draft: DraftReport, reporter: Reporter) -> Report:
+        now = self.now()
+        year = now.astimezone(self.city.tz).year
+        number = await repo.next_ticket_number(
+            session=self.session, city_code=self.city.code, year=year
+        )
+        kel = self.city.kelurahan(draft.kelurahan)
+        agency_key = self.city.agency_for(draft.category, kel.kecamatan_code)
+        report = Report(
+            ticket=format_ticket(self.city.code, year, number),
+            status=Status.SUBMITTED,
+            category_key=draft.category,
+            agency_key=agency_key,
+            kecamatan_code=kel.kecamatan_code,
+            kelurahan_code=kel.code,
+            address=draft.address,
+            description=draft.description,
+            latitude=draft.lat,
+            longitude=draft.lon,
+            channel=reporter.channel,
+            reporter_id=reporter.id,
+            anonymous=draft.anonymous,
+            locale=reporter.locale,
+            created_at=now,
+            updated_at=now,
+        )
+        photos = [
+            ReportPhoto(report_id=0, path=p["path"], content_type=p["content_type"],
+                        size=p["size"], sha256=p["sha256"], created_at=now)
+            for p in draft.photos
+        ]
+        return await repo.create_report(session=self.session, report=report, photos=photos)
+
+    def receipt_text(self, report: Report) -> str:
+        agency = self.city.agency(report.agency_key or "")
+        lines = [
+            _("✅ Thank you, your report has been received."),
+            _("Ticket number: {ticket}").format(ticket=report.ticket),
+            "",
+        ]
+        if agency is not None and agency.external:
+            lines.append(_("This matter is handled by {agency}, outside the city government. "
+                           "We keep your report and pass it on.").format(agency=agency.name))
+            if agency.contact:
+                lines.append(_("Please contact: {contact}").format(contact=agency.contact))
+        elif agency is not None:
+            lines.append(_("It will be handled by {agency}.").format(agency=agency.name))
+        if report.status == Status.ASSIGNED:
+            lines.append(
+                _("It has gone straight to the agency, which responds within {days} working "
+                  "days. We will tell you here at every step.").format(
+                    days=stage_days(self.city, report, ANSWER))
+            )
+        elif report.status != Status.REFERRED:
+            lines.append(
+                _("Kominfo verifies it within {days} working days, then the agency follows it "
+                  "up. We will tell you here at every step.").format(
+                    days=stage_days(self.city, report, VERIFY))
+            )
+        lines.append(_("Keep the ticket number to check the status from the menu."))
+        return "\n".join(lines)
+
+    async def get(self, ticket: str) -> Report | None:
+        return await repo.get_report_by_ticket(session=self.session, ticket=ticket)
+
+    async def mine(self, reporter_id: int, *, limit: int = 10) -> list[Report]:
+        return list(await repo.list_reports(session=self.session, reporter_id=reporter_id,
+                                            limit=limit))
+
+    async def public_text(self, report: Report, *, viewer_id: int | None = None) -> str:
+        """The view anyone with the ticket may see; never the reporter's identity."""
+        city = self.city
+        category = city.category(report.category_key)
+        kel = city.kelurahan(report.kelurahan_code) if report.kelurahan_code else None
+        kec = city.kecamatan_by_code(report.kecamatan_code) if report.kecamatan_code else None
+        agency = city.agency(report.agency_key or "")
+        events = await repo.list_report_events(session=self.session, report_id=report.id or 0)
+        lines = [
+            _("Report {ticket}").format(ticket=report.ticket),
+            _("Status: {status}").format(status=status_label(report.status)),
+            _("Category: {value}").format(value=category.name() if category else "-"),
+            _("Kelurahan: {value}").format(
+                value=f"{kel.name}, {kec.name}" if kel and kec else "-"),
+            _("Handled by: {value}").format(value=agency.short_name if agency else "-"),
+            _("Filed: {when}").format(when=format_datetime(report.created_at)),
+            _("Last update: {when}").format(when=format_datetime(report.updated_at)),
+        ]
+        lines += await _agency_side_lines(self.session, city, report, events, self.now())
+        if viewer_id is not None and viewer_id == report.reporter_id:
+            lines.append("")
+            lines.append(_("Your description: {text}").format(text=report.description))
+        public_notes = [e for e in events if e.note and e.status != Status.SUBMITTED]
+        if public_notes:
+            last = public_notes[-1]
+            lines.append(_("Latest note: {note}").format(note=last.note))
+        return "\n".join(lines)
+
+
+class UnknownTicket(LookupError):
+    pass
+
+
+async def _supporters(session: AsyncSession, report: Report) -> int:
+    """How many residents support (follow) a report besides its reporter."""
+    counts = await repo_agencies.count_supporters(session=session, report_ids=[report.id or 0])
+    return counts.get(report.id or 0, 0)
+
+
+async def _agency_side_lines(
+    session: AsyncSession, city: City, report: Report, events: Sequence[ReportEvent],
+    now: datetime,
+) -> list[str]:
+    """Supporters and the current deadline, in working days, for the public view."""
+    lines = []
+    supporters = await _supporters(session, report)
+    if supporters:
+        lines.append(ngettext("Supported by {n} other resident",
+                              "Supported by {n} other residents", supporters).format(n=supporters))
+    calendar = calendar_for(city)
+    clock = current_clock(report, events, city=city, calendar=calendar)
+    if clock is not None:
+        lines.append(deadline_text(clock, now, calendar=calendar))
+    return lines
+
+
+async def _agency_side_detail(
+    session: AsyncSession, city: City, report: Report, events: Sequence[ReportEvent]
+) -> dict[str, Any]:
+    """Supporters, the original of a duplicate and the running deadline, for staff."""
+    supporters = await _supporters(session, report)
+    original = None
+    if report.duplicate_of is not None:
+        found = await repo_agencies.get_report(session=session, report_id=report.duplicate_of)
+        original = found.ticket if found else None
+    clock = current_clock(report, events, city=city)
+    return {
+        "supporters": supporters,
+        "duplicate_of": original,
+        "deadline": clock.deadline.isoformat() if clock else None,
+        "deadline_stage": clock.stage if clock else None,
+    }
+
+
+async def report_detail(*, session: AsyncSession, city: City, report: Report) -> dict[str, Any]:
+    """The staff view of a report (CONTRACT.md: `emas report show --json`)."""
+    category = city.category(report.category_key)
+    agency = city.agency(report.agency_key or "")
+    kel = city.kelurahan(report.kelurahan_code) if report.kelurahan_code else None
+    kec = city.kecamatan_by_code(report.kecamatan_code)
+    photos = await repo.list_report_photos(session=session, report_id=report.id or 0)
+    events = await repo.list_report_events(session=session, report_id=report.id or 0)
+    return {
+        "ticket": report.ticket,
+        "status": report.status,
+        "category": report.category_key,
+        "category_name": category.names.get("id") if category else None,
+        "agency": report.agency_key,
+        "agency_name": agency.name if agency else None,
+        "kecamatan": kec.name if kec else None,
+        "kecamatan_code": report.kecamatan_code,
+        "kelurahan": kel.name if kel else None,
+        "kelurahan_code": report.kelurahan_code,
+        "address": report.address,
+        "description": report.description,
+        "latitude": report.latitude,
+        "longitude": report.longitude,
+        "photos": len(photos),
+        "photo_paths": [p.path for p in photos],
+        "channel": report.channel,
+        "anonymous": report.anonymous,
+        "created_at": report.created_at.isoformat(),
+        "updated_at": report.updated_at.isoformat(),
+        **await _agency_side_detail(session, city, report, events),
+        "history": [
+            {"status": e.status, "at": e.at.isoformat(), "note": e.note} for e in events
+        ],
+    }

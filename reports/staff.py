@@ -1,0 +1,140 @@
+"""Managing staff accounts and agency group links (the command line and /link use this)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from reports.roles import Role
+from storage import repo_agencies
+from storage.models.agency import StaffMember
+from storage.phone import to_e164
+
+if TYPE_CHECKING:
+    from storage.city import City
+
+# No 0/O, 1/I/L: codes are read aloud and typed on phones.
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class StaffError(ValueError):
+    """A staff command that cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    channel: str
+    user_key: str
+
+
+def account_for(*, telegram_id: str | None = None, phone: str | None = None,
+                terminal: str | None = None) -> Account:
+    """The channel account a staff member acts from."""
+    given = [v for v in (telegram_id, phone, terminal) if v]
+    if len(given) != 1:
+        raise StaffError("give exactly one of --telegram-id or --phone")
+    if telegram_id:
+        if not re.fullmatch(r"-?\d{1,20}", telegram_id.strip()):
+            raise StaffError(f"not a Telegram user id: {telegram_id!r} (digits only)")
+        return Account("telegram", telegram_id.strip())
+    if phone:
+        e164 = to_e164(phone)
+        if e164 is None:
+            raise StaffError(f"not a phone number: {phone!r}")
+        return Account("whatsapp", e164)
+    assert terminal
+    return Account("terminal", terminal.strip())
+
+
+async def staff_for(*, session: AsyncSession, channel: str, user_key: str) -> StaffMember | None:
+    """The staff account of a channel account, if it has one (active or not)."""
+    return await repo_agencies.get_staff(session=session, channel=channel, user_key=user_key)
+
+
+def _check_city_agency(city: City, agency_key: str) -> None:
+    """Refuse a key that is not one of the city government's own agencies."""
+    agency = city.agency(agency_key)
+    if agency is None:
+        raise StaffError(f"unknown agency {agency_key!r}")
+    if agency.external:
+        raise StaffError(f"{agency_key!r} is not a city agency")
+
+
+async def add_staff(
+    *, session: AsyncSession, city: City, role: str, name: str, account: Account,
+    agency_key: str | None = None,
+) -> StaffMember:
+    """Create (or update and reactivate) the staff account of one channel account."""
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise StaffError(f"unknown role {role!r}; use one of "
+                         f"{', '.join(r.value for r in Role)}") from None
+    if parsed in (Role.OFFICER, Role.HEAD):
+        if not agency_key:
+            raise StaffError(f"a {parsed.value} needs --agency")
+        _check_city_agency(city, agency_key)
+    elif agency_key and city.agency(agency_key) is None:
+        raise StaffError(f"unknown agency {agency_key!r}")
+    if not name.strip():
+        raise StaffError("a name is required")
+    staff = await repo_agencies.get_staff(session=session, channel=account.channel,
+                                          user_key=account.user_key)
+    clean_name = name.strip()[:128]
+    if staff is None:
+        staff = StaffMember(channel=account.channel, user_key=account.user_key, role=parsed,
+                            name=clean_name, agency_key=agency_key, active=True)
+    else:
+        staff.role = parsed
+        staff.name = clean_name
+        staff.agency_key = agency_key
+        staff.active = True
+    return await repo_agencies.save_staff(session=session, staff=staff)
+
+
+async def remove_staff(*, session: AsyncSession, account: Account) -> StaffMember:
+    """Deactivate a staff account (kept, so the history still says who did what)."""
+    staff = await repo_agencies.get_staff(session=session, channel=account.channel,
+                                          user_key=account.user_key)
+    if staff is None or not staff.active:
+        raise StaffError("no active staff member with that account")
+    staff.active = False
+    return await repo_agencies.save_staff(session=session, staff=staff)
+
+
+def _hash(code: str) -> str:
+    cleaned = re.sub(r"[^0-9A-Z]", "", code.upper())
+    return hashlib.sha256(cleaned.encode()).hexdigest()
+
+
+async def make_link_code(
+    *, session: AsyncSession, city: City, agency_key: str, now: datetime, hours: int
+) -> tuple[str, datetime]:
+    """A fresh one-time code for `/link CODE`; only its hash is stored."""
+    _check_city_agency(city, agency_key)
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    code = f"{raw[:4]}-{raw[4:]}"
+    expires = now + timedelta(hours=hours)
+    await repo_agencies.create_link_code(session=session, agency_key=agency_key,
+                                         code_hash=_hash(code), now=now, expires_at=expires)
+    return code, expires
+
+
+async def redeem_link_code(
+    *, session: AsyncSession, code: str, channel: str, chat_key: str, linked_by: int | None,
+    now: datetime,
+) -> str | None:
+    """Link the group to the code's agency; None when the code is unknown, used or expired."""
+    found = await repo_agencies.use_link_code(session=session, code_hash=_hash(code), now=now)
+    if found is None:
+        return None
+    await repo_agencies.link_group(session=session, agency_key=found.agency_key,
+                                   channel=channel, chat_key=chat_key, linked_by=linked_by,
+                                   now=now)
+    return found.agency_key

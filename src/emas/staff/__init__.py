@@ -1,1 +1,0 @@
-"""Staff who act on reports: Kominfo triage, agency officers and heads; their permissions."""

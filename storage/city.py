@@ -1,0 +1,162 @@
+"""The city as flows see it: categories, agencies, places and numbers, in the reader's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import get_locale
+
+
+def _pick(texts: dict[str, str] | None) -> str:
+    if not texts:
+        return ""
+    return texts.get(get_locale()) or texts.get("id") or next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryInfo:
+    key: str
+    agency_key: str
+    names: dict[str, str]
+    hints: dict[str, str]
+    referral_texts: dict[str, str] = field(default_factory=dict)
+    confidential: bool = False
+    emergency_hint: bool = False
+    verify_days: int = 3
+    answer_days: int = 5
+    keywords: dict[str, list[str]] = field(default_factory=dict)
+
+    def name(self) -> str:
+        return _pick(self.names)
+
+    def hint(self) -> str:
+        return _pick(self.hints)
+
+    def referral(self) -> str:
+        return _pick(self.referral_texts)
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyInfo:
+    key: str
+    name: str
+    short_name: str
+    external: bool = False
+    contact: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KecamatanInfo:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class KelurahanInfo:
+    code: str
+    name: str
+    kecamatan_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyNumber:
+    number: str
+    names: dict[str, str]
+
+    def name(self) -> str:
+        return _pick(self.names)
+
+
+class City:
+    """Reference data held in memory for the life of the process (reloaded with the pack)."""
+
+    def __init__(self, pack: Any) -> None:
+        from storage.places import Gazetteer
+
+        self.pack = pack
+        info = pack.city
+        self.code: str = info.code
+        self.name: str = info.name
+        self.tz = ZoneInfo(info.timezone)
+        levels = info.service_levels
+        self.verify_days: int = levels.verify_days
+        self.answer_days: int = levels.answer_days
+        self.auto_close_days: int = levels.auto_close_days
+        self.reopen_days: int = levels.reopen_days
+        self.gazetteer = Gazetteer(pack)
+        self.emergency_numbers = [
+            EmergencyNumber(number=e.number, names=dict(e.names)) for e in info.emergency_numbers
+        ]
+        self.emergency_number = self.emergency_numbers[0].number if self.emergency_numbers \
+            else "112"
+        self.kecamatan = [KecamatanInfo(code=k.code, name=k.name) for k in pack.kecamatan]
+        self._kecamatan = {k.code: k for k in self.kecamatan}
+        self._kelurahan: dict[str, KelurahanInfo] = {}
+        for kec in pack.kecamatan:
+            for kel in kec.kelurahan:
+                self._kelurahan[kel.code] = KelurahanInfo(kel.code, kel.name, kec.code)
+        self.agencies = {
+            a.key: AgencyInfo(key=a.key, name=a.name, short_name=a.short_name,
+                              external=bool(getattr(a, "external", False)),
+                              contact=getattr(a, "contact", None))
+            for a in pack.agencies
+        }
+        self.categories = [
+            CategoryInfo(
+                key=c.key,
+                agency_key=c.agency,
+                names=dict(c.names),
+                hints=dict(c.hints),
+                referral_texts=dict(getattr(c, "referral", None) or {}),
+                confidential=bool(c.confidential),
+                emergency_hint=bool(getattr(c, "emergency_hint", False)),
+                verify_days=getattr(c, "verify_days", None) or self.verify_days,
+                answer_days=getattr(c, "answer_days", None) or self.answer_days,
+                keywords={k: list(v) for k, v in (getattr(c, "keywords", None) or {}).items()},
+            )
+            for c in pack.categories
+        ]
+        self._categories = {c.key: c for c in self.categories}
+        self._overrides: dict[tuple[str, str], str] = {}
+        for c in pack.categories:
+            for kec_code, agency in (getattr(c, "routing", None) or {}).items():
+                self._overrides[(c.key, kec_code)] = agency
+
+    def category(self, key: str) -> CategoryInfo | None:
+        return self._categories.get(key)
+
+    def agency(self, key: str) -> AgencyInfo | None:
+        return self.agencies.get(key)
+
+    def agency_for(self, category_key: str, kecamatan_code: str | None) -> str:
+        category = self._categories[category_key]
+        if kecamatan_code:
+            return self._overrides.get((category_key, kecamatan_code), category.agency_key)
+        return category.agency_key
+
+    def kecamatan_by_code(self, code: str | None) -> KecamatanInfo | None:
+        return self._kecamatan.get(code or "")
+
+    def kelurahan(self, code: str) -> KelurahanInfo:
+        return self._kelurahan[code]
+
+    def has_kelurahan(self, code: str) -> bool:
+        return code in self._kelurahan
+
+    def kelurahan_in(self, kecamatan_code: str | None) -> list[KelurahanInfo]:
+        return [k for k in self._kelurahan.values() if k.kecamatan_code == kecamatan_code]
+
+    def all_kelurahan(self) -> list[KelurahanInfo]:
+        return list(self._kelurahan.values())
+
+    def in_city(self, lat: float, lon: float) -> bool:
+        return bool(self.gazetteer.in_city(lat, lon))
+
+    def match_kelurahan(self, text: str) -> tuple[list[KelurahanInfo], bool]:
+        """Kelurahan the typed text may mean, best first, and whether the first is certain
+        enough to take without asking."""
+        matches = self.gazetteer.match_kelurahan(text)
+        confident = len(matches) == 1 and matches[0].confident
+        return [self._kelurahan[m.code] for m in matches], confident

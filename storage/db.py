@@ -1,0 +1,186 @@
+"""Async engine and sessions; SQLite gets WAL and immediate write transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.sqlite_inline import inline_creator
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseMissing(LookupError):
+    """The SQLite file the settings name does not exist (yet): nothing was created."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no database at {path}")
+        self.path = path
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, or None (another database, or an in-memory one)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+class Database:
+    """Owns the engine and hands out sessions. One per process.
+
+    A SQLite file must exist already (`emas db upgrade` creates it) unless `create` is given:
+    opening a missing one raises DatabaseMissing instead of leaving an empty file behind.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, create: bool = False,
+                 checkpoint_in_background: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        # SQLite copies the write-ahead log into the database file (a checkpoint, with fsync)
+        # inside whichever commit crosses 1000 pages: on the event loop, now that statements
+        # run inline. With this flag, commits never checkpoint; checkpoint_loop does it on a
+        # thread of its own, where it blocks neither the loop nor the writers.
+        self.checkpoint_in_background = checkpoint_in_background and self.is_sqlite
+        self._checkpointer: Any = None
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            path = sqlite_path(url)
+            if create:
+                ensure_sqlite_dir(url)
+            elif path is not None and not path.exists():
+                raise DatabaseMissing(path)
+            # Statements run inline on the loop; only waits for another process's lock go to
+            # a thread, with this busy timeout (see sqlite_inline).
+            kwargs["async_creator"] = inline_creator(url, {"timeout": 30})
+        else:
+            # No pre-ping: it costs a round trip on every checkout (without it, PostgreSQL's
+            # p99 at 300 updates/s in bench/inbound.py went from 164 to 117 ms on the 2-core
+            # machine). A connection the server dropped
+            # fails its first statement instead; SQLAlchemy then refreshes the pool and the
+            # engine processes the event again (Engine.process).
+            kwargs.update(pool_size=10, max_overflow=10, pool_recycle=3600)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.read_engine: AsyncEngine = self.engine
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, immediate=True,
+                              autocheckpoint=not self.checkpoint_in_background)
+            # Readers get their own pool with deferred transactions so they never queue behind
+            # writers (WAL lets them read the last committed state).
+            self.read_engine = create_async_engine(url, **kwargs)
+            _configure_sqlite(self.read_engine, immediate=False)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+        self._readers = async_sessionmaker(
+            self.read_engine, class_=AsyncSession, expire_on_commit=False
+        )
+        # SQLite has one writer at a time. Without a queue, writers waiting for its lock poll
+        # it from SQLite's busy handler, sleeping up to 100 ms between tries: the lock lies
+        # idle while they sleep and an unlucky writer waits for seconds. Writers of this
+        # process queue here instead (first come, first served); other processes still meet
+        # busy_timeout. A session opened inside another by the same task does not queue.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._writer: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        task = asyncio.current_task()
+        async with self._sessions() as session:
+            if self._write_lock is None or self._writer is task:
+                async with session.begin():
+                    yield session
+                return
+            # Held from before BEGIN to after COMMIT, as SQLite holds its own. Statements run
+            # inline (sqlite_inline), so the lock is held for the transaction's CPU time plus
+            # whatever else it awaits (a photo download, say).
+            async with self._write_lock:
+                self._writer = task
+                try:
+                    async with session.begin():
+                        yield session
+                finally:
+                    self._writer = None
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only; nothing is committed."""
+        async with self._readers() as session:
+            yield session
+
+    async def ping(self) -> bool:
+        from sqlalchemy import text
+
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    def checkpoint_once(self) -> tuple[int, int, int]:
+        """Copy the write-ahead log into the database file; blocking, so call it on a thread.
+
+        Returns SQLite's (busy, frames in the log, frames checkpointed)."""
+        if self._checkpointer is None:
+            path = self.engine.url.database or ""
+            self._checkpointer = sqlite3.connect(path, check_same_thread=False,
+                                                 isolation_level=None)
+        row = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def checkpoint_loop(self, interval: float = 1.0) -> None:
+        """`emas serve`'s background task: checkpoint SQLite's log every ``interval`` s."""
+        if not self.checkpoint_in_background:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self.checkpoint_once)
+            except sqlite3.Error:
+                logger.warning("SQLite checkpoint failed; trying again", exc_info=True)
+
+    async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Make the folder of a SQLite file, for the migration that creates the database."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool,
+                      autocheckpoint: bool = True) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would defer BEGIN; we issue it ourselves below.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        if not autocheckpoint:
+            cur.execute("PRAGMA wal_autocheckpoint=0")
+        cur.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A deferred transaction that reads then writes fails with SQLITE_BUSY when another
+        # writer committed in between; taking the write lock up front makes writers queue.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

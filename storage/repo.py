@@ -1,0 +1,321 @@
+"""Repository functions for the foundation tables; the only place the bot's SQL lives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, text
+from sqlalchemy import select as core_select
+from sqlalchemy import update as core_update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    Agency,
+    Category,
+    Conversation,
+    Identity,
+    InboundEvent,
+    Kecamatan,
+    Kelurahan,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    RoutingOverride,
+)
+from storage.types import utcnow
+
+
+class VersionConflict(RuntimeError):
+    """Another worker saved the conversation first; the event must be processed again."""
+
+
+# --- inbound events --------------------------------------------------------------------------
+
+
+_EVENTS: Table = InboundEvent.__table__  # type: ignore[attr-defined]
+_IDENTITIES: Table = Identity.__table__  # type: ignore[attr-defined]
+_CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
+
+# The statements every inbound event runs are built once, as Core statements: the ORM's
+# per-statement bookkeeping was most of an event's database cost.
+_RECORD_EVENT = {
+    "sqlite": sqlite_insert(_EVENTS).on_conflict_do_nothing(index_elements=["channel", "event_id"]),
+    "postgresql": pg_insert(_EVENTS).on_conflict_do_nothing(
+        index_elements=["channel", "event_id"]),
+}
+
+
+async def record_inbound_event(*, session: AsyncSession, channel: str, event_id: str) -> bool:
+    """Record an event id; False when it was seen before (a redelivery)."""
+    # One INSERT ... ON CONFLICT DO NOTHING rather than a savepoint around an INSERT that may
+    # fail: every inbound event runs this inside the write transaction.
+    conn = await session.connection()
+    result = await conn.execute(_RECORD_EVENT[conn.dialect.name],
+                                {"channel": channel, "event_id": event_id,
+                                 "received_at": utcnow()})
+    return bool(result.rowcount)
+
+
+# --- identities and conversations ------------------------------------------------------------
+
+
+async def get_identity(*, session: AsyncSession, channel: str, user_key: str) -> Identity | None:
+    result = await session.exec(
+        select(Identity).where(Identity.channel == channel, Identity.user_key == user_key)
+    )
+    return result.first()
+
+
+async def get_identity_by_id(*, session: AsyncSession, identity_id: int) -> Identity | None:
+    return await session.get(Identity, identity_id)
+
+
+async def get_or_create_identity(
+    *, session: AsyncSession, channel: str, user_key: str, locale: str | None = None
+) -> Identity:
+    found = await get_identity(session=session, channel=channel, user_key=user_key)
+    if found is not None:
+        return found
+    identity = Identity(channel=channel, user_key=user_key, locale=locale)
+    session.add(identity)
+    await session.flush()
+    return identity
+
+
+async def get_or_create_conversation(*, session: AsyncSession, identity_id: int) -> Conversation:
+    result = await session.exec(
+        select(Conversation).where(Conversation.identity_id == identity_id)
+    )
+    conv = result.first()
+    if conv is None:
+        conv = Conversation(identity_id=identity_id, data={})
+        session.add(conv)
+        await session.flush()
+    return conv
+
+
+@dataclass(slots=True)
+class Arrival:
+    """What the engine needs of the person an event came from, read in one statement."""
+
+    identity_id: int
+    locale: str | None
+    locale_chosen: bool
+    display_name: str | None
+    phone: str | None
+    last_inbound_at: datetime | None
+    conversation_id: int
+    flow: str
+    state: str
+    data: dict[str, Any]
+    version: int
+
+
+_ARRIVAL = (
+    core_select(
+        _IDENTITIES.c.id, _IDENTITIES.c.locale, _IDENTITIES.c.locale_chosen,
+        _IDENTITIES.c.display_name, _IDENTITIES.c.phone, _IDENTITIES.c.last_inbound_at,
+        _CONVERSATIONS.c.id.label("conversation_id"), _CONVERSATIONS.c.flow,
+        _CONVERSATIONS.c.state, _CONVERSATIONS.c.data, _CONVERSATIONS.c.version,
+    )
+    .select_from(_IDENTITIES.outerjoin(
+        _CONVERSATIONS, _CONVERSATIONS.c.identity_id == _IDENTITIES.c.id))
+    .where(_IDENTITIES.c.channel == bindparam("channel"),
+           _IDENTITIES.c.user_key == bindparam("user_key"))
+)
+
+
+async def load_arrival(*, session: AsyncSession, channel: str, user_key: str) -> Arrival:
+    """The identity and conversation of ``channel:user_key``, created on first contact."""
+    conn = await session.connection()
+    row = (await conn.execute(_ARRIVAL, {"channel": channel, "user_key": user_key})).first()
+    if row is None or row.conversation_id is None:
+        identity = await get_or_create_identity(session=session, channel=channel,
+                                                user_key=user_key)
+        conv = await get_or_create_conversation(session=session, identity_id=identity.id or 0)
+        # The engine changes these rows with Core statements; let later ORM reads load them
+        # afresh instead of meeting these copies in the identity map.
+        session.expunge(identity)
+        session.expunge(conv)
+        return Arrival(identity.id or 0, identity.locale, identity.locale_chosen,
+                       identity.display_name, identity.phone, identity.last_inbound_at,
+                       conv.id or 0, conv.flow, conv.state, dict(conv.data or {}), conv.version)
+    return Arrival(row.id, row.locale, row.locale_chosen, row.display_name, row.phone,
+                   row.last_inbound_at, row.conversation_id, row.flow, row.state,
+                   dict(row.data or {}), row.version)
+
+
+# The last inbound time serves the 24-hour WhatsApp window; rewriting it for every message of
+# a conversation buys nothing, so it moves once a minute at most (a stale value is earlier,
+# which only makes the window look shorter).
+INBOUND_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+async def update_identity(*, session: AsyncSession, identity_id: int,
+                          values: dict[str, Any]) -> None:
+    """Set some of an identity's columns (a Core UPDATE; nothing when ``values`` is empty)."""
+    if not values:
+        return
+    conn = await session.connection()
+    await conn.execute(core_update(_IDENTITIES).where(_IDENTITIES.c.id == identity_id)
+                       .values(**values))
+
+
+_SAVE_CONVERSATION = (
+    core_update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("b_id"),
+           _CONVERSATIONS.c.version == bindparam("b_expected"))
+    .values(flow=bindparam("b_flow"), state=bindparam("b_state"),
+            data=bindparam("b_data", type_=_CONVERSATIONS.c.data.type),
+            version=bindparam("b_version"),
+            updated_at=bindparam("b_now", type_=_CONVERSATIONS.c.updated_at.type))
+)
+
+
+async def save_conversation(
+    *,
+    session: AsyncSession,
+    conversation_id: int,
+    expected_version: int,
+    flow: str,
+    state: str,
+    data: dict[str, Any],
+) -> int:
+    """Write the state only if nobody else did since it was read; returns the new version."""
+    conn = await session.connection()
+    result = await conn.execute(_SAVE_CONVERSATION, {
+        "b_id": conversation_id, "b_expected": expected_version, "b_flow": flow,
+        "b_state": state, "b_data": data, "b_version": expected_version + 1,
+        "b_now": utcnow()})
+    if result.rowcount != 1:
+        raise VersionConflict(str(conversation_id))
+    return expected_version + 1
+
+
+# --- reference data --------------------------------------------------------------------------
+
+
+async def list_categories(*, session: AsyncSession) -> Sequence[Category]:
+    result = await session.exec(select(Category).order_by(col(Category.position)))
+    return result.all()
+
+
+async def list_agencies(*, session: AsyncSession) -> Sequence[Agency]:
+    return (await session.exec(select(Agency))).all()
+
+
+async def list_kecamatan(*, session: AsyncSession) -> Sequence[Kecamatan]:
+    return (await session.exec(select(Kecamatan).order_by(col(Kecamatan.code)))).all()
+
+
+async def list_kelurahan(*, session: AsyncSession) -> Sequence[Kelurahan]:
+    return (await session.exec(select(Kelurahan).order_by(col(Kelurahan.code)))).all()
+
+
+async def list_routing_overrides(*, session: AsyncSession) -> Sequence[RoutingOverride]:
+    return (await session.exec(select(RoutingOverride))).all()
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+async def next_ticket_number(*, session: AsyncSession, city_code: str, year: int) -> int:
+    """Atomically take the next sequence number for the city and year."""
+    result = await session.exec(  # type: ignore[call-overload]
+        text(
+            "INSERT INTO ticket_counter (city_code, year, value) VALUES (:c, :y, 1) "
+            "ON CONFLICT (city_code, year) DO UPDATE SET value = ticket_counter.value + 1 "
+            "RETURNING value"
+        ),
+        params={"c": city_code, "y": year},
+    )
+    return int(result.scalar_one())
+
+
+async def create_report(
+    *,
+    session: AsyncSession,
+    report: Report,
+    photos: Sequence[ReportPhoto] = (),
+    note: str | None = None,
+) -> Report:
+    session.add(report)
+    await session.flush()
+    assert report.id is not None
+    for photo in photos:
+        photo.report_id = report.id
+        session.add(photo)
+    session.add(ReportEvent(report_id=report.id, status=report.status, at=report.created_at,
+                            note=note, actor_id=report.reporter_id))
+    await session.flush()
+    return report
+
+
+async def get_report_by_ticket(*, session: AsyncSession, ticket: str) -> Report | None:
+    result = await session.exec(select(Report).where(Report.ticket == ticket.upper()))
+    return result.first()
+
+
+async def list_reports(
+    *,
+    session: AsyncSession,
+    status: str | None = None,
+    reporter_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[Report]:
+    query = select(Report).order_by(col(Report.created_at).desc(), col(Report.id).desc())
+    if status:
+        query = query.where(Report.status == status)
+    if reporter_id is not None:
+        query = query.where(Report.reporter_id == reporter_id)
+    return (await session.exec(query.limit(limit).offset(offset))).all()
+
+
+async def count_reports(*, session: AsyncSession, reporter_id: int | None = None) -> int:
+    query = select(func.count()).select_from(Report)
+    if reporter_id is not None:
+        query = query.where(Report.reporter_id == reporter_id)
+    return int((await session.exec(query)).one())
+
+
+async def list_report_photos(*, session: AsyncSession, report_id: int) -> Sequence[ReportPhoto]:
+    result = await session.exec(
+        select(ReportPhoto).where(ReportPhoto.report_id == report_id).order_by(col(ReportPhoto.id))
+    )
+    return result.all()
+
+
+async def list_report_events(*, session: AsyncSession, report_id: int) -> Sequence[ReportEvent]:
+    result = await session.exec(
+        select(ReportEvent)
+        .where(ReportEvent.report_id == report_id)
+        .order_by(col(ReportEvent.at), col(ReportEvent.id))
+    )
+    return result.all()
+
+
+async def add_report_event(
+    *,
+    session: AsyncSession,
+    report: Report,
+    status: str,
+    note: str | None = None,
+    actor_id: int | None = None,
+    at: datetime | None = None,
+) -> ReportEvent:
+    assert report.id is not None
+    when = at or utcnow()
+    report.status = status
+    report.updated_at = when
+    session.add(report)
+    event = ReportEvent(report_id=report.id, status=status, at=when, note=note, actor_id=actor_id)
+    session.add(event)
+    await session.flush()
+    return event

@@ -1,0 +1,88 @@
+"""The command line as operators use it (CONTRACT.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from bot.app import Container
+from bot.settings import Settings
+from chat import TerminalChat
+from cli_kit import acli, cli
+from factories import png_bytes
+
+
+async def file_report(box: Container) -> str:
+    chat = TerminalChat(box.engine, locale="en")
+    await chat.say("/start")
+    await chat.tap("Make a report")
+    await chat.tap("Street light out")
+    await chat.share_location(3.6050, 98.4920)
+    await chat.tap("Binjai Kota")
+    await chat.tap("Kartini")
+    await chat.say("depan Masjid Raya")
+    await chat.say("Lampu jalan mati sejak tiga hari")
+    await chat.send_photo(png_bytes(seed=5))
+    await chat.tap("Done")
+    await chat.tap("Yes, show my name")
+    await chat.tap("Send report")
+    return chat.ticket()
+
+
+async def test_report_show_json_has_the_contract_fields(
+    container: Container, settings: Settings
+) -> None:
+    ticket = await file_report(container)
+    code, out = await acli(settings, "report", "show", ticket, "--json")
+    assert code == 0
+    data = json.loads(out)
+    for key in ("ticket", "status", "category", "agency", "kecamatan", "kelurahan", "address",
+                "description", "latitude", "longitude", "photos", "channel", "anonymous",
+                "created_at", "history"):
+        assert key in data, key
+    assert data["ticket"] == ticket and re.fullmatch(r"BJI-\d{4}-\d{6}", ticket)
+    assert data["status"] == "submitted"
+    assert data["category"] == "pju" and data["agency"] == "perkim"
+    assert data["kecamatan"] == "Binjai Kota" and data["kelurahan"] == "Kartini"
+    assert data["photos"] == 1 and data["channel"] == "terminal"
+    assert (data["latitude"], data["longitude"]) == (3.605, 98.492)
+    assert re.search(r"[+-]\d\d:\d\d$", data["created_at"])  # ISO 8601 with an offset
+    assert data["history"][0]["status"] == "submitted"
+    assert set(data["history"][0]) == {"status", "at", "note"}
+
+
+async def test_report_list_and_set_status(container: Container, settings: Settings) -> None:
+    ticket = await file_report(container)
+    code, out = await acli(settings, "report", "list", "--json")
+    assert code == 0 and [r["ticket"] for r in json.loads(out)] == [ticket]
+    code, out = await acli(settings, "report", "list", "--status", "closed", "--json")
+    assert json.loads(out) == []
+    code, out = await acli(settings, "report", "show", "BJI-2026-999999")
+    assert code != 0 and "no report" in out
+
+
+def test_seed_is_idempotent(settings: Settings, container: Container) -> None:
+    code, out = cli(settings, "seed", "--json")
+    assert code == 0
+    counts = json.loads(out)
+    assert counts["kelurahan"] == 37 and counts["created"] == 0 and counts["updated"] == 0
+
+
+def test_db_upgrade_is_safe_to_repeat(settings: Settings) -> None:
+    code, out = cli(settings, "db", "upgrade")
+    assert code == 0 and "up to date" in out
+
+
+def test_production_refuses_placeholder_secrets_and_plain_http() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    base = {"_env_file": None, "env": "production", "telegram_token": "123:abc",
+            "telegram_webhook_secret": "a-long-random-secret"}
+    with pytest.raises(ValidationError, match="https"):
+        Settings(**base, public_url="http://bot.binjaikota.go.id")
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(**{**base, "telegram_webhook_secret": "changeme"},
+                 public_url="https://bot.binjaikota.go.id")
+    ok = Settings(**base, public_url="https://bot.binjaikota.go.id")
+    assert ok.telegram_enabled and not ok.whatsapp_enabled
