@@ -22,6 +22,7 @@ from bot.faq_answers import faq_jobs
 from bot.flows import build_flows
 from bot.flows.base import Flow
 from bot.flows.faq import make_understand
+from bot.notice_outbox import NoticeOutbox
 from bot.outbound import Outbound
 from bot.outbox import agency_jobs
 from bot.settings import Settings
@@ -46,6 +47,7 @@ class Container:
     media: MediaStore
     flows: dict[str, Flow]
     engine: Engine
+    notice_outbox: NoticeOutbox
     outbound: Outbound = field(default_factory=Outbound)
     channels: dict[str, Any] = field(default_factory=dict)
     broadcasts: Any = None  # broadcasts.hub.BroadcastHub
@@ -63,7 +65,8 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows,
                     understand=make_understand(faq), clock=clock)
     box = Container(settings=settings, db=db, city=city, media=media, flows=flows,
-                    engine=engine)
+                    engine=engine,
+                    notice_outbox=NoticeOutbox(city=city, media_dir=settings.media_dir))
     box.background.append(db.checkpoint_loop)
     box.background.extend(agency_jobs(box))
     box.background.extend(faq_jobs(box, faq))

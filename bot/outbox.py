@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.engine import Outgoing
+from bot.labels import RECORD_WORDS
+from bot.notice_outbox import reply_from_payload
 from bot.outbound import Outbound
-from reports.outbox import reply_from_payload
 from reports.scheduler import tick
 from storage import repo_agencies
 from storage.db import Database
@@ -73,7 +74,8 @@ def agency_jobs(box: Container) -> list[Callable[[], Coroutine[Any, Any, None]]]
     async def report_deadlines() -> None:
         while True:
             try:
-                await tick(db=box.db, city=box.city, settings=box.settings, now=clock())
+                await tick(db=box.db, city=box.city, settings=box.settings, now=clock(),
+                           deliver=box.notice_outbox, words=RECORD_WORDS)
             except Exception:
                 logger.exception("deadline scheduler failed; trying again in a minute")
             await asyncio.sleep(SCHEDULER_INTERVAL)

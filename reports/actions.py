@@ -5,22 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import use_locale
-from reports import notices as say
 from reports.lifecycle import (
+    REJECT_REASONS,
     WITH_AGENCY,
     WITH_KOMINFO,
     Status,
     TransitionRefused,
-    reject_reason,
     transition,
 )
-from reports.notices import Audience, Notice, Recipient, ReportFacts
+from reports.notices import (
+    AgencyPost,
+    Audience,
+    HandedBack,
+    Recipient,
+    ReporterComment,
+    ReportFacts,
+    ReportNotice,
+    ResidentUpdate,
+    TriagePost,
+    What,
+)
 from reports.sla import calendar_for
 from reports.workflow import Workflow, load_workflow
 from storage import repo, repo_agencies
@@ -31,8 +39,13 @@ if TYPE_CHECKING:
     from reports.config import ReportsConfig
     from storage.city import City
 
-# The language notes are kept in when staff pick a reason from a list (the city's own).
-RECORD_LOCALE = "id"
+
+class RecordWords(Protocol):
+    """The notes the domain writes into a report's history, in the city's own language
+    (the bot layer words them; bot.labels.RECORD_WORDS)."""
+
+    def rejection(self, code: str) -> str: ...
+    def auto_closed(self, days: int) -> str: ...
 
 
 class ActionError(ValueError):
@@ -41,26 +54,27 @@ class ActionError(ValueError):
 
 @dataclass(slots=True)
 class Outcome:
-    """What an action changed, and the messages it sends to other people."""
+    """What an action changed, and whom it tells about it."""
 
     report: Report
     event: ReportEvent | None = None
-    notices: list[Notice] = field(default_factory=list)
+    notices: list[ReportNotice] = field(default_factory=list)
 
 
 class ReportActions:
     """The agencies' side of the report domain, bound to one session."""
 
     def __init__(self, *, session: AsyncSession, city: City, settings: ReportsConfig,
-                 now: Callable[[], datetime], workflow: Workflow | None = None) -> None:
+                 now: Callable[[], datetime], words: RecordWords,
+                 workflow: Workflow | None = None) -> None:
         self.session = session
         self.city = city
         self.settings = settings
         self.now = now
+        self.words = words
         self.workflow = workflow or load_workflow(settings.city_dir)
         self.calendar = calendar_for(city)
         self.audience = Audience(session=session, workflow=self.workflow)
-        self.media_dir: Path = settings.media_dir
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -78,45 +92,36 @@ class ReportActions:
                                 now=self.now(), actor_id=actor_id, note=note,
                                 duplicate_of=duplicate_of)
 
+    def _notice(self, facts: ReportFacts, recipients: Sequence[Recipient],
+                what: What) -> list[ReportNotice]:
+        if not recipients:
+            return []
+        return [ReportNotice(facts=facts, recipients=list(recipients), what=what,
+                             at=self.now())]
+
     async def _tell_residents(self, facts: ReportFacts, status: str, *, note: str | None = None,
-                              note_for: Callable[[], str] | None = None,
+                              reason_code: str | None = None,
                               original_ticket: str | None = None,
-                              skip: int | None = None) -> list[Notice]:
-        """The reporter and supporters; `note_for`, when given, writes the note in each
-        recipient's language instead of `note`."""
+                              skip: int | None = None) -> list[ReportNotice]:
+        """The reporter and supporters; a `reason_code` is worded in each one's language."""
         people = [(r, is_reporter) for r, is_reporter in await self.audience.residents(facts)
                   if r.identity_id != skip]
-        reporter_keys = {(r.channel, r.user_key) for r, is_reporter in people if is_reporter}
-        now = self.now()
-        return say.render(
-            [r for r, _is in people],
-            lambda r: say.resident_update(
-                facts, status, city=self.city, now=now, calendar=self.calendar,
-                note=note_for() if note_for is not None else note,
-                is_reporter=(r.channel, r.user_key) in reporter_keys, media_dir=self.media_dir,
-                original_ticket=original_ticket),
-        )
+        reporters = frozenset(r.key for r, is_reporter in people if is_reporter)
+        return self._notice(facts, [r for r, _is in people], ResidentUpdate(
+            status=status, reporters=reporters, note=note, reason_code=reason_code,
+            original_ticket=original_ticket))
 
     async def _post_to_agency(self, facts: ReportFacts, *, reopened: bool = False,
-                              note: str | None = None) -> list[Notice]:
-        now = self.now()
+                              note: str | None = None) -> list[ReportNotice]:
         targets = await self.audience.agency(facts.report.agency_key)
-        return self._agency_posts(facts, targets, now=now, reopened=reopened, note=note)
+        return self._notice(facts, targets, AgencyPost(reopened=reopened, note=note))
 
-    def _agency_posts(self, facts: ReportFacts, targets: Sequence[Recipient], *, now: datetime,
-                      reopened: bool, note: str | None) -> list[Notice]:
-        return say.render(targets, lambda r: say.agency_post(
-            facts, city=self.city, now=now, calendar=self.calendar, media_dir=self.media_dir,
-            reopened=reopened, note=note))
-
-    async def _post_to_triage(self, facts: ReportFacts) -> list[Notice]:
-        now = self.now()
-        return say.render(await self.audience.kominfo(), lambda r: say.triage_post(
-            facts, city=self.city, now=now, calendar=self.calendar, media_dir=self.media_dir))
+    async def _post_to_triage(self, facts: ReportFacts) -> list[ReportNotice]:
+        return self._notice(facts, await self.audience.kominfo(), TriagePost())
 
     # -- filing --------------------------------------------------------------------------------
 
-    async def after_submit(self, report: Report) -> list[Notice]:
+    async def after_submit(self, report: Report) -> list[ReportNotice]:
         """Route a just-filed report: refer it, pass it straight on, or queue it for Kominfo."""
         agency = self.city.agency(report.agency_key or "")
         if agency is not None and agency.external:
@@ -161,7 +166,7 @@ class ReportActions:
             raise TransitionRefused(ticket=report.ticket, current=report.status,
                                     target=Status.ASSIGNED)
         if report.status in WITH_AGENCY and previous != agency.key and not note:
-            note = f"{say.agency_name(self.city, previous, short=True)} → {agency.short_name}"
+            note = f"{self.city.agency_label(previous, short=True)} → {agency.short_name}"
         report.agency_key = agency.key
         report.handler_id = None
         event = await self._move(report, Status.ASSIGNED, actor_id=actor_id, note=note)
@@ -180,12 +185,13 @@ class ReportActions:
 
     async def reject(self, report: Report, *, actor_id: int | None, reason: str) -> Outcome:
         """Reject with a reason code ("info", "not_complaint", "abusive") or a free text."""
-        with use_locale(RECORD_LOCALE):
-            recorded = reject_reason(reason)
+        recorded = self.words.rejection(reason)
         event = await self._move(report, Status.REJECTED, actor_id=actor_id, note=recorded)
-        # The reason is written again in each resident's language.
-        notices = await self._tell_residents(await self.facts(report), Status.REJECTED,
-                                             note_for=lambda: reject_reason(reason))
+        # A reason from the list is worded again in each resident's language.
+        notices = await self._tell_residents(
+            await self.facts(report), Status.REJECTED,
+            reason_code=reason if reason in REJECT_REASONS else None,
+            note=None if reason in REJECT_REASONS else recorded)
         return Outcome(report, event, notices)
 
     # -- the agency ----------------------------------------------------------------------------
@@ -222,16 +228,15 @@ class ReportActions:
                         suggested: str | None = None) -> Outcome:
         """"Not ours": back to Kominfo with the reason and, if known, the right agency."""
         by_agency = report.agency_key
-        name = say.agency_name(self.city, by_agency, short=True)
+        name = self.city.agency_label(by_agency, short=True)
         event = await self._move(report, Status.VERIFIED, actor_id=actor_id,
                                  note=f"{name}: {reason.strip()}" if reason.strip() else None)
         report.handler_id = None
         facts = await self.facts(report)
         if suggested and self.city.agency(suggested) is None:
             suggested = None
-        notices = say.render(await self.audience.kominfo(), lambda r: say.handed_back_post(
-            facts, city=self.city, by_agency=by_agency, reason=reason.strip(),
-            suggested=suggested))
+        notices = self._notice(facts, await self.audience.kominfo(), HandedBack(
+            by_agency=by_agency, reason=reason.strip(), suggested=suggested))
         return Outcome(report, event, notices)
 
     async def mark_duplicate(self, report: Report, original: Report, *,
@@ -280,7 +285,7 @@ class ReportActions:
         notices = await self._post_to_agency(facts, reopened=True, note=note)
         escalate = (await self.audience.heads(report.agency_key)
                     + await self.audience.kominfo())
-        notices += self._agency_posts(facts, escalate, now=self.now(), reopened=True, note=note)
+        notices += self._notice(facts, escalate, AgencyPost(reopened=True, note=note))
         notices += await self._tell_residents(
             facts, Status.REOPENED, skip=report.reporter_id if by_reporter else None)
         return Outcome(report, event, notices)
@@ -337,7 +342,7 @@ class ReportActions:
         return await self._reopen(report, actor_id=identity_id, note=None, by_reporter=True)
 
     async def rate(self, report: Report, *, identity_id: int, stars: int | None = None,
-                   comment: str | None = None) -> list[Notice]:
+                   comment: str | None = None) -> list[ReportNotice]:
         """Stars and a comment on the latest answer; a comment on an unfixed report goes to the
         agency."""
         events = list(await repo.list_report_events(session=self.session,
@@ -359,8 +364,8 @@ class ReportActions:
             return []
         facts = await self.facts(report)
         targets = await self.audience.agency(report.agency_key)
-        return say.render(targets, lambda r: say.comment_post(facts, comment=comment.strip(),
-                                                              stars=rating.stars))
+        return self._notice(facts, targets, ReporterComment(comment=comment.strip(),
+                                                            stars=rating.stars))
 
     # -- from the command line -----------------------------------------------------------------
 

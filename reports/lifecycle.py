@@ -1,12 +1,10 @@
-"""Report statuses, their labels, which moves between them are allowed, and the move itself."""
+"""Report statuses, which moves between them are allowed, and the move itself."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
-
-from bot.i18n import N_, gettext
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,31 +25,10 @@ class Status(StrEnum):
     REOPENED = "reopened"
 
 
-_LABELS = {
-    Status.SUBMITTED: N_("Submitted, awaiting verification"),
-    Status.VERIFIED: N_("Verified"),
-    Status.ASSIGNED: N_("Passed to the agency"),
-    Status.IN_PROGRESS: N_("Being handled"),
-    Status.RESOLVED: N_("Resolved by the agency"),
-    Status.CLOSED: N_("Closed"),
-    Status.REJECTED: N_("Not processed"),
-    Status.REFERRED: N_("Referred to another office"),
-    Status.DUPLICATE: N_("Merged with an earlier report"),
-    Status.REOPENED: N_("Reopened"),
-}
-
 OPEN = frozenset(
     {Status.SUBMITTED, Status.VERIFIED, Status.ASSIGNED, Status.IN_PROGRESS, Status.REOPENED}
 )
 FINAL = frozenset({Status.CLOSED, Status.REJECTED, Status.DUPLICATE})
-
-
-def status_label(status: str) -> str:
-    """The status as residents read it, in the current locale."""
-    try:
-        return gettext(_LABELS[Status(status)])
-    except ValueError:
-        return status
 
 
 # Where each status may go next. Kominfo verifies and passes a report to an agency (SP4N-LAPOR!
@@ -88,16 +65,8 @@ WITH_AGENCY = frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.REOPENED})
 # A report Kominfo holds: verify it and pass it on within the verification deadline.
 WITH_KOMINFO = frozenset({Status.SUBMITTED, Status.VERIFIED})
 
-REJECT_REASONS: dict[str, str] = {
-    "info": N_("Not enough information to act on"),
-    "not_complaint": N_("Not a complaint about a public service"),
-    "abusive": N_("Abusive or offensive content"),
-}
-
-
-def reject_reason(code: str) -> str:
-    """A rejection reason code ("info", "not_complaint", "abusive") in the current locale."""
-    return gettext(REJECT_REASONS[code]) if code in REJECT_REASONS else code
+# Why Kominfo may reject a report (worded by the bot layer).
+REJECT_REASONS = ("info", "not_complaint", "abusive")
 
 
 class TransitionRefused(ValueError):
@@ -108,28 +77,7 @@ class TransitionRefused(ValueError):
         self.current = current
         self.target = target
         self.problem = problem
-        super().__init__(self.message())
-
-    def message(self) -> str:
-        """The refusal in the current locale."""
-        if self.problem == "note":
-            return gettext("Report {ticket}: moving it to “{target}” needs a note.").format(
-                ticket=self.ticket, target=self.target)
-        if self.problem == "original":
-            return gettext("Report {ticket}: marking it a duplicate needs the ticket of the "
-                           "original report.").format(ticket=self.ticket)
-        if self.problem == "window":
-            return gettext("Report {ticket} can no longer be reopened: the time to do so has "
-                           "passed.").format(ticket=self.ticket)
-        allowed = sorted(next_statuses(self.current))
-        text = gettext("Report {ticket} is “{current}”; it cannot move to “{target}”.").format(
-            ticket=self.ticket, current=self.current, target=self.target)
-        if allowed:
-            text += " " + gettext("Allowed next: {statuses}.").format(
-                statuses=", ".join(allowed))
-        else:
-            text += " " + gettext("It is final.")
-        return text
+        super().__init__(f"{ticket}: {current} -> {target} refused ({problem or 'not allowed'})")
 
 
 def next_statuses(current: str) -> frozenset[Status]:

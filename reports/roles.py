@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.i18n import N_, gettext
 from storage.models import Report
 from storage.models.agency import StaffMember
 
@@ -15,22 +14,9 @@ class Role(StrEnum):
     HEAD = "head"  # an agency's head: acts like an officer and receives escalations
 
 
-_LABELS = {
-    Role.KOMINFO: N_("Kominfo triage"),
-    Role.OFFICER: N_("Agency officer"),
-    Role.HEAD: N_("Agency head"),
-}
-
 # What an agency does with its reports; Kominfo may do these too. Everything else (verifying,
 # rejecting, routing, assigning) belongs to Kominfo alone.
 AGENCY_ACTIONS = frozenset({"take", "progress", "resolve", "notours", "duplicate"})
-
-
-def role_label(role: str) -> str:
-    try:
-        return gettext(_LABELS[Role(role)])
-    except ValueError:
-        return role
 
 
 def can_act(staff: StaffMember | None, report: Report, action: str) -> bool:

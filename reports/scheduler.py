@@ -8,16 +8,14 @@ it writes to the outbox, so a step is taken once, across restarts and processes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.i18n import ngettext, use_locale
-from reports import notices as say
-from reports.actions import RECORD_LOCALE, ReportActions
+from reports.actions import RecordWords, ReportActions
 from reports.lifecycle import WITH_KOMINFO, Status
-from reports.notices import Notice, Recipient
-from reports.outbox import enqueue
+from reports.notices import Recipient, Reminder, ReportNotice
 from reports.sla import AWAITING_ANSWER, CONFIRM, VERIFY, StageClock, current_clock
 from reports.workdays import WorkCalendar
 from reports.workflow import LadderStep, Workflow, load_workflow
@@ -26,6 +24,8 @@ from storage.db import Database
 from storage.models import Report
 
 if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from reports.config import ReportsConfig
     from storage.city import City
 
@@ -39,7 +39,11 @@ class TickResult:
     reminders: int = 0  # due-soon messages
     escalations: int = 0  # overdue messages
     closed: int = 0
-    notices: list[Notice] = field(default_factory=list)
+    notices: list[ReportNotice] = field(default_factory=list)
+
+
+# Writes the notices of one tick in its transaction (bot.notice_outbox.NoticeOutbox).
+Deliver = Callable[["AsyncSession", Iterable[ReportNotice], datetime], Awaitable[object]]
 
 
 def step_time(step: LadderStep, clock: StageClock, *, calendar: WorkCalendar,
@@ -52,7 +56,7 @@ def step_time(step: LadderStep, clock: StageClock, *, calendar: WorkCalendar,
 
 async def _reminder_notices(
     actions: ReportActions, report: Report, clock: StageClock, step: LadderStep, now: datetime,
-) -> list[Notice]:
+) -> list[ReportNotice]:
     audience = actions.audience
     targets: list[tuple[Recipient, bool]] = []
     for target in step.notify:
@@ -67,24 +71,25 @@ async def _reminder_notices(
         key = (recipient.channel, recipient.user_key)
         buttons[key] = buttons.get(key, False) or with_buttons
     facts = await actions.facts(report)
-    return say.render(
-        [r for r, _b in targets],
-        lambda r: say.reminder_post(
-            facts, city=actions.city, now=now, calendar=actions.calendar, stage=clock.stage,
-            overdue=step.overdue, with_buttons=buttons[(r.channel, r.user_key)]),
-    )
+    if not targets:
+        return []
+    return [ReportNotice(facts=facts, recipients=[r for r, _b in targets], at=now,
+                         what=Reminder(stage=clock.stage, overdue=step.overdue,
+                                       with_buttons=frozenset(k for k, b in buttons.items()
+                                                              if b)))]
 
 
 async def tick(
-    *, db: Database, city: City, settings: ReportsConfig, now: datetime,
-    workflow: Workflow | None = None,
+    *, db: Database, city: City, settings: ReportsConfig, now: datetime, deliver: Deliver,
+    words: RecordWords, workflow: Workflow | None = None,
 ) -> TickResult:
-    """Take every ladder step that has fallen due, and close reports nobody answered."""
+    """Take every ladder step that has fallen due, and close reports nobody answered; the
+    notices go to `deliver` in the same transaction."""
     flow = workflow or load_workflow(settings.city_dir)
     result = TickResult()
     async with db.session() as session:
         actions = ReportActions(session=session, city=city, settings=settings,
-                                now=lambda: now, workflow=flow)
+                                now=lambda: now, words=words, workflow=flow)
         reports = await repo_agencies.list_reports_by_status(
             session=session, statuses=[*WITH_KOMINFO, *AWAITING_ANSWER, Status.RESOLVED])
         ids = [r.id or 0 for r in reports]
@@ -101,11 +106,7 @@ async def tick(
                         session=session, report_id=report.id or 0, stage=CONFIRM,
                         step=AUTO_CLOSE, anchor_event_id=anchor_id, delivered=True, now=now):
                     continue
-                with use_locale(RECORD_LOCALE):
-                    note = ngettext(
-                        "Closed automatically: no reply within {n} working day of the answer.",
-                        "Closed automatically: no reply within {n} working days of the answer.",
-                        clock.days).format(n=clock.days)
+                note = words.auto_closed(clock.days)
                 outcome = await actions.close(report, actor_id=None, note=note)
                 result.notices += outcome.notices
                 result.closed += 1
@@ -133,7 +134,7 @@ async def tick(
                 result.escalations += 1
             else:
                 result.reminders += 1
-        await enqueue(session=session, notices=result.notices, now=now)
+        await deliver(session, result.notices, now)
     if result.reminders or result.escalations or result.closed:
         logger.info("deadlines: %d reminders, %d escalations, %d closed", result.reminders,
                     result.escalations, result.closed)

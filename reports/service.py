@@ -1,4 +1,4 @@
-"""Filing and reading reports: tickets, routing to the agency, receipts and the public view."""
+"""Filing and reading reports: tickets, routing to the agency, and the staff view of one."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import _, format_datetime, ngettext
-from reports.lifecycle import Status, status_label
-from reports.sla import ANSWER, VERIFY, calendar_for, current_clock, deadline_text, stage_days
+from reports.lifecycle import Status
+from reports.sla import current_clock
 from storage import repo, repo_agencies
 from storage.models import Report, ReportEvent, ReportPhoto
 
@@ -116,35 +115,6 @@ class ReportService:
         ]
         return await repo.create_report(session=self.session, report=report, photos=photos)
 
-    def receipt_text(self, report: Report) -> str:
-        agency = self.city.agency(report.agency_key or "")
-        lines = [
-            _("✅ Thank you, your report has been received."),
-            _("Ticket number: {ticket}").format(ticket=report.ticket),
-            "",
-        ]
-        if agency is not None and agency.external:
-            lines.append(_("This matter is handled by {agency}, outside the city government. "
-                           "We keep your report and pass it on.").format(agency=agency.name))
-            if agency.contact:
-                lines.append(_("Please contact: {contact}").format(contact=agency.contact))
-        elif agency is not None:
-            lines.append(_("It will be handled by {agency}.").format(agency=agency.name))
-        if report.status == Status.ASSIGNED:
-            lines.append(
-                _("It has gone straight to the agency, which responds within {days} working "
-                  "days. We will tell you here at every step.").format(
-                    days=stage_days(self.city, report, ANSWER))
-            )
-        elif report.status != Status.REFERRED:
-            lines.append(
-                _("Kominfo verifies it within {days} working days, then the agency follows it "
-                  "up. We will tell you here at every step.").format(
-                    days=stage_days(self.city, report, VERIFY))
-            )
-        lines.append(_("Keep the ticket number to check the status from the menu."))
-        return "\n".join(lines)
-
     async def get(self, ticket: str) -> Report | None:
         return await repo.get_report_by_ticket(session=self.session, ticket=ticket)
 
@@ -152,67 +122,21 @@ class ReportService:
         return list(await repo.list_reports(session=self.session, reporter_id=reporter_id,
                                             limit=limit))
 
-    async def public_text(self, report: Report, *, viewer_id: int | None = None) -> str:
-        """The view anyone with the ticket may see; never the reporter's identity."""
-        city = self.city
-        category = city.category(report.category_key)
-        kel = city.kelurahan(report.kelurahan_code) if report.kelurahan_code else None
-        kec = city.kecamatan_by_code(report.kecamatan_code) if report.kecamatan_code else None
-        agency = city.agency(report.agency_key or "")
-        events = await repo.list_report_events(session=self.session, report_id=report.id or 0)
-        lines = [
-            _("Report {ticket}").format(ticket=report.ticket),
-            _("Status: {status}").format(status=status_label(report.status)),
-            _("Category: {value}").format(value=category.name() if category else "-"),
-            _("Kelurahan: {value}").format(
-                value=f"{kel.name}, {kec.name}" if kel and kec else "-"),
-            _("Handled by: {value}").format(value=agency.short_name if agency else "-"),
-            _("Filed: {when}").format(when=format_datetime(report.created_at)),
-            _("Last update: {when}").format(when=format_datetime(report.updated_at)),
-        ]
-        lines += await _agency_side_lines(self.session, city, report, events, self.now())
-        if viewer_id is not None and viewer_id == report.reporter_id:
-            lines.append("")
-            lines.append(_("Your description: {text}").format(text=report.description))
-        public_notes = [e for e in events if e.note and e.status != Status.SUBMITTED]
-        if public_notes:
-            last = public_notes[-1]
-            lines.append(_("Latest note: {note}").format(note=last.note))
-        return "\n".join(lines)
-
-
 class UnknownTicket(LookupError):
     pass
 
 
-async def _supporters(session: AsyncSession, report: Report) -> int:
+async def count_supporters(session: AsyncSession, report: Report) -> int:
     """How many residents support (follow) a report besides its reporter."""
     counts = await repo_agencies.count_supporters(session=session, report_ids=[report.id or 0])
     return counts.get(report.id or 0, 0)
-
-
-async def _agency_side_lines(
-    session: AsyncSession, city: City, report: Report, events: Sequence[ReportEvent],
-    now: datetime,
-) -> list[str]:
-    """Supporters and the current deadline, in working days, for the public view."""
-    lines = []
-    supporters = await _supporters(session, report)
-    if supporters:
-        lines.append(ngettext("Supported by {n} other resident",
-                              "Supported by {n} other residents", supporters).format(n=supporters))
-    calendar = calendar_for(city)
-    clock = current_clock(report, events, city=city, calendar=calendar)
-    if clock is not None:
-        lines.append(deadline_text(clock, now, calendar=calendar))
-    return lines
 
 
 async def _agency_side_detail(
     session: AsyncSession, city: City, report: Report, events: Sequence[ReportEvent]
 ) -> dict[str, Any]:
     """Supporters, the original of a duplicate and the running deadline, for staff."""
-    supporters = await _supporters(session, report)
+    supporters = await count_supporters(session, report)
     original = None
     if report.duplicate_of is not None:
         found = await repo_agencies.get_report(session=session, report_id=report.duplicate_of)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from bot.i18n import _, format_date, ngettext
 from reports.lifecycle import WITH_KOMINFO, Status
 from reports.workdays import WorkCalendar
 from storage.models import Report, ReportEvent
@@ -119,31 +118,3 @@ def first_run(
         if event.status not in statuses:
             return start, event
     return start, None
-
-
-def remaining_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) -> str:
-    """"3 working days left", "due today" or "overdue by 2 working days"."""
-    left = calendar.working_days_left(now, clock.due_day)
-    if clock.overdue(now):
-        late = max(-left, 1)
-        return ngettext("overdue by {n} working day", "overdue by {n} working days",
-                        late).format(n=late)
-    if left == 0:
-        return _("due today")
-    return ngettext("{n} working day left", "{n} working days left", left).format(n=left)
-
-
-def due_date_text(clock: StageClock, *, calendar: WorkCalendar) -> str:
-    return format_date(calendar.at(clock.due_day, 12), fmt="medium")
-
-
-def deadline_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) -> str:
-    """One line for residents: the current deadline, in working days."""
-    when = due_date_text(clock, calendar=calendar)
-    if clock.stage == CONFIRM:
-        return _("Closes automatically on {date} unless you tell us it is not fixed.").format(
-            date=when)
-    rest = remaining_text(clock, now, calendar=calendar)
-    if clock.stage == VERIFY:
-        return _("Verification deadline: {date} ({rest})").format(date=when, rest=rest)
-    return _("Agency's deadline to respond: {date} ({rest})").format(date=when, rest=rest)

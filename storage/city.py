@@ -130,6 +130,13 @@ class City:
     def agency(self, key: str) -> AgencyInfo | None:
         return self.agencies.get(key)
 
+    def agency_label(self, key: str | None, *, short: bool = False) -> str:
+        """An agency's name (or short name) by key; the key itself when it is unknown."""
+        agency = self.agencies.get(key or "")
+        if agency is None:
+            return key or "-"
+        return agency.short_name if short else agency.name
+
     def agency_for(self, category_key: str, kecamatan_code: str | None) -> str:
         category = self._categories[category_key]
         if kecamatan_code:

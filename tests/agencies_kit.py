@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,9 +13,13 @@ from typing import Any
 from bot.app import Container
 from bot.engine import Outgoing
 from bot.flows.base import Person
+from bot.labels import RECORD_WORDS
 from bot.messages import Channel, Inbound, Kind
+from bot.notices import Notice
 from bot.outbox import deliver_pending
 from reports.actions import ReportActions
+from reports.notices import ReportNotice
+from reports.scheduler import TickResult, tick
 from reports.service import DraftReport, ReportService
 from reports.staff import Account, add_staff
 from storage import repo
@@ -107,7 +112,18 @@ async def file_report(
 
 def actions(box: Container, session: Any) -> ReportActions:
     return ReportActions(session=session, city=box.city, settings=box.settings,
-                         now=box.engine.clock)
+                         now=box.engine.clock, words=RECORD_WORDS)
+
+
+def worded(box: Container, notices: Iterable[ReportNotice]) -> list[Notice]:
+    """The domain's notices as the messages their recipients get."""
+    return box.notice_outbox.word(notices)
+
+
+async def run_deadlines(box: Container, now: datetime) -> TickResult:
+    """One pass of the deadline scheduler, as `emas serve` runs it."""
+    return await tick(db=box.db, city=box.city, settings=box.settings, now=now,
+                      deliver=box.notice_outbox, words=RECORD_WORDS)
 
 
 async def staff(box: Container, user_key: str, *, role: str, agency: str | None = None,

@@ -17,9 +17,10 @@ def _move(settings: Settings, ticket: str, act: Callable[[Any, Any, Any], Awaita
           original: str | None = None) -> tuple[str, str]:
     """Look the report (and the original, for a duplicate) up, `act(actions, report, original)`
     on it and queue the notices it makes; the report's ticket and status after."""
+    from bot.labels import RECORD_WORDS, refusal_text
+    from bot.notice_outbox import NoticeOutbox
     from reports.actions import ActionError, ReportActions
     from reports.lifecycle import TransitionRefused
-    from reports.outbox import enqueue
     from storage import repo
     from storage.types import utcnow
 
@@ -32,16 +33,18 @@ def _move(settings: Settings, ticket: str, act: Callable[[Any, Any, Any], Awaita
             first = await repo.get_report_by_ticket(session=session, ticket=original)
             if first is None:
                 raise click.ClickException(f"no report {original}")
-        actions = ReportActions(session=session, city=city, settings=settings, now=utcnow)
+        actions = ReportActions(session=session, city=city, settings=settings, now=utcnow,
+                                words=RECORD_WORDS)
         outcome = await act(actions, found, first)
-        await enqueue(session=session, notices=outcome.notices, now=utcnow())
+        outbox = NoticeOutbox(city=city, media_dir=settings.media_dir)
+        await outbox(session, outcome.notices, utcnow())
         return found.ticket, found.status
 
     with use_locale("en"):
         try:
             done = run(with_session(settings, go))
         except TransitionRefused as refused:
-            raise click.ClickException(refused.message()) from None
+            raise click.ClickException(refusal_text(refused)) from None
         except ActionError as error:
             raise click.ClickException(str(error)) from None
     if done is None:

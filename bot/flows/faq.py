@@ -9,16 +9,17 @@ from typing import Any
 from bot.flows.base import Ctx, Flow
 from bot.flows.common import nav_options, opt_back, opt_menu
 from bot.flows.menu import draft_is_live
-from bot.flows.notices import report_actions, send_notices
+from bot.flows.notices import report_actions, tell
 from bot.flows.options import normalize
 from bot.flows.report import ReportFlow
 from bot.flows.router import COMMANDS, GROUP_COMMANDS
 from bot.i18n import _, format_datetime, get_locale, use_locale
 from bot.messages import Kind, Option, Reply, split_text
+from bot.notices import render
 from faq.intent import Intent
 from faq.library import FaqLibrary
 from faq.service import QUESTION_MIN, FaqError, FaqService
-from reports.notices import Recipient, render
+from reports.notices import Recipient
 from reports.roles import Role
 from storage import repo_agencies
 from storage.models.agency import StaffMember
@@ -270,7 +271,7 @@ class FaqFlow(Flow):
                          .format(id=row.id, channel=ctx.person.channel, text=row.text))
 
         # Kominfo's triage group, or else each Kominfo staff member, sees the question at once.
-        send_notices(ctx, render(await report_actions(ctx).audience.kominfo(), alert))
+        tell(ctx, render(await report_actions(ctx).audience.kominfo(), alert))
         _state(ctx).pop("q", None)
         ctx.goto("main", "menu")
 

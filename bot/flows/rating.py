@@ -6,10 +6,11 @@ from bot.flows.base import Ctx, Flow
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.router import OPTION_HANDLERS, leave_flow
 from bot.i18n import _
+from bot.labels import refusal_text
 from bot.messages import Kind, Option
+from bot.notices import agency_name
 from reports.actions import ActionError
 from reports.lifecycle import TransitionRefused
-from reports.notices import agency_name
 
 RATING = "rating"
 COMMENT_MAX = 1000
@@ -28,7 +29,7 @@ async def rate_button(ctx: Ctx) -> bool:
     try:
         outcome = await actions.answer_fixed(report, identity_id=ctx.person.id, fixed=fixed)
     except TransitionRefused as refused:
-        ctx.say(refused.message())
+        ctx.say(refusal_text(refused))
         return True
     except ActionError:
         ctx.say(_("You have already answered about report {ticket}. Thank you!").format(

@@ -12,6 +12,7 @@ from bot.flows.notices import report_actions, send_notices
 from bot.flows.support import SupportStep
 from bot.i18n import _, format_datetime, ngettext
 from bot.messages import Kind, Option
+from bot.report_views import receipt_text
 from reports.service import DraftReport
 from storage.media import MediaRejected
 from storage.types import utcnow
@@ -466,7 +467,7 @@ class ReportFlow(SupportStep, Flow):
         send_notices(ctx, await report_actions(ctx).after_submit(result))
         ctx.data.pop("draft", None)
         ctx.data.pop(_EDITING, None)
-        ctx.say(ctx.services.reports.receipt_text(result), kind="report_receipt")
+        ctx.say(receipt_text(ctx.services.city, result), kind="report_receipt")
         ctx.goto("main", "menu")
 
     async def ask_edit(self, ctx: Ctx) -> None:

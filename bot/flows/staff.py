@@ -16,10 +16,11 @@ from bot.flows.base import Ctx, Flow
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.router import COMMANDS, GROUP_COMMANDS, GROUP_HANDLERS, OPTION_HANDLERS
 from bot.i18n import _
+from bot.labels import REJECT_REASONS, refusal_text, reject_reason
 from bot.messages import Kind, Option, Reply
+from bot.notices import agency_name
 from reports.actions import ActionError, Outcome, ReportActions
-from reports.lifecycle import REJECT_REASONS, TransitionRefused, reject_reason
-from reports.notices import agency_name
+from reports.lifecycle import TransitionRefused
 from reports.roles import can_act
 from reports.service import parse_ticket
 from reports.staff import redeem_link_code, staff_for
@@ -54,7 +55,7 @@ def _deny(ctx: Ctx, message: str) -> None:
 
 def _why(error: TransitionRefused | ActionError) -> str:
     """What to tell the person whose action was refused."""
-    return error.message() if isinstance(error, TransitionRefused) else str(error)
+    return refusal_text(error) if isinstance(error, TransitionRefused) else str(error)
 
 
 def _give_up(ctx: Ctx, error: TransitionRefused | ActionError) -> None:

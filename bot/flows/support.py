@@ -8,9 +8,10 @@ from bot.flows.base import Ctx
 from bot.flows.common import nav_options
 from bot.flows.notices import report_actions
 from bot.i18n import _, format_date, ngettext
+from bot.labels import status_label
 from bot.messages import Option
 from reports.duplicates import find_similar
-from reports.lifecycle import OPEN, status_label
+from reports.lifecycle import OPEN
 
 EXCERPT = 120
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.flows.base import Ctx, Flow
 from bot.flows.common import opt_cancel, opt_menu
 from bot.i18n import _, format_date
+from bot.labels import status_label
 from bot.messages import Kind, Option
-from reports.lifecycle import status_label
+from bot.report_views import public_text
 from reports.service import parse_ticket
 
 
@@ -35,7 +36,8 @@ class TrackFlow(Flow):
                       "check it and try again.").format(ticket=ctx.text[:40]))
             ctx.stay()
             return
-        text = await ctx.services.reports.public_text(report, viewer_id=ctx.person.id)
+        text = await public_text(ctx.services.session, ctx.services.city, report,
+                               now=ctx.services.now(), viewer_id=ctx.person.id)
         ctx.say(text, options=[Option("again", _("Check another ticket")), opt_menu()])
         ctx.goto("after", remember=False)
 
@@ -84,7 +86,8 @@ class MyReportsFlow(Flow):
         if picked.startswith("t:"):
             report = await ctx.services.reports.get(picked[2:])
             if report is not None and report.reporter_id == ctx.person.id:
-                text = await ctx.services.reports.public_text(report, viewer_id=ctx.person.id)
+                text = await public_text(ctx.services.session, ctx.services.city, report,
+                               now=ctx.services.now(), viewer_id=ctx.person.id)
                 ctx.say(text)
                 ctx.stay()
                 return

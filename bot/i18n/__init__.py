@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext as _gettext
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,6 +22,8 @@ DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).parent / "locale"
 TZ = ZoneInfo("Asia/Jakarta")
 
+logger = logging.getLogger(__name__)
+
 _current: ContextVar[str] = ContextVar("emas_locale", default=DEFAULT_LOCALE)
 
 
@@ -29,9 +32,13 @@ def _translations(locale: str) -> _gettext.NullTranslations:
     try:
         return _gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[locale])
     except FileNotFoundError:
-        if locale == "en":
-            return _gettext.NullTranslations()  # msgids are English
-        raise
+        if locale != "en":  # msgids are English: English needs no catalog
+            # An install without compiled catalogs still answers, in English, and says why
+            # once (the cache keeps this from repeating).
+            logger.warning("no compiled %r catalog in %s: answering in English (build the "
+                           "catalogs with `make i18n-compile` or reinstall the package)",
+                           locale, LOCALE_DIR)
+        return _gettext.NullTranslations()
 
 
 def normalize_locale(hint: str | None) -> str | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from agencies_kit import HERE, KARTINI, actions, file_report, set_status, staff
+from agencies_kit import HERE, KARTINI, actions, file_report, set_status, staff, worded
 from bot.app import Container
 from chat import Chat
 from reports.duplicates import find_similar, text_similarity
@@ -56,7 +56,8 @@ async def test_a_report_within_100_metres_is_offered_and_supported(channel_env: 
         report = await repo_agencies.get_report(session=session, report_id=first.id or 0)
         assert report is not None
         outcome = await actions(box, session).verify(report, actor_id=None)
-    post, = [n.reply.text for n in outcome.notices if n.recipient.user_key == "petugas-putr"]
+    post, = [n.reply.text for n in worded(box, outcome.notices)
+             if n.recipient.user_key == "petugas-putr"]
     assert "Pendukung (warga yang mengalami hal sama): 1" in post
     await chat.tap("Check a report's status")
     await chat.say(first.ticket)

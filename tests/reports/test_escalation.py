@@ -8,11 +8,19 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from agencies_kit import actions, capture, file_report, flush_outbox, history, reload, staff
+from agencies_kit import (
+    actions,
+    capture,
+    file_report,
+    flush_outbox,
+    history,
+    reload,
+    run_deadlines,
+    staff,
+)
 from bot.app import Container, build_container
 from bot.settings import Settings
 from conftest import Clock
-from reports.scheduler import tick
 from storage import repo_agencies
 from storage.models.agency import ReminderSent
 
@@ -41,7 +49,7 @@ async def _setup(box: Container, *, at: datetime, clock: Clock) -> int:
 
 
 async def run(box: Container, when: datetime) -> tuple[int, int, int]:
-    result = await tick(db=box.db, city=box.city, settings=box.settings, now=when)
+    result = await run_deadlines(box, when)
     return result.reminders, result.escalations, result.closed
 
 

@@ -22,7 +22,6 @@ from bot.settings import Settings
 from cli_kit import ainvoke
 from conftest import Clock
 from factories import png_bytes
-from reports.outbox import enqueue
 from storage import repo_agencies
 from storage.models import Identity
 from storage.types import utcnow
@@ -100,7 +99,7 @@ async def test_a_notification_for_a_channel_that_is_not_running_is_marked_failed
         report = await repo_agencies.get_report(session=session, report_id=report_id)
         assert report is not None
         outcome = await actions(box, session).assign(report, "dlh", actor_id=None)
-        await enqueue(session=session, notices=outcome.notices, now=clock())
+        await box.notice_outbox(session, outcome.notices, clock())
     sent = capture(box, "terminal")  # no Telegram sender in this process
     assert await flush_outbox(box) == 1
     async with box.db.reader() as session:
@@ -191,7 +190,7 @@ async def test_the_server_sends_the_outbox_in_the_background(
             report = await repo_agencies.get_report(session=session, report_id=report_id)
             assert report is not None
             outcome = await actions(box, session).assign(report, "dlh", actor_id=None)
-            await enqueue(session=session, notices=outcome.notices, now=clock())
+            await box.notice_outbox(session, outcome.notices, clock())
         async with asyncio.timeout(10):
             await sent.wait_for(2)
     finally:
@@ -215,7 +214,7 @@ async def test_a_whatsapp_resident_outside_the_window_gets_the_status_template(
         found = await repo_agencies.get_report(session=session, report_id=report.id or 0)
         assert found is not None
         outcome = await actions(box, session).assign(found, "putr", actor_id=None)
-        await enqueue(session=session, notices=outcome.notices, now=clock())
+        await box.notice_outbox(session, outcome.notices, clock())
     mark = len(whatsapp.double.messages)
     assert await flush_outbox(box) == 1
     await whatsapp.double.settle()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agencies_kit import actions, file_report, press, reload, send, staff, texts
+from agencies_kit import actions, file_report, press, reload, send, staff, texts, worded
 from bot.app import Container
 from bot.messages import Channel, Inbound, Kind
 from bot.settings import Settings
@@ -165,7 +165,7 @@ async def test_an_officer_without_a_group_works_from_a_private_chat(
         found = await repo_agencies.get_report(session=session, report_id=report.id or 0)
         assert found is not None
         outcome = await actions(box, session).verify(found, actor_id=None)
-    post, = [n for n in outcome.notices if n.recipient.user_key == "petugas-dlh"]
+    post, = [n for n in worded(box, outcome.notices) if n.recipient.user_key == "petugas-dlh"]
     assert post.recipient.channel == "terminal"  # no group: the officer in private
 
     out = await press(box, "petugas-dlh", f"st:res:{report.id}")

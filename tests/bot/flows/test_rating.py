@@ -7,10 +7,21 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from agencies_kit import actions, file_report, history, person, press, reload, send, staff, texts
+from agencies_kit import (
+    actions,
+    file_report,
+    history,
+    person,
+    press,
+    reload,
+    run_deadlines,
+    send,
+    staff,
+    texts,
+    worded,
+)
 from bot.app import Container
 from conftest import Clock
-from reports.scheduler import tick
 from storage import repo_agencies
 from storage.models.agency import Rating
 
@@ -28,7 +39,7 @@ async def resolved_report(box: Container, *, user: str = "warga-1") -> int:
         await actions(box, session).assign(found, "putr", actor_id=None)
         outcome = await actions(box, session).resolve(found, actor_id=None,
                                                       note="Lubang sudah ditambal")
-    question, = [n.reply for n in outcome.notices if n.recipient.user_key == user]
+    question, = [n.reply for n in worded(box, outcome.notices) if n.recipient.user_key == user]
     assert [o.id for o in question.options] == [f"rate:yes:{report.id}", f"rate:no:{report.id}"]
     return report.id or 0
 
@@ -119,7 +130,7 @@ async def test_too_late_to_reopen_after_it_closed_itself(container: Container,
     box = container
     report_id = await resolved_report(box)  # resolved Monday 7 December
     later = datetime(2026, 12, 22, 8, tzinfo=WIB)
-    result = await tick(db=box.db, city=box.city, settings=box.settings, now=later)
+    result = await run_deadlines(box, later)
     assert result.closed == 1
     clock.now = later
     out = await press(box, "warga-1", f"rate:no:{report_id}")

@@ -11,12 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from agencies_kit import flush_outbox, reload, staff
+from agencies_kit import flush_outbox, reload, run_deadlines, staff
 from cli_kit import ainvoke
 from conftest import Clock, TelegramEnv
 from doubles.telegram_updates import callback_update, group_text_update, photo_update
 from factories import jpeg_bytes, png_bytes
-from reports.scheduler import tick
 from storage.models import Report
 from storage.types import utcnow
 
@@ -154,8 +153,8 @@ async def test_an_officer_works_a_report_from_the_agency_group(
                             tzinfo=WIB)
     late = late.replace(year=late.year + 1)  # far past any deadline
     double.clear()
-    first = await tick(db=box.db, city=box.city, settings=box.settings, now=late)
-    second = await tick(db=box.db, city=box.city, settings=box.settings, now=late)
+    first = await run_deadlines(box, late)
+    second = await run_deadlines(box, late)
     assert (first.escalations, second.escalations) == (1, 0)
     await flush_outbox(box)
     assert await flush_outbox(box) == 0

@@ -1,21 +1,27 @@
 """The durable outbox: notices written down in the transaction that caused them.
 
 The command line and the deadline scheduler have no live channel to talk through; they write
-`notification` rows, and `emas serve` sends them (bot.outbox).
+`notification` rows, worded in each recipient's language, and `emas serve` sends them
+(bot.outbox).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.messages import Option, Reply
-from reports.notices import Notice
+from bot.notices import Notice, word_all
+from reports.notices import ReportNotice
 from storage import repo_agencies
 from storage.models.agency import Notification
+
+if TYPE_CHECKING:
+    from storage.city import City
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
@@ -52,3 +58,19 @@ async def enqueue(*, session: AsyncSession, notices: Iterable[Notice], now: date
             payload=reply_payload(notice.reply), created_at=now))
         count += 1
     return count
+
+
+class NoticeOutbox:
+    """Words the domain's notices and writes them to the outbox, in the caller's transaction
+    (the deadline scheduler's `deliver`)."""
+
+    def __init__(self, *, city: City, media_dir: Path) -> None:
+        self.city = city
+        self.media_dir = media_dir
+
+    def word(self, notices: Iterable[ReportNotice]) -> list[Notice]:
+        return word_all(notices, city=self.city, media_dir=self.media_dir)
+
+    async def __call__(self, session: AsyncSession, notices: Iterable[ReportNotice],
+                       now: datetime) -> int:
+        return await enqueue(session=session, notices=self.word(notices), now=now)

@@ -1,0 +1,136 @@
+"""The report domain's codes as people read them: statuses, roles, rejection reasons,
+refusals and deadlines, in the current locale."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.i18n import N_, _, format_date, gettext, ngettext, use_locale
+from reports.lifecycle import Status, TransitionRefused, next_statuses
+from reports.roles import Role
+from reports.sla import CONFIRM, VERIFY, StageClock
+from reports.workdays import WorkCalendar
+
+# The language a report's history is written in when staff pick a reason from a list.
+RECORD_LOCALE = "id"
+
+STATUS_LABELS = {
+    Status.SUBMITTED: N_("Submitted, awaiting verification"),
+    Status.VERIFIED: N_("Verified"),
+    Status.ASSIGNED: N_("Passed to the agency"),
+    Status.IN_PROGRESS: N_("Being handled"),
+    Status.RESOLVED: N_("Resolved by the agency"),
+    Status.CLOSED: N_("Closed"),
+    Status.REJECTED: N_("Not processed"),
+    Status.REFERRED: N_("Referred to another office"),
+    Status.DUPLICATE: N_("Merged with an earlier report"),
+    Status.REOPENED: N_("Reopened"),
+}
+
+REJECT_REASONS = {
+    "info": N_("Not enough information to act on"),
+    "not_complaint": N_("Not a complaint about a public service"),
+    "abusive": N_("Abusive or offensive content"),
+}
+
+ROLE_LABELS = {
+    Role.KOMINFO: N_("Kominfo triage"),
+    Role.OFFICER: N_("Agency officer"),
+    Role.HEAD: N_("Agency head"),
+}
+
+
+def status_label(status: str) -> str:
+    """The status as residents read it."""
+    try:
+        return gettext(STATUS_LABELS[Status(status)])
+    except ValueError:
+        return status
+
+
+def reject_reason(code: str) -> str:
+    """A rejection reason code ("info", "not_complaint", "abusive") in words."""
+    return gettext(REJECT_REASONS[code]) if code in REJECT_REASONS else code
+
+
+def role_label(role: str) -> str:
+    try:
+        return gettext(ROLE_LABELS[Role(role)])
+    except ValueError:
+        return role
+
+
+def refusal_text(refused: TransitionRefused) -> str:
+    """Why the lifecycle refused a move, for the staff member who tried."""
+    if refused.problem == "note":
+        return _("Report {ticket}: moving it to “{target}” needs a note.").format(
+            ticket=refused.ticket, target=refused.target)
+    if refused.problem == "original":
+        return _("Report {ticket}: marking it a duplicate needs the ticket of the "
+                 "original report.").format(ticket=refused.ticket)
+    if refused.problem == "window":
+        return _("Report {ticket} can no longer be reopened: the time to do so has "
+                 "passed.").format(ticket=refused.ticket)
+    allowed = sorted(next_statuses(refused.current))
+    text = _("Report {ticket} is “{current}”; it cannot move to “{target}”.").format(
+        ticket=refused.ticket, current=refused.current, target=refused.target)
+    if allowed:
+        text += " " + _("Allowed next: {statuses}.").format(statuses=", ".join(allowed))
+    else:
+        text += " " + _("It is final.")
+    return text
+
+
+def remaining_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) -> str:
+    """"3 working days left", "due today" or "overdue by 2 working days"."""
+    left = calendar.working_days_left(now, clock.due_day)
+    if clock.overdue(now):
+        late = max(-left, 1)
+        return ngettext("overdue by {n} working day", "overdue by {n} working days",
+                        late).format(n=late)
+    if left == 0:
+        return _("due today")
+    return ngettext("{n} working day left", "{n} working days left", left).format(n=left)
+
+
+def due_date_text(clock: StageClock, *, calendar: WorkCalendar) -> str:
+    return format_date(calendar.at(clock.due_day, 12), fmt="medium")
+
+
+def deadline_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) -> str:
+    """One line for residents: the current deadline, in working days."""
+    when = due_date_text(clock, calendar=calendar)
+    if clock.stage == CONFIRM:
+        return _("Closes automatically on {date} unless you tell us it is not fixed.").format(
+            date=when)
+    rest = remaining_text(clock, now, calendar=calendar)
+    if clock.stage == VERIFY:
+        return _("Verification deadline: {date} ({rest})").format(date=when, rest=rest)
+    return _("Agency's deadline to respond: {date} ({rest})").format(date=when, rest=rest)
+
+
+def auto_closed_note(days: int) -> str:
+    """The note a report is closed with when the resident did not answer in time."""
+    return ngettext(
+        "Closed automatically: no reply within {n} working day of the answer.",
+        "Closed automatically: no reply within {n} working days of the answer.",
+        days).format(n=days)
+
+
+class RecordWords:
+    """The notes the report domain writes into a report's history, in the city's record
+    language (reports.actions.RecordWords)."""
+
+    def __init__(self, locale: str = RECORD_LOCALE) -> None:
+        self.locale = locale
+
+    def rejection(self, code: str) -> str:
+        with use_locale(self.locale):
+            return reject_reason(code)
+
+    def auto_closed(self, days: int) -> str:
+        with use_locale(self.locale):
+            return auto_closed_note(days)
+
+
+RECORD_WORDS = RecordWords()
