@@ -51,8 +51,8 @@ i18n-update: install-dev
 	$(VENV)/bin/pybabel extract --mapping-file babel.cfg --keyword N_ --keyword ngettext:1,2 \
 		--add-comments TRANSLATORS: --no-location --sort-output --width 100 \
 		--project emas --version 0.1 --output-file $(POT) $(CODE)
-	$(VENV)/bin/pybabel update --input-file $(POT) --domain messages --directory $(LOCALE) \
-		--no-fuzzy-matching --ignore-obsolete --no-location --width 100
+	$(VENV)/bin/pybabel update --input-file $(POT) --domain messages --output-dir $(LOCALE) \
+		--no-fuzzy-matching --ignore-obsolete --width 100
 	$(MAKE) i18n-compile
 
 # The catalogs are checked by tests/bot/i18n/test_catalogs.py (template current, id complete).

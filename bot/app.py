@@ -22,6 +22,7 @@ from bot.faq_answers import faq_jobs
 from bot.flows import build_flows
 from bot.flows.base import Flow
 from bot.flows.faq import make_understand
+from bot.i18n import get_locale
 from bot.notice_outbox import NoticeOutbox
 from bot.outbound import Outbound
 from bot.outbox import agency_jobs
@@ -56,7 +57,7 @@ class Container:
 
 def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
     db = Database(settings.database_url, checkpoint_in_background=True)
-    city = City(load_city_pack(settings.city_dir))
+    city = City(load_city_pack(settings.city_dir), reader=get_locale)
     calendar_for(city)  # loads the holiday tables now, not in the first report's transaction
     media = MediaStore(settings.media_dir, max_bytes=settings.max_photo_bytes)
     faq = FaqLibrary(settings.faq_dir, category_words(city.categories),
@@ -75,17 +76,17 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
 
 
 def _wire_broadcasts(box: Container, clock: Callable[[], datetime]) -> None:
+    from bot.broadcast_texts import CAMPAIGN_WORDS
     from bot.engine import Outgoing
     from bot.messages import Reply
     from broadcasts.hub import BroadcastHub
-
-    hub = BroadcastHub(db=box.db, settings=box.settings, city=box.city, now=clock)
 
     async def notify(channel: str, address: str, locale: str, text: str) -> None:
         await box.outbound.deliver([Outgoing(channel=channel, to=address,
                                              reply=Reply(text=text), locale=locale)])
 
-    hub.notify = notify
+    hub = BroadcastHub(db=box.db, settings=box.settings, city=box.city, now=clock,
+                       words=CAMPAIGN_WORDS, notify=notify)
     box.broadcasts = hub
     box.background.append(hub.run)
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.i18n import _
 from broadcasts.groups import GroupCatalog
+from broadcasts.problems import N_, Problem, problem
 from storage.city import City
 
 ROLES = ("resident", "kim", "kepling")
@@ -55,29 +55,29 @@ class Audience:
     def empty(self) -> bool:
         return not (self.groups or self.kecamatan or self.kelurahan or self.roles)
 
-    def problems(self, catalog: GroupCatalog, city: City) -> list[str]:
-        """What is wrong with the audience, in the reader's language; empty when usable."""
-        out: list[str] = []
+    def problems(self, catalog: GroupCatalog, city: City) -> list[Problem]:
+        """What is wrong with the audience; empty when usable."""
+        out: list[Problem] = []
         if self.empty:
-            out.append(_("Choose at least one group, area or role."))
+            out.append(problem(N_("Choose at least one group, area or role.")))
         for key in self.groups:
             if key not in catalog:
-                out.append(_("Unknown group: {key}").format(key=key))
+                out.append(problem(N_("Unknown group: {key}"), key=key))
         for code in self.kecamatan:
             if city.kecamatan_by_code(code) is None:
-                out.append(_("Unknown kecamatan: {code}").format(code=code))
+                out.append(problem(N_("Unknown kecamatan: {code}"), code=code))
         for code in self.kelurahan:
             if not city.has_kelurahan(code):
-                out.append(_("Unknown kelurahan: {code}").format(code=code))
+                out.append(problem(N_("Unknown kelurahan: {code}"), code=code))
         for role in self.roles:
             if role not in ROLES:
-                out.append(_("Unknown role: {role}").format(role=role))
+                out.append(problem(N_("Unknown role: {role}"), role=role))
         for channel in self.channels:
             if channel not in CHANNELS:
-                out.append(_("Unknown channel: {channel}").format(channel=channel))
+                out.append(problem(N_("Unknown channel: {channel}"), channel=channel))
         for language in self.languages:
             if language not in LANGUAGES:
-                out.append(_("Unknown language: {language}").format(language=language))
+                out.append(problem(N_("Unknown language: {language}"), language=language))
         return out
 
     def area_kelurahan(self, city: City) -> list[str]:
@@ -92,26 +92,3 @@ class Audience:
         means every relay (city-wide)."""
         codes = set(area) | set(catalog.kelurahan_covered(self.groups))
         return sorted(codes) if codes else None
-
-    def describe(self, catalog: GroupCatalog, city: City) -> str:
-        parts: list[str] = []
-        for key in self.groups:
-            group = catalog.get(key)
-            parts.append(group.name() if group else key)
-        for code in self.kecamatan:
-            kec = city.kecamatan_by_code(code)
-            parts.append(_("Kecamatan {name}").format(name=kec.name if kec else code))
-        for code in self.kelurahan:
-            name = city.kelurahan(code).name if city.has_kelurahan(code) else code
-            parts.append(_("Kelurahan {name}").format(name=name))
-        text = ", ".join(parts) if parts else _("everyone subscribed")
-        if self.roles:
-            text += " · " + _("roles: {roles}").format(roles=", ".join(self.roles))
-        if self.channels:
-            text += " · " + _("channels: {channels}").format(channels=", ".join(self.channels))
-        if self.languages:
-            text += " · " + _("languages: {languages}").format(
-                languages=", ".join(self.languages))
-        if self.relays:
-            text += " · " + _("with kepala lingkungan")
-        return text

@@ -7,16 +7,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import N_, _
 from broadcasts import links
 from broadcasts.audience import CHANNELS, Audience
 from broadcasts.config import BroadcastConfig
 from broadcasts.groups import GroupCatalog
 from broadcasts.limiter import HEADROOM
+from broadcasts.problems import N_, Problem, problem
 from broadcasts.reach import campaign_reach
 from broadcasts.subscribers import ensure_groups
 from storage import repo_broadcasts as repo
@@ -30,16 +31,27 @@ WINDOW = timedelta(hours=24)
 _TEMPLATE_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
-EDITABLE = ("draft", "pending_approval", "approved")
-LIVE = ("scheduled", "sending", "paused")
-FINAL = ("completed", "cancelled")
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.PENDING_APPROVAL, CampaignStatus.APPROVED)
+LIVE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED)
+FINAL = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 
 
 class CampaignError(ValueError):
-    """A campaign cannot be created or moved; `problems` say why, in the reader's language."""
+    """A campaign cannot be created or moved; `problems` say why (worded by the bot layer)."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
 
 
@@ -85,30 +97,29 @@ class CampaignService:
 
     # -- composing ----------------------------------------------------------------------------
 
-    def problems(self, draft: CampaignDraft) -> list[str]:
+    def problems(self, draft: CampaignDraft) -> list[Problem]:
         out = list(draft.audience.problems(self.catalog, self.city))
         if not draft.title.strip():
-            out.append(_("The title is empty."))
+            out.append(problem(N_("The title is empty.")))
         elif len(draft.title) > TITLE_LIMIT:
-            out.append(_("The title is longer than {n} characters.").format(n=TITLE_LIMIT))
+            out.append(problem(N_("The title is longer than {n} characters."), n=TITLE_LIMIT))
         if not (draft.texts.get("id") or "").strip():
-            out.append(_("The Indonesian text is required."))
+            out.append(problem(N_("The Indonesian text is required.")))
         limit = TELEGRAM_TEXT_LIMIT if draft.audience.channels == ["telegram"] else TEXT_LIMIT
         for locale, text in draft.texts.items():
             if locale not in ("id", "en"):
-                out.append(_("Texts may be in Indonesian (id) or English (en) only."))
+                out.append(problem(N_("Texts may be in Indonesian (id) or English (en) only.")))
             elif len(text) > limit:
-                out.append(_("The {locale} text is longer than {n} characters.").format(
-                    locale=locale, n=limit))
+                out.append(problem(N_("The {locale} text is longer than {n} characters."), locale=locale, n=limit))
         if draft.link_url and not _URL.match(draft.link_url):
-            out.append(_("The link must start with http:// or https://."))
+            out.append(problem(N_("The link must start with http:// or https://.")))
         if draft.link_label and len(draft.link_label) > 40:
-            out.append(_("The link button label is longer than 40 characters."))
+            out.append(problem(N_("The link button label is longer than 40 characters.")))
         if draft.template_sid and not _TEMPLATE_SID.match(draft.template_sid):
-            out.append(_("A WhatsApp template id looks like HX followed by 32 hexadecimal "
-                         "characters."))
+            out.append(problem(N_("A WhatsApp template id looks like HX followed by 32 hexadecimal "
+                         "characters.")))
         if draft.send_at is not None and draft.send_at.tzinfo is None:
-            out.append(_("The sending time needs a time zone."))
+            out.append(problem(N_("The sending time needs a time zone.")))
         return out
 
     async def create(self, draft: CampaignDraft, *, created_by: str,
@@ -135,7 +146,7 @@ class CampaignService:
     async def get(self, campaign_id: int) -> Campaign:
         campaign = await repo.get_campaign(session=self.session, campaign_id=campaign_id)
         if campaign is None:
-            raise CampaignError([_("There is no campaign #{id}.").format(id=campaign_id)])
+            raise CampaignError([problem(N_("There is no campaign #{id}."), id=campaign_id)])
         return campaign
 
     async def texts(self, campaign: Campaign) -> dict[str, str]:
@@ -218,8 +229,8 @@ class CampaignService:
         """Send (now or at its time); waits for approval first where that is required."""
         campaign = await self.get(campaign_id)
         if campaign.status not in EDITABLE:
-            raise CampaignError([_("Campaign #{id} is already {status}.").format(
-                id=campaign_id, status=status_label(campaign.status))])
+            raise CampaignError([problem(N_("Campaign #{id} is already {status}."),
+                                         id=campaign_id, status=CampaignStatus(campaign.status))])
         if campaign.requires_approval and not campaign.approved_by:
             await repo.move_campaign(session=self.session, campaign_id=campaign_id,
                                      from_status=EDITABLE, to_status="pending_approval")
@@ -230,11 +241,10 @@ class CampaignService:
     async def approve(self, campaign_id: int, *, by: str) -> Campaign:
         campaign = await self.get(campaign_id)
         if campaign.status not in ("draft", "pending_approval"):
-            raise CampaignError([_("Campaign #{id} is not waiting for approval.").format(
-                id=campaign_id)])
+            raise CampaignError([problem(N_("Campaign #{id} is not waiting for approval."), id=campaign_id)])
         if by == campaign.created_by:
-            raise CampaignError([_("A campaign must be approved by another staff member than "
-                                   "the one who wrote it.")])
+            raise CampaignError([problem(N_("A campaign must be approved by another staff member "
+                                            "than the one who wrote it."))])
         campaign.approved_by = by[:128]
         campaign.approved_at = self.now()
         await repo.save_campaign(session=self.session, campaign=campaign)
@@ -250,14 +260,14 @@ class CampaignService:
         if not await repo.move_campaign(session=self.session, campaign_id=campaign_id,
                                         from_status=("sending", "scheduled"),
                                         to_status="paused"):
-            raise CampaignError([_("Only a campaign that is sending or scheduled can be "
-                                   "paused.")])
+            raise CampaignError([problem(N_("Only a campaign that is sending or scheduled can be "
+                                            "paused."))])
         return await self._fresh(campaign)
 
     async def resume(self, campaign_id: int) -> Campaign:
         campaign = await self.get(campaign_id)
         if campaign.status != "paused":
-            raise CampaignError([_("Campaign #{id} is not paused.").format(id=campaign_id)])
+            raise CampaignError([problem(N_("Campaign #{id} is not paused."), id=campaign_id)])
         if campaign.started_at is None and campaign.send_at and campaign.send_at > self.now():
             await repo.move_campaign(session=self.session, campaign_id=campaign_id,
                                      from_status=("paused",), to_status="scheduled")
@@ -272,7 +282,7 @@ class CampaignService:
         if not await repo.move_campaign(session=self.session, campaign_id=campaign_id,
                                         from_status=(*EDITABLE, *LIVE), to_status="cancelled",
                                         finished_at=self.now()):
-            raise CampaignError([_("Campaign #{id} has already ended.").format(id=campaign_id)])
+            raise CampaignError([problem(N_("Campaign #{id} has already ended."), id=campaign_id)])
         await repo.skip_queued(session=self.session, campaign_id=campaign_id,
                                reason="cancelled")
         return await self._fresh(campaign)
@@ -330,23 +340,6 @@ class CampaignService:
     async def status(self, campaign_id: int) -> dict[str, Any]:
         campaign = await self.get(campaign_id)
         return await campaign_reach(session=self.session, city=self.city, campaign=campaign)
-
-
-_STATUS_LABELS = {
-    "draft": N_("draft"),
-    "pending_approval": N_("waiting for approval"),
-    "approved": N_("approved"),
-    "scheduled": N_("scheduled"),
-    "sending": N_("sending"),
-    "paused": N_("paused"),
-    "completed": N_("completed"),
-    "cancelled": N_("cancelled"),
-}
-
-
-def status_label(status: str) -> str:
-    label = _STATUS_LABELS.get(status)
-    return _(label) if label is not None else status
 
 
 def tracked_url(public_url: str | None, salt: str, delivery_id: int, url: str) -> str:

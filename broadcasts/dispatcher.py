@@ -20,18 +20,17 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import _, use_locale
 from broadcasts.audience import Audience
 from broadcasts.campaigns import CampaignService, channel_enabled, tracked_url
 from broadcasts.config import BroadcastConfig
 from broadcasts.groups import GroupCatalog
 from broadcasts.limiter import GUARD, Limiter, SenderLimiter
 from broadcasts.links import join_code
-from broadcasts.reach import campaign_reach, summary_text
+from broadcasts.reach import campaign_reach
 from broadcasts.sending import BulkMessage, BulkSender, Outcome, SendResult
 from storage import repo_broadcasts as repo
 from storage.city import City
@@ -45,6 +44,17 @@ T = TypeVar("T")
 
 # Notify(channel, address, locale, text): a message to a staff member (the reach summary).
 Notify = Callable[[str, str, str, str], Awaitable[None]]
+
+
+class CampaignWords(Protocol):
+    """The words around an announcement and the staff's reach summary, in a recipient's
+    language (the bot layer's bot.broadcast_texts.CampaignWords)."""
+
+    def open_link(self, locale: str) -> str: ...
+    def join_invitation(self, locale: str, link: str) -> str: ...
+    def relay_kit(self, locale: str) -> str: ...
+    def forwarded_button(self, locale: str) -> str: ...
+    def summary(self, locale: str, reach: dict[str, Any]) -> str: ...
 
 EXPAND_BATCH = 5_000
 FLUSH_EVERY = 0.05
@@ -362,7 +372,7 @@ class Dispatcher:
     """One dispatcher process' worth of broadcasting: housekeeping plus a pump per channel."""
 
     def __init__(self, *, db: Database, settings: BroadcastConfig, city: City, catalog: GroupCatalog,
-                 limiter: Limiter, senders: dict[str, BulkSender],
+                 limiter: Limiter, senders: dict[str, BulkSender], words: CampaignWords,
                  now: Callable[[], datetime] = utcnow, notify: Notify | None = None,
                  dispatcher_id: str | None = None, concurrency: int = 64,
                  idle_poll: float = 0.5, backoff: float = 1.0) -> None:
@@ -374,6 +384,7 @@ class Dispatcher:
         self.senders = senders
         self.now = now
         self.notify = notify
+        self.words = words
         self.id = dispatcher_id or (
             f"{socket.gethostname()[:20]}-{os.getpid()}-{secrets.token_hex(3)}")
         self.concurrency = concurrency
@@ -579,9 +590,8 @@ class Dispatcher:
                     or not campaign.notify_address:
                 return None
             locale = campaign.notify_locale or "id"
-            with use_locale(locale):
-                reach = await campaign_reach(session=session, city=self.city, campaign=campaign)
-                text = summary_text(reach)
+            reach = await campaign_reach(session=session, city=self.city, campaign=campaign)
+            text = self.words.summary(locale, reach)
             return campaign.notify_channel, campaign.notify_address, locale, text
 
         found = await self.tx(work)
@@ -598,41 +608,37 @@ class Dispatcher:
     def compose(self, content: _Content, row: repo.ClaimedDelivery, sender: BulkSender, *,
                 template: bool) -> list[BulkMessage]:
         """The messages one delivery consists of: the announcement, then a relay's kit."""
-        with use_locale(row.locale):
-            text = content.text(row.locale)
-            link = None
-            if content.link_url:
-                url = tracked_url(self.settings.public_url, content.salt, row.id,
-                                  content.link_url)
-                link = (content.link_label or _("Open the link"), url)
-            if template:
-                return [BulkMessage(address=row.address, text=text, is_group=row.is_group,
-                                    template_sid=content.template_sid,
-                                    template_vars={"1": text[:1000], "2": content.title},
-                                    delivery_id=row.id, locale=row.locale)]
-            join = self._join_link(sender, row) if row.relay_id else None
-            if join:
-                text = text + "\n\n" + _("Get announcements from the city: {link}").format(
-                    link=join)
-            image = self.media.absolute(content.image_path) if content.image_path else None
-            parts: list[BulkMessage] = []
-            if image is not None and len(text) > sender.caption_limit:
-                parts.append(BulkMessage(address=row.address, text="", is_group=row.is_group,
-                                         image_path=str(image), delivery_id=row.id,
-                                         locale=row.locale))
-                image = None
-            parts.append(BulkMessage(address=row.address, text=text, is_group=row.is_group,
-                                     image_path=str(image) if image else None, link=link,
+        words, locale = self.words, row.locale
+        text = content.text(locale)
+        link = None
+        if content.link_url:
+            url = tracked_url(self.settings.public_url, content.salt, row.id,
+                              content.link_url)
+            link = (content.link_label or words.open_link(locale), url)
+        if template:
+            return [BulkMessage(address=row.address, text=text, is_group=row.is_group,
+                                template_sid=content.template_sid,
+                                template_vars={"1": text[:1000], "2": content.title},
+                                delivery_id=row.id, locale=row.locale)]
+        join = self._join_link(sender, row) if row.relay_id else None
+        if join:
+            text = text + "\n\n" + words.join_invitation(locale, join)
+        image = self.media.absolute(content.image_path) if content.image_path else None
+        parts: list[BulkMessage] = []
+        if image is not None and len(text) > sender.caption_limit:
+            parts.append(BulkMessage(address=row.address, text="", is_group=row.is_group,
+                                     image_path=str(image), delivery_id=row.id,
+                                     locale=row.locale))
+            image = None
+        parts.append(BulkMessage(address=row.address, text=text, is_group=row.is_group,
+                                 image_path=str(image) if image else None, link=link,
+                                 delivery_id=row.id, locale=row.locale))
+        if row.relay_id:
+            kit = words.relay_kit(locale)
+            parts.append(BulkMessage(address=row.address, text=kit, is_group=row.is_group,
+                                     button=(f"fw:{row.id}", words.forwarded_button(locale)),
                                      delivery_id=row.id, locale=row.locale))
-            if row.relay_id:
-                kit = _("You receive this as kepala lingkungan. Please forward the message "
-                        "above to your neighbourhood's groups. Residents who join through the "
-                        "link in it are counted for you. Press the button when you have "
-                        "forwarded it.")
-                parts.append(BulkMessage(address=row.address, text=kit, is_group=row.is_group,
-                                         button=(f"fw:{row.id}", _("✅ Forwarded")),
-                                         delivery_id=row.id, locale=row.locale))
-            return parts
+        return parts
 
     def _join_link(self, sender: BulkSender, row: repo.ClaimedDelivery) -> str | None:
         assert row.relay_id is not None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.i18n import get_locale
-from storage.city import City
+from storage.city import City, Reader, city_language
 from storage.places import fold
 
 GROUPS_FILE = "groups.yaml"
@@ -28,9 +27,10 @@ class GroupInfo:
     kelurahan_code: str | None = None
     aliases: tuple[str, ...] = ()
     position: int = 0
+    reader: Reader = field(default=city_language, repr=False, compare=False)
 
     def name(self) -> str:
-        return self.names.get(get_locale()) or self.names.get("id") or self.key
+        return self.names.get(self.reader()) or self.names.get("id") or self.key
 
     def row(self) -> dict[str, Any]:
         return {"key": self.key, "kind": self.kind, "kecamatan_code": self.kecamatan_code,
@@ -163,7 +163,8 @@ def _read_groups_file(path: Path, start: int) -> list[GroupInfo]:
 
 def load_catalog(city: City, city_dir: Path) -> GroupCatalog:
     """The catalog for a city pack directory (read once per process)."""
-    return GroupCatalog(city=city, groups=_groups_for(city_dir, city))
+    groups = [replace(g, reader=city.reader) for g in _groups_for(city_dir, city)]
+    return GroupCatalog(city=city, groups=groups)
 
 
 _CACHE: dict[Path, list[GroupInfo]] = {}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from broadcasts.config import BroadcastConfig
-from broadcasts.dispatcher import Dispatcher, Notify
+from broadcasts.dispatcher import CampaignWords, Dispatcher, Notify
 from broadcasts.groups import GroupCatalog, load_catalog
 from broadcasts.limiter import Limiter
 from broadcasts.sending import BulkSender
@@ -23,6 +23,7 @@ class BroadcastHub:
     reply path takes slots from `limiter`; `run` is the background task of `emas serve`."""
 
     def __init__(self, *, db: Database, settings: BroadcastConfig, city: City,
+                 words: CampaignWords, notify: Notify | None = None,
                  now: Callable[[], datetime] = utcnow) -> None:
         self.db = db
         self.settings = settings
@@ -31,7 +32,8 @@ class BroadcastHub:
         self.catalog: GroupCatalog = load_catalog(city, settings.city_dir)
         self.limiter = Limiter()
         self.senders: dict[str, BulkSender] = {}
-        self.notify: Notify | None = None
+        self.words = words
+        self.notify = notify
         self.dispatcher: Dispatcher | None = None
 
     def register_sender(self, sender: BulkSender) -> None:
@@ -43,7 +45,8 @@ class BroadcastHub:
     def build_dispatcher(self, **options: object) -> Dispatcher:
         self.dispatcher = Dispatcher(db=self.db, settings=self.settings, city=self.city,
                                      catalog=self.catalog, limiter=self.limiter,
-                                     senders=self.senders, now=self.now, notify=self.notify,
+                                     senders=self.senders, words=self.words, now=self.now,
+                                     notify=self.notify,
                                      **options)  # type: ignore[arg-type]
         return self.dispatcher
 

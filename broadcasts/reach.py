@@ -1,4 +1,5 @@
-"""How far a campaign reached: overall and per kecamatan and kelurahan, and the staff summary."""
+"""How far a campaign reached: overall and per kecamatan and kelurahan (worded for staff by
+bot.broadcast_texts)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import N_, _, format_number
 from storage import repo_broadcasts as repo
 from storage.city import City
 from storage.models.broadcast import Campaign
@@ -103,53 +103,3 @@ def _merge(into: dict[str, Any], figures: dict[str, Any]) -> None:
     for key in ("failed_by_reason", "skipped_by_reason"):
         for reason, n in figures[key].items():
             into[key][reason] = into[key].get(reason, 0) + n
-
-
-_REASON_LABELS = {
-    "opted_out": N_("opted out"),
-    "no_template": N_("no template"),
-    "blocked": N_("blocked the bot"),
-    "cancelled": N_("cancelled"),
-    "channel_off": N_("channel switched off"),
-    "server_error": N_("platform error"),
-    "too_many_attempts": N_("too many attempts"),
-    "chat_not_found": N_("chat not found"),
-    "bad_request": N_("refused by the platform"),
-    "undelivered": N_("not delivered"),
-}
-
-
-def reason_label(reason: str) -> str:
-    label = _REASON_LABELS.get(reason)
-    return _(label) if label is not None else reason
-
-
-def summary_text(reach: dict[str, Any]) -> str:
-    """The reach summary sent to the staff member when their campaign finishes."""
-    head = _("Campaign “{title}” (#{id}) has finished.").format(title=reach["title"],
-                                                               id=reach["id"])
-    return "\n".join([head, *summary_lines(reach)])
-
-
-def summary_lines(reach: dict[str, Any]) -> list[str]:
-    """The figures of the reach summary, one line each (without its heading)."""
-    n = format_number
-    lines = [
-        _("Targeted: {n}").format(n=n(reach["targeted"])),
-        _("Sent: {n} · delivered: {delivered} · read (WhatsApp): {read}").format(
-            n=n(reach["sent"]), delivered=n(reach["delivered"]), read=n(reach["read"])),
-    ]
-    for key, label in (("failed", _("Failed")), ("skipped", _("Skipped"))):
-        if reach[key]:
-            reasons = ", ".join(f"{reason_label(r)} {n(c)}"
-                                for r, c in sorted(reach[f"{key}_by_reason"].items()))
-            lines.append(f"{label}: {n(reach[key])} ({reasons})")
-    lines.append(_("Link clicks: {clicks} · relays' forwards: {forwards} · new subscribers "
-                   "through relays: {joins}").format(clicks=n(reach["clicks"]),
-                                                     forwards=n(reach["forwards"]),
-                                                     joins=n(reach["joins"])))
-    top = sorted(reach["kecamatan"], key=lambda k: -k["sent"])
-    if top:
-        lines.append(_("By kecamatan:"))
-        lines += [f"• {k['name']}: {n(k['sent'])}/{n(k['targeted'])}" for k in top]
-    return lines

@@ -16,9 +16,7 @@ Definitions (the same in every output):
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
 import io
 import statistics
 from collections import Counter, defaultdict
@@ -283,103 +281,3 @@ def to_csv(figures: dict[str, Any]) -> str:
     for row in to_rows(figures):
         writer.writerow(["" if v is None else v for v in row])
     return out.getvalue()
-
-
-def _chart(title: str, labels: list[str], values: list[float], *, xlabel: str) -> str:
-    """A horizontal bar chart as an inline PNG (data: URI)."""
-    from matplotlib.figure import Figure
-
-    height = max(2.0, 0.35 * len(labels) + 1.0)
-    fig = Figure(figsize=(7.5, height), dpi=96)
-    ax = fig.subplots()
-    positions = list(range(len(labels)))
-    ax.barh(positions, values, color="#2b6cb0")
-    ax.set_yticks(positions, labels=labels)
-    ax.invert_yaxis()
-    ax.set_xlim(0, max([*values, 1]) * 1.15)  # room for the value labels
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    for pos, value in zip(positions, values, strict=True):
-        ax.annotate(f"{value:g}", (value, pos), xytext=(3, 0), textcoords="offset points",
-                    va="center", fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('-' if v is None else str(v))}</td>" for v in row)
-        + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
-def to_html(figures: dict[str, Any], *, city_name: str) -> str:
-    """A self-contained page for the meeting: tables, and charts embedded as images."""
-    period = figures["period"]
-    received = figures["received"]
-    charts = []
-    if received["by_category"]:
-        charts.append(_chart("Reports by category", [i["name"] for i in received["by_category"]],
-                             [i["count"] for i in received["by_category"]], xlabel="reports"))
-    if received["by_kecamatan"]:
-        charts.append(_chart("Reports by kecamatan",
-                             [i["name"] for i in received["by_kecamatan"]],
-                             [i["count"] for i in received["by_kecamatan"]], xlabel="reports"))
-    answered = [a for a in figures["agencies"] if a["share_answered_on_time"] is not None]
-    if answered:
-        charts.append(_chart("Answered within the deadline", [a["name"] for a in answered],
-                             [round(a["share_answered_on_time"] * 100) for a in answered],
-                             xlabel="% of reports due"))
-    timed = [a for a in figures["agencies"] if a["median_hours_to_first_response"] is not None]
-    if timed:
-        charts.append(_chart("Median time to first response", [a["name"] for a in timed],
-                             [a["median_hours_to_first_response"] for a in timed],
-                             xlabel="hours"))
-    summary = _table(["figure", "value"], [
-        ["Reports received", received["total"]],
-        ["Verified within the deadline",
-         f"{figures['verification']['on_time']} / {figures['verification']['due']} "
-         f"({_percent(figures['verification']['share_on_time'])})"],
-        ["Answered within the deadline",
-         f"{figures['answer']['on_time']} / {figures['answer']['due']} "
-         f"({_percent(figures['answer']['share_on_time'])})"],
-        ["Overdue now", figures["overdue_now"]["total"]],
-        ["Reopened", figures["reopened"]],
-        ["Ratings (fixed / not fixed)",
-         f"{figures['satisfaction']['fixed']} / {figures['satisfaction']['not_fixed']}"],
-        ["Average stars", figures["satisfaction"]["average_stars"]],
-    ])
-    agencies = _table(
-        ["agency", "received", "answered on time", "median h to response",
-         "median h to resolution", "overdue now", "reopened", "ratings", "avg stars"],
-        [[a["name"], a["received"], f"{a['answered_on_time']} / {a['answer_due']}",
-          a["median_hours_to_first_response"], a["median_hours_to_resolution"],
-          a["overdue_now"], a["reopened"], a["ratings"], a["average_stars"]]
-         for a in figures["agencies"]])
-    breakdowns = "".join(
-        f"<h2>{html.escape(title)}</h2>"
-        + _table(["name", "reports"], [[i["name"], i["count"]] for i in received[key]])
-        for title, key in (("By kecamatan", "by_kecamatan"), ("By kelurahan", "by_kelurahan"),
-                           ("By category", "by_category"), ("By agency", "by_agency")))
-    images = "".join(f'<img alt="chart" src="{src}">' for src in charts)
-    title = f"{city_name}: reports {period['from']} to {period['to']}"
-    return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{html.escape(title)}</title><style>"
-        "body{font-family:sans-serif;margin:2em;color:#1a202c}"
-        "table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #cbd5e0;padding:4px 8px;text-align:left}"
-        "img{display:block;margin:1em 0;max-width:100%}"
-        "</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
-        f"<p>Figures as of {html.escape(period['as_of'])}.</p>"
-        f"{summary}<h2>Agencies</h2>{agencies}{images}{breakdowns}"
-        "</body></html>"
-    )

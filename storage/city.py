@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import get_locale
+# The language of whoever reads now: the composition root passes the bot's (bot.i18n's
+# get_locale); without one, the city's own language.
+Reader = Callable[[], str]
 
 
-def _pick(texts: dict[str, str] | None) -> str:
+def city_language() -> str:
+    return "id"
+
+
+def _pick(texts: dict[str, str] | None, locale: str) -> str:
     if not texts:
         return ""
-    return texts.get(get_locale()) or texts.get("id") or next(iter(texts.values()), "")
+    return texts.get(locale) or texts.get("id") or next(iter(texts.values()), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +34,16 @@ class CategoryInfo:
     verify_days: int = 3
     answer_days: int = 5
     keywords: dict[str, list[str]] = field(default_factory=dict)
+    reader: Reader = field(default=city_language, repr=False, compare=False)
 
     def name(self) -> str:
-        return _pick(self.names)
+        return _pick(self.names, self.reader())
 
     def hint(self) -> str:
-        return _pick(self.hints)
+        return _pick(self.hints, self.reader())
 
     def referral(self) -> str:
-        return _pick(self.referral_texts)
+        return _pick(self.referral_texts, self.reader())
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +72,20 @@ class KelurahanInfo:
 class EmergencyNumber:
     number: str
     names: dict[str, str]
+    reader: Reader = field(default=city_language, repr=False, compare=False)
 
     def name(self) -> str:
-        return _pick(self.names)
+        return _pick(self.names, self.reader())
 
 
 class City:
     """Reference data held in memory for the life of the process (reloaded with the pack)."""
 
-    def __init__(self, pack: Any) -> None:
+    def __init__(self, pack: Any, *, reader: Reader = city_language) -> None:
         from storage.places import Gazetteer
 
         self.pack = pack
+        self.reader = reader
         info = pack.city
         self.code: str = info.code
         self.name: str = info.name
@@ -87,7 +97,7 @@ class City:
         self.reopen_days: int = levels.reopen_days
         self.gazetteer = Gazetteer(pack)
         self.emergency_numbers = [
-            EmergencyNumber(number=e.number, names=dict(e.names)) for e in info.emergency_numbers
+            EmergencyNumber(number=e.number, names=dict(e.names), reader=reader) for e in info.emergency_numbers
         ]
         self.emergency_number = self.emergency_numbers[0].number if self.emergency_numbers \
             else "112"
@@ -115,6 +125,7 @@ class City:
                 verify_days=getattr(c, "verify_days", None) or self.verify_days,
                 answer_days=getattr(c, "answer_days", None) or self.answer_days,
                 keywords={k: list(v) for k, v in (getattr(c, "keywords", None) or {}).items()},
+                reader=reader,
             )
             for c in pack.categories
         ]

@@ -50,11 +50,12 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
 @contextlib.asynccontextmanager
 async def open_database_and_city(settings: Settings) -> AsyncIterator[tuple[Database, City]]:
     """The database and the city pack for one command."""
+    from bot.i18n import get_locale
     from storage.city import City
     from storage.citypack import load_city_pack
 
     async with open_database(settings) as database:
-        yield database, City(load_city_pack(settings.city_dir))
+        yield database, City(load_city_pack(settings.city_dir), reader=get_locale)
 
 
 async def with_session(settings: Settings,

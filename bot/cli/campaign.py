@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli import echo_json, get_settings, open_database_and_city, run, run_or_fail
+from bot.cli import echo_json, get_settings, open_database_and_city, run
 from bot.settings import Settings
 
 T = TypeVar("T")
@@ -31,9 +31,13 @@ async def _with_service(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -
 
 
 def _call(ctx: click.Context, fn: Callable[[Any], Awaitable[T]]) -> T:
+    from bot.broadcast_texts import problem_texts
     from broadcasts.campaigns import CampaignError
 
-    return run_or_fail(_with_service(get_settings(ctx), fn), CampaignError)
+    try:
+        return run(_with_service(get_settings(ctx), fn))
+    except CampaignError as error:
+        raise click.ClickException("; ".join(problem_texts(error.problems))) from None
 
 
 def _area_codes(city: Any, values: tuple[str, ...], *, kecamatan: bool) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from bot.cli import echo_json, get_settings, open_database, run
+from bot.i18n import get_locale, use_locale
 
 
 def _percent(value: float | None) -> str:
@@ -52,15 +53,18 @@ def _print(figures: dict[str, Any]) -> None:
 @click.option("--csv", "as_csv", is_flag=True)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an HTML page with charts to this file.")
+@click.option("--lang", "locale", default="id", show_default=True,
+              type=click.Choice(["id", "en"]), help="The language of the HTML page.")
 @click.option("--as-of", "as_of", default=None,
               help="Count open and overdue reports as of this moment (ISO 8601); default now.")
 @click.pass_context
 def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bool,
-             html_file: Path | None, as_of: str | None) -> None:
+             html_file: Path | None, locale: str, as_of: str | None) -> None:
     """Figures for the weekly evaluation: received, on time, response times, overdue,
     reopened, satisfaction."""
+    from bot.cli.evaluation_page import render_evaluation
     from reports.evaluation import evaluate as compute
-    from reports.evaluation import to_csv, to_html
+    from reports.evaluation import to_csv
     from storage.city import City
     from storage.citypack import load_city_pack
     from storage.types import utcnow
@@ -70,7 +74,7 @@ def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bo
     if last < first:
         raise click.UsageError("--to is before --from")
     settings = get_settings(ctx)
-    city = City(load_city_pack(settings.city_dir))
+    city = City(load_city_pack(settings.city_dir), reader=get_locale)
     moment = utcnow()
     if as_of:
         try:
@@ -87,7 +91,9 @@ def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bo
 
     figures = run(go())
     if html_file is not None:
-        html_file.write_text(to_html(figures, city_name=city.name), encoding="utf-8")
+        with use_locale(locale):
+            page = render_evaluation(figures, city_name=city.name)
+        html_file.write_text(page, encoding="utf-8")
     if as_json:
         echo_json(figures)
     elif as_csv:

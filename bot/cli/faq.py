@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.cli import echo_json, get_settings, open_database, run, run_or_fail
+from bot.i18n import get_locale
 from bot.settings import Settings
 
 T = TypeVar("T")
@@ -41,7 +42,7 @@ def reload_cmd(ctx: click.Context, as_json: bool) -> None:
     from storage.citypack import load_city_pack
 
     settings = get_settings(ctx)
-    city = City(load_city_pack(settings.city_dir))
+    city = City(load_city_pack(settings.city_dir), reader=get_locale)
     try:
         snapshot = build_snapshot(settings.faq_dir, category_words(city.categories))
     except FaqContentError as exc:

@@ -5,6 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.broadcast_texts import (
+    campaign_status_label,
+    describe_audience,
+    problem_texts,
+    summary_lines,
+)
 from bot.flows.base import Ctx, Flow
 from bot.flows.common import opt_back, opt_cancel, opt_menu
 from bot.flows.faq import kominfo_staff
@@ -18,10 +24,8 @@ from broadcasts.campaigns import (
     CampaignDraft,
     CampaignError,
     CampaignService,
-    status_label,
 )
 from broadcasts.groups import COMMUNITY, TOPIC
-from broadcasts.reach import summary_lines
 from storage.media import MediaRejected
 
 KEY = "compose"
@@ -294,10 +298,10 @@ class CampaignFlow(Flow):
         try:
             preview = await service.preview(draft)
         except CampaignError as error:
-            ctx.say("\n".join(error.problems), options=[opt_back(), opt_cancel()])
+            ctx.say("\n".join(problem_texts(error.problems)), options=[opt_back(), opt_cancel()])
             return
         when = format_datetime(draft.send_at) if draft.send_at else _("now")
-        groups = draft.audience.describe(catalog_of(ctx), ctx.services.city)
+        groups = describe_audience(draft.audience, catalog_of(ctx), ctx.services.city)
         head = _("“{title}” to {groups}, sending {when}.").format(
             title=draft.title, groups=groups, when=when)
         if draft.repeat_weekly:
@@ -326,7 +330,7 @@ class CampaignFlow(Flow):
             assert campaign.id is not None
             campaign = await service.send(campaign.id, by=actor(ctx))
         except CampaignError as error:
-            ctx.say("\n".join(error.problems))
+            ctx.say("\n".join(problem_texts(error.problems)))
             ctx.stay()
             return
         ctx.data.pop(KEY, None)
@@ -352,7 +356,7 @@ class CampaignFlow(Flow):
             ctx.say(_("No campaigns yet."), options=[Option("c:new", _("✍️ New announcement")),
                                                      opt_menu()])
             return
-        options = [Option(f"c:show:{c.id}", f"#{c.id} {c.title[:30]} ({status_label(c.status)})")
+        options = [Option(f"c:show:{c.id}", f"#{c.id} {c.title[:30]} ({campaign_status_label(c.status)})")
                    for c in campaigns]
         ctx.say(_("Recent campaigns:"), options=[*options, opt_back(), opt_menu()])
 
@@ -376,10 +380,10 @@ class CampaignFlow(Flow):
             campaign = await service.get(campaign_id)
             reach = await service.status(campaign_id)
         except CampaignError as error:
-            ctx.say("\n".join(error.problems), options=[opt_back(), opt_menu()])
+            ctx.say("\n".join(problem_texts(error.problems)), options=[opt_back(), opt_menu()])
             return
         text = _("Campaign #{id} “{title}”: {status}").format(
-            id=campaign_id, title=campaign.title, status=status_label(campaign.status))
+            id=campaign_id, title=campaign.title, status=campaign_status_label(campaign.status))
         if reach["targeted"]:
             text += "\n\n" + "\n".join(summary_lines(reach))
         options = []
@@ -424,7 +428,7 @@ class CampaignFlow(Flow):
             elif picked != "c:refresh":
                 ctx.say(_("Please choose from the list."))
         except CampaignError as error:
-            ctx.say("\n".join(error.problems))
+            ctx.say("\n".join(problem_texts(error.problems)))
         ctx.stay()
 
 

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 from agencies_kit import KARTINI, TANGSI, actions, file_report
 from bot.app import Container
+from bot.cli.evaluation_page import render_evaluation
 from bot.settings import Settings
 from cli_kit import acli
 from conftest import Clock
-from reports.evaluation import evaluate, to_csv, to_html
+from reports.evaluation import evaluate, to_csv
 from storage import repo_agencies
 from storage.models import Report
 
@@ -197,9 +198,17 @@ async def test_emas_evaluate_prints_json_csv_and_writes_html_with_charts(
     code, out = await acli(settings, "evaluate", *period, "--html", str(page))
     assert code == 0 and "written to" in out
     html = await asyncio.to_thread(page.read_text, encoding="utf-8")
-    assert html.count('<img alt="chart" src="data:image/png;base64,') == 4
-    assert "Kota Binjai: reports 2026-12-07 to 2026-12-13" in html
-    assert "<td>Answered within the deadline</td><td>2 / 2 (100%)</td>" in html
+    assert html.count('src="data:image/png;base64,') == 4
+    assert '<html lang="id">' in html
+    assert "<h1>Kota Binjai: laporan 7 Des 2026 sampai 13 Des 2026</h1>" in html
+    assert ('<td>Ditanggapi dalam batas waktu</td><td class="n">2 / 2 (100%)</td>'
+            in html)
+    assert "Data per 14 Des 2026 12.00 WIB." in html
+
+    code, out = await acli(settings, "evaluate", *period, "--html", str(page), "--lang", "en")
+    html = await asyncio.to_thread(page.read_text, encoding="utf-8")
+    assert "<h1>Kota Binjai: reports from 7 Dec 2026 to 13 Dec 2026</h1>" in html
+    assert '<td>Answered within the deadline</td><td class="n">2 / 2 (100%)</td>' in html
 
     code, out = await acli(settings, "evaluate", *period)
     assert code == 0 and "received: 7" in out and "verified in time: 4/6 (67%)" in out
@@ -222,8 +231,10 @@ def test_csv_and_html_escape_names() -> None:
     }
     assert ["received_by_category", "k", "<b>A, B</b>", "count", "1"] in list(
         csv.reader(io.StringIO(to_csv(figures))))
-    page = to_html(figures, city_name="Kota Binjai")
+    page = render_evaluation(figures, city_name="Kota Binjai")
     assert "&lt;b&gt;A, B&lt;/b&gt;" in page and "<b>A, B</b>" not in page
+    # Nothing was due: no 0% and no empty chart, only what there is to show.
+    assert "(0%)" not in page and "(–)" in page and page.count("data:image/png") == 1
 
 
 async def test_received_counts_only_reports_filed_in_the_period(
