@@ -275,4 +275,4 @@ async def _start_channels(box: Container) -> None:
                 settings.telegram_webhook_secret,
             )
         else:
-            telegram.start_polling()
+            await telegram.start_polling()

@@ -9,12 +9,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import os
-import warnings
-
-# Durations as timedelta (PTB's coming API), as the Telegram channel does: without it every 429
-# raises a deprecation warning.
-os.environ.setdefault("PTB_TIMEDELTA", "1")
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,13 +43,10 @@ def bulk_bot(token: str, api_url: str) -> Bot:
 
 
 def _seconds(exc: RetryAfter) -> float:
-    value = getattr(exc, "_retry_after", None)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        raw: Any = exc.retry_after
-    return raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
+    """Telegram's wait in seconds: ``retry_after`` is a timedelta under ``PTB_TIMEDELTA`` (which
+    bot.handlers.telegram, imported above, opts in to), else whole seconds."""
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramBulkSender:
