@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.engine import Outgoing
-from bot.handlers.whatsapp import render_body, split_body, utf16_len
+from bot.handlers.whatsapp_render import render_body, split_body, utf16_len
 from bot.i18n import _, use_locale
 from bot.messages import Option, Reply
 from chat import WhatsAppChat
@@ -307,7 +307,7 @@ async def test_options_beyond_whatsapps_limits_stay_a_numbered_list(
 
 async def test_media_credentials_never_leave_twilio(whatsapp: WhatsAppEnv) -> None:
     with pytest.raises(MediaRejected):
-        await whatsapp.channel.download("https://media.example.org/2010-04-01/x.jpg")
+        await whatsapp.channel.media.download("https://media.example.org/2010-04-01/x.jpg")
     assert whatsapp.double.media_requests == []
 
 

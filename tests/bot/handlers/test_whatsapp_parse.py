@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.handlers.whatsapp import interactive_template, parse_form
+from bot.handlers.whatsapp_parse import parse_form
+from bot.handlers.whatsapp_render import interactive_template
 from bot.messages import Kind, Option, Reply
 from bot.settings import Settings
 from storage.phone import to_e164
