@@ -57,23 +57,25 @@ POLL_BOOTSTRAP_RETRIES = 3
 DRAIN_TIMEOUT = 10.0
 
 
-def bot_urls(api_url: str) -> tuple[str, str]:
-    """(base_url, base_file_url) for a Bot calling `{api_url}/bot{token}/{method}` and
-    downloading from `{api_url}/file/bot...`."""
+def build_bot(token: str, api_url: str, *, rate_limited: bool = True,
+              pool_size: int = 64) -> ExtBot[None]:
+    """A bot that calls `{api_url}/bot{token}/{method}` and downloads from `/file/bot...`.
+
+    Args:
+        token: the bot's token.
+        api_url: the Bot API root (Telegram's, or a local Bot API server or test double).
+        rate_limited: with PTB's own rate limiter (replies); the broadcasts' bot has none, as
+            the dispatcher paces it.
+        pool_size: connections to the Bot API at most.
+    """
     root = api_url.rstrip("/")
-    return f"{root}/bot", f"{root}/file/bot"
-
-
-def build_bot(token: str, api_url: str, *, rate_limited: bool = True) -> ExtBot[None]:
-    """A bot that calls `{api_url}/bot{token}/{method}` and downloads from `/file/bot...`."""
-    base_url, base_file_url = bot_urls(api_url)
     # aiohttp rather than PTB's default httpx transport: per request it costs a fraction of the
     # CPU (measured with bench/inbound.py), and Bot API calls are most of a reply's work.
     return ExtBot(
         token,
-        base_url=base_url,
-        base_file_url=base_file_url,
-        request=AiohttpRequest(pool_size=64),
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=AiohttpRequest(pool_size=pool_size),
         get_updates_request=AiohttpRequest(pool_size=1, read_timeout=40),
         rate_limiter=AIORateLimiter(max_retries=3) if rate_limited else None,  # type: ignore[arg-type]
     )

@@ -25,21 +25,18 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.helpers import create_deep_linked_url
 
-from bot.handlers.telegram import CAPTION_LIMIT, bot_urls
-from bot.handlers.telegram_transport import AiohttpRequest
+from bot.handlers.telegram import CAPTION_LIMIT, build_bot
 from broadcasts.limiter import ChannelLimits, telegram_limits
-from broadcasts.links import telegram_start_link
 from broadcasts.sending import BulkMessage, Outcome, SendResult
 
 logger = logging.getLogger(__name__)
 
 
 def bulk_bot(token: str, api_url: str) -> Bot:
-    """A Bot for broadcasts: no rate limiter of its own, an aiohttp transport."""
-    base_url, base_file_url = bot_urls(api_url)
-    return Bot(token, base_url=base_url, base_file_url=base_file_url,
-               request=AiohttpRequest(), get_updates_request=AiohttpRequest(pool_size=1))
+    """A Bot for broadcasts: no rate limiter of its own (the dispatcher paces it)."""
+    return build_bot(token, api_url, rate_limited=False, pool_size=100)
 
 
 def _seconds(exc: RetryAfter) -> float:
@@ -81,7 +78,7 @@ class TelegramBulkSender:
     def join_link(self, code: str) -> str | None:
         if not self.bot_username:
             return None
-        return telegram_start_link(self.bot_username, code)
+        return create_deep_linked_url(self.bot_username, code)
 
     def _markup(self, message: BulkMessage) -> InlineKeyboardMarkup | None:
         rows: list[list[InlineKeyboardButton]] = []

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ from bot.engine import Engine, Outgoing
 from bot.handlers.twilio_client import TwilioAccount
 from bot.handlers.whatsapp_media import WhatsAppMedia
 from bot.handlers.whatsapp_parse import parse_form, public_request_url
-from bot.handlers.whatsapp_send import RETRY_DELAYS, WhatsAppSender, Windows
+from bot.handlers.whatsapp_send import WhatsAppSender, Windows
 from bot.handlers.whatsapp_status import record_status
 from bot.i18n import _, use_locale
 from bot.locks import KeyedLocks
@@ -58,7 +58,6 @@ class WhatsAppChannel:
         db: Database,
         account: TwilioAccount,
         clock: Callable[[], datetime] = utcnow,
-        retry_delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         self.engine = engine
         self.outbound = outbound
@@ -66,8 +65,7 @@ class WhatsAppChannel:
         self.clock = clock
         self.windows = Windows(clock)
         self.sender = WhatsAppSender(connection=account.connect(), settings=settings, db=db,
-                                     windows=self.windows, clock=clock,
-                                     retry_delays=retry_delays)
+                                     windows=self.windows, clock=clock)
         self.media = WhatsAppMedia(account, max_bytes=settings.max_photo_bytes)
         self.settings = settings  # the public URL, for checking signatures
         self._validator = RequestValidator(account.auth_token)

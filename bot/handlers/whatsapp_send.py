@@ -152,7 +152,7 @@ class WhatsAppSender:
         # One event's notes become one message; notifications keep their kind and template.
         return merge_replies(replies) if direct else replies
 
-    def template_for(self, kind: str, locale: str | None) -> str | None:
+    def _template_for(self, kind: str, locale: str | None) -> str | None:
         templates = self.settings.twilio_templates
         return templates.get(f"{kind}:{locale}") or templates.get(kind)
 
@@ -170,7 +170,7 @@ class WhatsAppSender:
                 await self._record(recipient, kind, OutboundStatus.SKIPPED, len(reply.text))
                 return Outcome.OPTED_OUT
             if not self.windows.is_open(recipient):
-                template = self.template_for(kind, locale)
+                template = self._template_for(kind, locale)
                 if template is not None:
                     return await self._send_one(recipient, kind, content_sid=template,
                                                 variables=reply.template_vars)
@@ -185,7 +185,7 @@ class WhatsAppSender:
         for index, chunk in enumerate(chunks):
             outcome = await self._send_one(recipient, kind, body=chunk)
             if outcome == Outcome.OUTSIDE_WINDOW:
-                template = self.template_for(kind, locale)
+                template = self._template_for(kind, locale)
                 if template is not None and index == 0:
                     return await self._send_one(recipient, kind, content_sid=template,
                                                 variables=reply.template_vars)
