@@ -52,6 +52,7 @@ class Container:
     outbound: Outbound = field(default_factory=Outbound)
     channels: dict[str, Any] = field(default_factory=dict)
     broadcasts: Any = None  # broadcasts.hub.BroadcastHub
+    twilio: Any = None  # bot.handlers.twilio_client.TwilioAccount, when WhatsApp is on
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
@@ -243,7 +244,8 @@ def _attach_broadcast_senders(box: Container) -> None:
     if settings.whatsapp_enabled and "whatsapp" not in hub.senders:
         from bot.handlers.whatsapp_bulk import WhatsAppBulkSender
 
-        hub.register_sender(WhatsAppBulkSender(settings, box.db, clock=box.engine.clock))
+        hub.register_sender(WhatsAppBulkSender(settings, box.db, account=_twilio_account(box),
+                                               clock=box.engine.clock))
 
 
 async def run_dispatcher(settings: Settings) -> None:
@@ -258,12 +260,22 @@ async def run_dispatcher(settings: Settings) -> None:
         await box.db.dispose()
 
 
+def _twilio_account(box: Container) -> Any:
+    """The Twilio account, built once; the WhatsApp channel and bulk sender each open their own
+    client of it."""
+    if box.twilio is None:
+        from bot.handlers.twilio_client import TwilioAccount
+
+        box.twilio = TwilioAccount.from_settings(box.settings)
+    return box.twilio
+
+
 def _attach_whatsapp(box: Container) -> None:
     from bot.handlers.whatsapp import WhatsAppChannel
 
     box.channels["whatsapp"] = WhatsAppChannel(
         engine=box.engine, outbound=box.outbound, settings=box.settings, db=box.db,
-        clock=box.engine.clock,
+        account=_twilio_account(box), clock=box.engine.clock,
     )
 
 
@@ -279,4 +291,4 @@ async def _start_channels(box: Container) -> None:
                 settings.telegram_webhook_secret,
             )
         else:
-            telegram.start_polling()
+            await telegram.start_polling()

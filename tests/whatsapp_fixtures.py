@@ -53,7 +53,8 @@ class WhatsAppEnv:
 
     def configure(self, **updates: Any) -> None:
         """Change the channel's settings (templates, say) for the rest of the test."""
-        self.channel.settings = self.channel.settings.model_copy(update=updates)
+        settings = self.channel.settings.model_copy(update=updates)
+        self.channel.settings = self.channel.sender.settings = settings
 
     def chat(self, chat_id: int = 700_001, language_code: str = "id",
              profile_name: str = "Budi") -> WhatsAppChat:
@@ -102,7 +103,7 @@ async def whatsapp(
         app = create_app(wa_settings, container=box, start_channels=False)
         double.deliver = asgi_deliver(app)
         env = WhatsAppEnv(box, double, app)
-        env.channel.retry_delays = (0.01, 0.02, 0.04)
+        env.channel.sender.retry_delays = (0.01, 0.02, 0.04)
         try:
             yield env
             await env.channel.drain()

@@ -12,6 +12,7 @@ import os
 # without it every 429 raises a deprecation warning.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -26,7 +27,8 @@ from telegram import (
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import AIORateLimiter, ExtBot, Updater
+from telegram.helpers import create_deep_linked_url
 
 from bot.engine import Engine, Outgoing
 from bot.handlers.telegram_transport import AiohttpRequest
@@ -49,25 +51,31 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 CALLBACK_ANSWER_LIMIT = 200
+POLL_TIMEOUT = timedelta(seconds=30)
+# deleteWebhook before polling: tried this many more times before start-up gives up.
+POLL_BOOTSTRAP_RETRIES = 3
+DRAIN_TIMEOUT = 10.0
 
 
-def bot_urls(api_url: str) -> tuple[str, str]:
-    """(base_url, base_file_url) for a Bot calling `{api_url}/bot{token}/{method}` and
-    downloading from `{api_url}/file/bot...`."""
+def build_bot(token: str, api_url: str, *, rate_limited: bool = True,
+              pool_size: int = 64) -> ExtBot[None]:
+    """A bot that calls `{api_url}/bot{token}/{method}` and downloads from `/file/bot...`.
+
+    Args:
+        token: the bot's token.
+        api_url: the Bot API root (Telegram's, or a local Bot API server or test double).
+        rate_limited: with PTB's own rate limiter (replies); the broadcasts' bot has none, as
+            the dispatcher paces it.
+        pool_size: connections to the Bot API at most.
+    """
     root = api_url.rstrip("/")
-    return f"{root}/bot", f"{root}/file/bot"
-
-
-def build_bot(token: str, api_url: str, *, rate_limited: bool = True) -> ExtBot[None]:
-    """A bot that calls `{api_url}/bot{token}/{method}` and downloads from `/file/bot...`."""
-    base_url, base_file_url = bot_urls(api_url)
     # aiohttp rather than PTB's default httpx transport: per request it costs a fraction of the
     # CPU (measured with bench/inbound.py), and Bot API calls are most of a reply's work.
     return ExtBot(
         token,
-        base_url=base_url,
-        base_file_url=base_file_url,
-        request=AiohttpRequest(pool_size=64),
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=AiohttpRequest(pool_size=pool_size),
         get_updates_request=AiohttpRequest(pool_size=1, read_timeout=40),
         rate_limiter=AIORateLimiter(max_retries=3) if rate_limited else None,  # type: ignore[arg-type]
     )
@@ -173,8 +181,11 @@ def _keyboard(reply: Reply, bot_username: str | None) -> Any:
     if reply.url_button:
         label, url = reply.url_button
         if url.startswith("private:"):
-            url = f"https://t.me/{bot_username or ''}?start={url[8:] or 'menu'}"
-        rows.append([InlineKeyboardButton(label, url=url)])
+            # Without the bot's username there is no link to its private chat: no button.
+            url = create_deep_linked_url(bot_username, url[8:] or "menu") \
+                if bot_username else ""
+        if url:
+            rows.append([InlineKeyboardButton(label, url=url)])
     short = all(len(o.label) <= 18 for o in reply.options) and len(reply.options) > 4
     row: list[InlineKeyboardButton] = []
     for option in reply.options:
@@ -210,7 +221,8 @@ class TelegramChannel:
         self.engine = engine
         self.outbound = outbound
         self.bot_username = bot_username
-        self._polling: asyncio.Task[None] | None = None
+        self._updater: Updater | None = None
+        self._consumer: asyncio.Task[None] | None = None
         # The broadcasts' shared limiter (broadcasts.limiter.Limiter): replies take the
         # next slot ahead of any broadcast. None: PTB's own rate limiter alone.
         self.limiter: Any = None
@@ -222,35 +234,53 @@ class TelegramChannel:
             self.bot_username = self.bot.username
 
     async def stop(self) -> None:
-        if self._polling is not None:
-            self._polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
+        await self._stop_polling()
         await self.bot.shutdown()
 
     async def set_webhook(self, url: str, secret: str) -> None:
         await self.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES,
                                    drop_pending_updates=False)
 
-    def start_polling(self) -> None:
-        self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
+    async def start_polling(self) -> None:
+        """Long polling by PTB's Updater (it deletes any webhook first); each update it fetches
+        takes the webhook's path through :meth:`handle`, one at a time."""
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        updater = Updater(self.bot, queue)
+        await updater.initialize()
+        await updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES,
+                                    bootstrap_retries=POLL_BOOTSTRAP_RETRIES,
+                                    drop_pending_updates=False)
+        self._updater = updater
+        self._consumer = asyncio.create_task(self._consume(queue), name="telegram-polling")
 
-    async def _poll(self) -> None:
-        await self.bot.delete_webhook(drop_pending_updates=False)
-        offset: int | None = None
+    async def _consume(self, queue: asyncio.Queue[object]) -> None:
         while True:
+            update = await queue.get()
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=30,
-                                                     allowed_updates=Update.ALL_TYPES)
-            except asyncio.CancelledError:
-                raise
-            except TelegramError:
-                logger.warning("polling failed; retrying in 3 s", exc_info=True)
-                await asyncio.sleep(3)
-                continue
-            for update in updates:
-                offset = update.update_id + 1
-                await self.handle(update)
+                if isinstance(update, Update):
+                    await self.handle(update)
+            except Exception:
+                logger.exception("failed to handle a polled telegram update")
+            finally:
+                queue.task_done()
+
+    async def _stop_polling(self) -> None:
+        """Stop fetching, let the updates already fetched be handled, then end the consumer."""
+        updater, consumer = self._updater, self._consumer
+        self._updater = self._consumer = None
+        if updater is None or consumer is None:
+            return
+        if updater.running:
+            await updater.stop()
+        try:
+            async with asyncio.timeout(DRAIN_TIMEOUT):
+                await updater.update_queue.join()
+        except TimeoutError:
+            logger.warning("polled telegram updates still processing at shutdown; cancelled")
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+        await updater.shutdown()
 
     async def handle_json(self, data: dict[str, Any]) -> dict[str, Any] | None:
         """A webhook update. Returns the Bot API call to make in the webhook's answer, if any.

@@ -9,12 +9,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import os
-import warnings
-
-# Durations as timedelta (PTB's coming API), as the Telegram channel does: without it every 429
-# raises a deprecation warning.
-os.environ.setdefault("PTB_TIMEDELTA", "1")
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,31 +25,25 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.helpers import create_deep_linked_url
 
-from bot.handlers.telegram import CAPTION_LIMIT, bot_urls
-from bot.handlers.telegram_transport import AiohttpRequest
+from bot.handlers.telegram import CAPTION_LIMIT, build_bot
 from broadcasts.limiter import ChannelLimits, telegram_limits
-from broadcasts.links import telegram_start_link
 from broadcasts.sending import BulkMessage, Outcome, SendResult
 
 logger = logging.getLogger(__name__)
 
 
 def bulk_bot(token: str, api_url: str) -> Bot:
-    """A Bot for broadcasts: no rate limiter of its own, an aiohttp transport."""
-    base_url, base_file_url = bot_urls(api_url)
-    return Bot(token, base_url=base_url, base_file_url=base_file_url,
-               request=AiohttpRequest(), get_updates_request=AiohttpRequest(pool_size=1))
+    """A Bot for broadcasts: no rate limiter of its own (the dispatcher paces it)."""
+    return build_bot(token, api_url, rate_limited=False, pool_size=100)
 
 
 def _seconds(exc: RetryAfter) -> float:
-    value = getattr(exc, "_retry_after", None)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        raw: Any = exc.retry_after
-    return raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
+    """Telegram's wait in seconds: ``retry_after`` is a timedelta under ``PTB_TIMEDELTA`` (which
+    bot.handlers.telegram, imported above, opts in to), else whole seconds."""
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramBulkSender:
@@ -90,7 +78,7 @@ class TelegramBulkSender:
     def join_link(self, code: str) -> str | None:
         if not self.bot_username:
             return None
-        return telegram_start_link(self.bot_username, code)
+        return create_deep_linked_url(self.bot_username, code)
 
     def _markup(self, message: BulkMessage) -> InlineKeyboardMarkup | None:
         rows: list[list[InlineKeyboardButton]] = []

@@ -1,4 +1,8 @@
-"""The twilio REST client the WhatsApp channel uses: async HTTP, pointed at EMAS_TWILIO_API_URL.
+"""The Twilio account and the one place its REST clients are built; what Twilio's errors mean.
+
+:class:`TwilioAccount` (built once by the composition root) is what the WhatsApp channel and the
+WhatsApp bulk sender receive; each opens its own :class:`TwilioConnection` from it, so replies
+and broadcasts do not queue for the same connections.
 
 twilio-python has no constructor argument for the API host: every ``client.messages`` request
 is built from ``client.api.base_url``, so assigning it redirects them (to a local test double,
@@ -11,13 +15,23 @@ credentials as an ``Authorization`` header instead.
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
+from bot.settings import Settings
+from storage.phone import to_e164
+
 TWILIO_API_ROOT = "https://api.twilio.com"
+
+# Twilio error codes the project acts on.
+ERR_OPTED_OUT = 21610  # the number opted out (STOP)
+ERR_OUTSIDE_WINDOW = 63016  # free text outside the 24-hour window
+ERR_TOO_MANY_REQUESTS = 20429
 
 
 class HeaderAuthAsyncHttpClient(AsyncTwilioHttpClient):
@@ -66,12 +80,65 @@ def point_client_at(client: Client, api_url: str) -> Client:
     return client
 
 
-def build_client(account_sid: str, auth_token: str, api_url: str,
-                 http_client: HeaderAuthAsyncHttpClient) -> Client:
-    """A client whose Api-domain requests go to `api_url` (no trailing /2010-04-01)."""
-    # environment={}: the SDK would otherwise read TWILIO_EDGE/TWILIO_REGION itself.
-    client = Client(account_sid, auth_token, http_client=http_client, environment={})
-    return point_client_at(client, api_url)
+@dataclass(frozen=True, slots=True)
+class TwilioAccount:
+    """The Twilio account WhatsApp goes through: credentials, REST root and sender number."""
+
+    account_sid: str
+    auth_token: str
+    whatsapp_from: str  # "whatsapp:+<E.164>"
+    api_url: str = TWILIO_API_ROOT
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TwilioAccount:
+        sid, token, sender = (settings.twilio_account_sid, settings.twilio_auth_token,
+                              settings.twilio_whatsapp_from)
+        assert sid and token and sender
+        if not sender.startswith("whatsapp:"):
+            sender = "whatsapp:" + (to_e164(sender) or sender)
+        return cls(sid, token, sender, settings.twilio_api_url)
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return self.account_sid, self.auth_token
+
+    def connect(self) -> TwilioConnection:
+        """A client of this account of its own, opened on first use."""
+        return TwilioConnection(self)
+
+
+class TwilioConnection:
+    """A REST client of the account, opened on first use (its aiohttp session needs a running
+    loop) and closed by :meth:`aclose`; a use after closing opens a new one."""
+
+    def __init__(self, account: TwilioAccount) -> None:
+        self.account = account
+        self._http: HeaderAuthAsyncHttpClient | None = None
+        self._client: Client | None = None
+
+    def client(self) -> Client:
+        if self._client is None:
+            account = self.account
+            self._http = HeaderAuthAsyncHttpClient()
+            # environment={}: the SDK would otherwise read TWILIO_EDGE/TWILIO_REGION itself.
+            client = Client(account.account_sid, account.auth_token, http_client=self._http,
+                            environment={})
+            self._client = point_client_at(client, account.api_url)
+        return self._client
+
+    async def aclose(self) -> None:
+        http, self._http, self._client = self._http, None, None
+        if http is not None:
+            await http.close()
+
+
+def retryable_code(code: int) -> bool:
+    """Throttling or a server error at Twilio: worth trying again later."""
+    return code == ERR_TOO_MANY_REQUESTS or 20500 <= code < 20600
+
+
+def retryable(exc: TwilioRestException) -> bool:
+    return exc.status == 429 or exc.status >= 500 or retryable_code(exc.code or 0)
 
 
 def same_origin(url: str, root: str) -> bool:

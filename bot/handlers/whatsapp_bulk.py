@@ -12,18 +12,21 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
-from twilio.rest import Client
 
-from bot.handlers.twilio_client import HeaderAuthAsyncHttpClient, build_client
-from bot.handlers.whatsapp import (
-    BODY_LIMIT,
+from bot.handlers.twilio_client import (
     ERR_OPTED_OUT,
     ERR_OUTSIDE_WINDOW,
-    _retryable,
+    ERR_TOO_MANY_REQUESTS,
+    TwilioAccount,
+    retryable,
 )
+from bot.handlers.whatsapp_render import BODY_LIMIT
+from bot.handlers.whatsapp_send import SEND_TIMEOUT
+from bot.handlers.whatsapp_status import status_url
 from bot.i18n import _, use_locale
 from bot.settings import Settings
 from broadcasts.limiter import ChannelLimits, whatsapp_limits
@@ -32,12 +35,10 @@ from broadcasts.sending import BulkMessage, Outcome, SendResult
 from storage import repo_outbound
 from storage.db import Database
 from storage.models.outbound import OutboundStatus
-from storage.phone import to_e164
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
-SEND_TIMEOUT = 20.0
 KIND = "broadcast"
 
 
@@ -49,35 +50,23 @@ class WhatsAppBulkSender:
     needs_template_window = True
     has_receipts = True
 
-    def __init__(self, settings: Settings, db: Database, *,
+    def __init__(self, settings: Settings, db: Database, *, account: TwilioAccount,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        assert settings.twilio_account_sid and settings.twilio_auth_token
-        assert settings.twilio_whatsapp_from
         self.settings = settings
         self.db = db
         self.clock = clock
         self.limits: ChannelLimits = whatsapp_limits(settings.broadcast_whatsapp_rate)
-        sender = settings.twilio_whatsapp_from
-        self.sender = sender if sender.startswith("whatsapp:") \
-            else "whatsapp:" + (to_e164(sender) or sender)
-        self._http: HeaderAuthAsyncHttpClient | None = None
-        self._client: Client | None = None
+        self.sender = account.whatsapp_from
+        self.connection = account.connect()
         self._records: list[tuple[str, str, int | None, int]] = []
         self._flushing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        if self._client is None:
-            settings = self.settings
-            assert settings.twilio_account_sid and settings.twilio_auth_token
-            self._http = HeaderAuthAsyncHttpClient()
-            self._client = build_client(settings.twilio_account_sid, settings.twilio_auth_token,
-                                        settings.twilio_api_url, self._http)
+        self.connection.client()
 
     async def stop(self) -> None:
         await self._flush()
-        if self._http is not None:
-            await self._http.close()
-            self._http = self._client = None
+        await self.connection.aclose()
 
     def join_link(self, code: str) -> str | None:
         return whatsapp_text_link(self.sender.removeprefix("whatsapp:"), code)
@@ -96,26 +85,24 @@ class WhatsAppBulkSender:
         return "\n\n".join(parts)[:BODY_LIMIT]
 
     async def send(self, message: BulkMessage) -> SendResult:
-        await self.start()
-        assert self._client is not None
-        params: dict[str, object] = {"to": f"whatsapp:{message.address}", "from_": self.sender}
+        params: dict[str, Any] = {"to": f"whatsapp:{message.address}", "from_": self.sender}
         if message.template_sid:
             params["content_sid"] = message.template_sid
             params["content_variables"] = json.dumps(message.template_vars, ensure_ascii=False)
         else:
             params["body"] = self._body(message)
-        if self.settings.public_url:
-            params["status_callback"] = (self.settings.public_url.rstrip("/")
-                                         + "/webhooks/whatsapp/status")
+        callback = status_url(self.settings.public_url)
+        if callback:
+            params["status_callback"] = callback
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
-                sent = await self._client.messages.create_async(**params)  # type: ignore[arg-type]
+                sent = await self.connection.client().messages.create_async(**params)
         except TwilioRestException as exc:
             if exc.code == ERR_OPTED_OUT:
                 return SendResult(Outcome.OPTED_OUT, reason="opted_out")
-            if exc.status == 429 or exc.code == 20429:
+            if exc.status == 429 or exc.code == ERR_TOO_MANY_REQUESTS:
                 return SendResult(Outcome.RETRY_AFTER, retry_after=1.0)
-            if _retryable(exc):
+            if retryable(exc):
                 return SendResult(Outcome.RETRY, reason="server_error")
             if exc.code == ERR_OUTSIDE_WINDOW:
                 return SendResult(Outcome.FAILED, reason="outside_window")

@@ -25,8 +25,9 @@ as twilio-python issue 931). :class:`HeaderAuthAsyncHttpClient` sends the same c
 The other mechanisms were weighed and rejected: edge/region can only produce
 ``*.twilio.com`` hosts, and a custom ``HttpClient`` that rewrites URLs needs a sync and an
 async variant and re-implements the SDK's clients. :func:`point_client_at` (defined in
-``bot.handlers.twilio_client``, re-exported here) is the whole approach; the WhatsApp
-adapter's ``build_client`` applies it to ``settings.twilio_api_url``.
+``bot.handlers.twilio_client``, re-exported here) is the whole approach;
+``TwilioConnection.client`` there applies it to the account's ``api_url``
+(``settings.twilio_api_url``).
 
 What the double does
 --------------------

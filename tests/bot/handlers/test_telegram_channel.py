@@ -190,3 +190,21 @@ async def test_unknown_command_as_the_very_first_message(telegram: TelegramEnv) 
     await chat.say("/foobar")
     assert "do not know that command" in chat.text
     assert any("Make a report" in o for o in chat.options)
+
+
+async def test_polling_stops_at_once_while_telegram_holds_a_long_poll(
+    telegram: TelegramEnv,
+) -> None:
+    telegram.double.max_poll_seconds = 30.0
+    channel = telegram.box.channels["telegram"]
+    await channel.start_polling()
+    telegram.double.push_update(text_update(700_002, "/start"))
+    for _ in range(100):
+        if telegram.double.texts_to(700_002):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)  # the next getUpdates is now waiting at Telegram
+    async with asyncio.timeout(3):
+        await channel.stop()
+    assert telegram.double.calls("deleteWebhook")
+    assert telegram.double.texts_to(700_002)

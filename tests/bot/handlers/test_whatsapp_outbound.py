@@ -9,9 +9,8 @@ import pytest
 from sqlmodel import select
 
 from bot.engine import Outgoing
-from bot.handlers.whatsapp import render_body, split_body, utf16_len
 from bot.i18n import _, use_locale
-from bot.messages import Option, Reply
+from bot.messages import Reply
 from chat import WhatsAppChat
 from conftest import Clock
 from factories import png_bytes
@@ -255,22 +254,6 @@ async def test_long_texts_are_split_at_sentence_boundaries(whatsapp: WhatsAppEnv
     assert " ".join(chat.texts) == long_text
 
 
-def test_splitting_counts_characters_as_whatsapp_does() -> None:
-    text = "🙂 " * 1000  # 2,000 characters in Python, 3,000 in UTF-16
-    parts = split_body(text.strip())
-    assert all(utf16_len(p) <= 1600 for p in parts)
-    assert "".join(parts).replace(" ", "") == text.replace(" ", "")
-
-
-def test_options_are_drawn_as_a_numbered_list() -> None:
-    reply = Reply("Pilih kecamatan:", options=[Option("kec:1", "Binjai Kota"),
-                                               Option("nav:back", "Kembali")])
-    with use_locale("id"):
-        body = render_body(reply)
-    header = id_("Reply with a number:")
-    assert body == f"Pilih kecamatan:\n\n{header}\n1. Binjai Kota\n2. Kembali"
-
-
 async def test_quick_replies_and_list_pickers_where_templates_are_configured(
     whatsapp: WhatsAppEnv,
 ) -> None:
@@ -307,7 +290,7 @@ async def test_options_beyond_whatsapps_limits_stay_a_numbered_list(
 
 async def test_media_credentials_never_leave_twilio(whatsapp: WhatsAppEnv) -> None:
     with pytest.raises(MediaRejected):
-        await whatsapp.channel.download("https://media.example.org/2010-04-01/x.jpg")
+        await whatsapp.channel.media.download("https://media.example.org/2010-04-01/x.jpg")
     assert whatsapp.double.media_requests == []
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.handlers.whatsapp import interactive_template, parse_form
-from bot.messages import Kind, Option, Reply
-from bot.settings import Settings
+from bot.handlers.whatsapp_parse import parse_form
+from bot.messages import Kind
 from storage.phone import to_e164
 
 SID = "SM" + "a" * 32
@@ -103,24 +102,3 @@ def test_a_slash_command_is_a_command() -> None:
     inbound = parse_form(form(Body="/bahasa en"))
     assert inbound is not None
     assert (inbound.kind, inbound.command, inbound.command_arg) == (Kind.COMMAND, "bahasa", "en")
-
-
-def _settings(**kw: object) -> Settings:
-    return Settings(_env_file=None, **kw)  # type: ignore[call-arg, arg-type]
-
-
-def test_interactive_templates_only_within_whatsapps_limits() -> None:
-    settings = _settings(twilio_quick_reply_templates={3: "HX" + "3" * 32},
-                         twilio_list_picker_templates={4: "HX" + "4" * 32, 11: "HX" + "b" * 32})
-    three = Reply("Kirim?", options=[Option("a", "Kirim"), Option("b", "Ubah"),
-                                     Option("c", "Batal")])
-    chosen = interactive_template(three, settings)
-    assert chosen is not None and chosen[0] == "HX" + "3" * 32
-    assert chosen[1]["1"] == "Kirim?" and chosen[1]["5"] == "Ubah" and chosen[1]["6"] == "b"
-    long_title = Reply("Kirim?", options=[Option("a", "x" * 21), Option("b", "y"),
-                                          Option("c", "z")])
-    assert interactive_template(long_title, settings) is None  # button titles: 20 characters
-    eleven = Reply("Pilih", options=[Option(str(i), f"Opsi {i}") for i in range(11)])
-    assert interactive_template(eleven, settings) is None  # list pickers: 10 items
-    asks_location = Reply("Di mana?", options=three.options, request_location=True)
-    assert interactive_template(asks_location, settings) is None
