@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from twilio.base.exceptions import TwilioRestException
 
 from bot.engine import Outgoing
@@ -295,24 +296,39 @@ class WhatsAppSender:
         """(message, None) once Twilio accepts it; else (None, Twilio's last error, or None when
         it never answered). Throttling, server errors and no answer are tried again after each
         of ``retry_delays``; any other error at once ends the attempts."""
-        error: TwilioRestException | None = None
-        for attempt, delay in enumerate((*self.retry_delays, None), 1):
-            try:
-                async with asyncio.timeout(SEND_TIMEOUT):
-                    return await self.connection.client().messages.create_async(**params), None
-            except TwilioRestException as exc:
-                error = exc
-                if not retryable(exc):
-                    break
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                error = None
-                logger.warning("twilio unreachable (%s); attempt %d", type(exc).__name__,
-                               attempt)
-            if delay is None:
-                break
+        delays = self.retry_delays
+
+        def transient(exc: BaseException) -> bool:
+            if isinstance(exc, TwilioRestException):
+                return retryable(exc)
+            return isinstance(exc, aiohttp.ClientError | TimeoutError)
+
+        def wait(state: RetryCallState) -> float:
             # Jitter spreads the retries of many senders hit by the same throttling.
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-        return None, error
+            # (tenacity asks for the wait before it checks the attempts left.)
+            if state.attempt_number > len(delays):
+                return 0.0
+            return delays[state.attempt_number - 1] * random.uniform(0.8, 1.2)
+
+        def unreachable(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            if not isinstance(exc, TwilioRestException):
+                logger.warning("twilio unreachable (%s); attempt %d", type(exc).__name__,
+                               state.attempt_number)
+
+        try:
+            async for attempt in AsyncRetrying(stop=stop_after_attempt(len(delays) + 1),
+                                               wait=wait, retry=retry_if_exception(transient),
+                                               before_sleep=unreachable, reraise=True):
+                with attempt:
+                    async with asyncio.timeout(SEND_TIMEOUT):
+                        message = await self.connection.client().messages.create_async(**params)
+                    return message, None
+        except TwilioRestException as exc:
+            return None, exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logger.warning("twilio unreachable (%s); giving up", type(exc).__name__)
+        return None, None
 
     async def _failed(self, recipient: Recipient, kind: str, outbound_id: int,
                       error: TwilioRestException | None, *, held: bool,
