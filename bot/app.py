@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from bot.engine import Engine
+from bot.broadcast_texts import CAMPAIGN_WORDS
+from bot.engine import Engine, Outgoing
 from bot.faq_answers import faq_jobs
 from bot.flows import build_flows
 from bot.flows.base import Flow
 from bot.flows.faq import make_understand
 from bot.i18n import get_locale
+from bot.messages import Reply
 from bot.notice_outbox import NoticeOutbox
 from bot.outbound import Outbound
 from bot.outbox import agency_jobs
 from bot.settings import Settings
+from broadcasts.hub import BroadcastHub
 from faq.library import FaqLibrary, category_words
 from reports.sla import calendar_for
 from storage.city import City
@@ -35,7 +37,15 @@ from storage.db import Database
 from storage.media import MediaStore
 from storage.types import utcnow
 
+if TYPE_CHECKING:
+    from bot.handlers.telegram import TelegramChannel
+    from bot.handlers.twilio_client import TwilioAccount
+    from bot.handlers.whatsapp import WhatsAppChannel
+
 logger = logging.getLogger(__name__)
+
+
+Job = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -49,11 +59,22 @@ class Container:
     flows: dict[str, Flow]
     engine: Engine
     notice_outbox: NoticeOutbox
-    outbound: Outbound = field(default_factory=Outbound)
-    channels: dict[str, Any] = field(default_factory=dict)
-    broadcasts: Any = None  # broadcasts.hub.BroadcastHub
-    twilio: Any = None  # bot.handlers.twilio_client.TwilioAccount, when WhatsApp is on
-    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    outbound: Outbound
+    broadcasts: BroadcastHub
+    telegram: TelegramChannel | None = None
+    whatsapp: WhatsAppChannel | None = None
+    twilio: TwilioAccount | None = None  # when WhatsApp is on
+    background: list[Job] = field(default_factory=list)
+
+    @property
+    def channels(self) -> dict[str, TelegramChannel | WhatsAppChannel]:
+        """The chat channels that are on, by name."""
+        found: dict[str, TelegramChannel | WhatsAppChannel] = {}
+        if self.telegram is not None:
+            found["telegram"] = self.telegram
+        if self.whatsapp is not None:
+            found["whatsapp"] = self.whatsapp
+        return found
 
 
 def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
@@ -66,30 +87,36 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     flows = build_flows(faq=faq)
     engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows,
                     understand=make_understand(faq), clock=clock)
+    outbound = Outbound()
+
+    async def tell_staff(channel: str, address: str, locale: str, text: str) -> None:
+        """A campaign's reach summary to the staff member who sent it."""
+        await outbound.deliver([Outgoing(channel=channel, to=address, reply=Reply(text=text),
+                                         locale=locale)])
+
+    hub = BroadcastHub(db=db, settings=settings, city=city, now=clock, words=CAMPAIGN_WORDS,
+                       notify=tell_staff)
     box = Container(settings=settings, db=db, city=city, media=media, flows=flows,
-                    engine=engine,
+                    engine=engine, outbound=outbound, broadcasts=hub,
                     notice_outbox=NoticeOutbox(city=city, media_dir=settings.media_dir))
     box.background.append(db.checkpoint_loop)
     box.background.extend(agency_jobs(box))
     box.background.extend(faq_jobs(box, faq))
-    _wire_broadcasts(box, clock)
+    box.background.append(hub.run)
     return box
 
 
-def _wire_broadcasts(box: Container, clock: Callable[[], datetime]) -> None:
-    from bot.broadcast_texts import CAMPAIGN_WORDS
-    from bot.engine import Outgoing
-    from bot.messages import Reply
-    from broadcasts.hub import BroadcastHub
-
-    async def notify(channel: str, address: str, locale: str, text: str) -> None:
-        await box.outbound.deliver([Outgoing(channel=channel, to=address,
-                                             reply=Reply(text=text), locale=locale)])
-
-    hub = BroadcastHub(db=box.db, settings=box.settings, city=box.city, now=clock,
-                       words=CAMPAIGN_WORDS, notify=notify)
-    box.broadcasts = hub
-    box.background.append(hub.run)
+async def _forever(job: Job) -> None:
+    """A background job for the life of the server. One that fails is logged and started
+    again after a pause: in a TaskGroup a failure would otherwise cancel every other job."""
+    name = getattr(job, "__name__", "job")
+    while True:
+        try:
+            await job()
+            return
+        except Exception:
+            logger.exception("background job %s failed; starting it again in 5 s", name)
+            await asyncio.sleep(5)
 
 
 def _settle_heap() -> None:
@@ -128,29 +155,30 @@ def create_app(settings: Settings, *, container: Container | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks: list[asyncio.Task[None]] = []
-        if start_channels:
-            await _start_channels(box)
-            tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "background"))
-                     for job in box.background]
-            _settle_heap()
         try:
-            yield
+            async with asyncio.TaskGroup() as background:
+                tasks: list[asyncio.Task[None]] = []
+                if start_channels:
+                    await _start_channels(box)
+                    tasks = [background.create_task(_forever(job),
+                                                    name=getattr(job, "__name__", "job"))
+                             for job in box.background]
+                    _settle_heap()
+                try:
+                    yield
+                finally:
+                    for task in tasks:
+                        task.cancel()
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             for channel in box.channels.values():
                 await channel.stop()
             await box.db.dispose()
 
     app = FastAPI(title="e-Masyarakat bot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.container = box
-    if settings.telegram_enabled:
+    if settings.telegram_enabled and box.telegram is None:
         _attach_telegram(box)
-    if settings.whatsapp_enabled:
+    if settings.whatsapp_enabled and box.whatsapp is None:
         _attach_whatsapp(box)
     _attach_broadcast_senders(box)
 
@@ -177,7 +205,7 @@ def create_app(settings: Settings, *, container: Container | None = None,
 
     @app.post("/webhooks/telegram")
     async def telegram_webhook(request: Request) -> Response:
-        channel = box.channels.get("telegram")
+        channel = box.telegram
         if channel is None:
             return JSONResponse({"detail": "telegram is not configured"}, status_code=404)
         expected = settings.telegram_webhook_secret or ""
@@ -198,7 +226,7 @@ def create_app(settings: Settings, *, container: Container | None = None,
 
     async def to_whatsapp(request: Request, method: str) -> Response:
         """Hand a Twilio webhook to the WhatsApp channel's `method`, when it is configured."""
-        channel = box.channels.get("whatsapp")
+        channel = box.whatsapp
         if channel is None:
             return JSONResponse({"detail": "whatsapp is not configured"}, status_code=404)
         response: Response = await getattr(channel, method)(request)
@@ -221,12 +249,10 @@ def _attach_telegram(box: Container) -> None:
     settings = box.settings
     assert settings.telegram_token
     bot = build_bot(settings.telegram_token, settings.telegram_api_url)
-    box.channels["telegram"] = TelegramChannel(
-        bot=bot, engine=box.engine, outbound=box.outbound,
-        bot_username=settings.telegram_bot_username,
-    )
     # Replies take their slots from the broadcasts' limiter, ahead of broadcasts.
-    box.channels["telegram"].limiter = box.broadcasts.limiter
+    box.telegram = TelegramChannel(bot=bot, engine=box.engine, outbound=box.outbound,
+                                   bot_username=settings.telegram_bot_username,
+                                   limiter=box.broadcasts.limiter)
 
 
 def _attach_broadcast_senders(box: Container) -> None:
@@ -260,7 +286,7 @@ async def run_dispatcher(settings: Settings) -> None:
         await box.db.dispose()
 
 
-def _twilio_account(box: Container) -> Any:
+def _twilio_account(box: Container) -> TwilioAccount:
     """The Twilio account, built once; the WhatsApp channel and bulk sender each open their own
     client of it."""
     if box.twilio is None:
@@ -273,7 +299,7 @@ def _twilio_account(box: Container) -> Any:
 def _attach_whatsapp(box: Container) -> None:
     from bot.handlers.whatsapp import WhatsAppChannel
 
-    box.channels["whatsapp"] = WhatsAppChannel(
+    box.whatsapp = WhatsAppChannel(
         engine=box.engine, outbound=box.outbound, settings=box.settings, db=box.db,
         account=_twilio_account(box), clock=box.engine.clock,
     )
@@ -281,7 +307,7 @@ def _attach_whatsapp(box: Container) -> None:
 
 async def _start_channels(box: Container) -> None:
     settings = box.settings
-    telegram = box.channels.get("telegram")
+    telegram = box.telegram
     if telegram is not None:
         await telegram.start()
         if settings.public_url:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from broadcasts.groups import GroupCatalog
 from broadcasts.problems import N_, Problem, problem
@@ -15,9 +16,11 @@ CHANNELS = ("telegram", "whatsapp")
 LANGUAGES = ("id", "en")
 
 
-@dataclass
-class Audience:
-    """A campaign's audience.
+Codes = Annotated[list[str], BeforeValidator(lambda value: list(value or []))]
+
+
+class Audience(BaseModel):
+    """A campaign's audience (stored as JSON on the campaign).
 
     A subscriber is chosen when subscribed to one of `groups`, or living in one of `kecamatan`
     or `kelurahan`; when none of those is given, `roles` choose on their own. `roles` (when
@@ -26,30 +29,15 @@ class Audience:
     the audience names no area, e.g. C-Gen alone) also receive it, with their forwarding kit.
     """
 
-    groups: list[str] = field(default_factory=list)
-    kecamatan: list[str] = field(default_factory=list)
-    kelurahan: list[str] = field(default_factory=list)
-    roles: list[str] = field(default_factory=list)
-    channels: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
+    model_config = ConfigDict(extra="ignore")
+
+    groups: Codes = Field(default_factory=list)
+    kecamatan: Codes = Field(default_factory=list)
+    kelurahan: Codes = Field(default_factory=list)
+    roles: Codes = Field(default_factory=list)
+    channels: Codes = Field(default_factory=list)
+    languages: Codes = Field(default_factory=list)
     relays: bool = True
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Audience:
-        return cls(
-            groups=list(data.get("groups") or []),
-            kecamatan=list(data.get("kecamatan") or []),
-            kelurahan=list(data.get("kelurahan") or []),
-            roles=list(data.get("roles") or []),
-            channels=list(data.get("channels") or []),
-            languages=list(data.get("languages") or []),
-            relays=bool(data.get("relays", True)),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"groups": self.groups, "kecamatan": self.kecamatan, "kelurahan": self.kelurahan,
-                "roles": self.roles, "channels": self.channels, "languages": self.languages,
-                "relays": self.relays}
 
     @property
     def empty(self) -> bool:

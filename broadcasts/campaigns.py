@@ -70,7 +70,7 @@ class CampaignDraft:
     @classmethod
     def of(cls, campaign: Campaign, texts: dict[str, str]) -> CampaignDraft:
         return cls(title=campaign.title, texts=texts,
-                   audience=Audience.from_dict(campaign.audience),
+                   audience=Audience.model_validate(campaign.audience),
                    image_path=campaign.image_path, link_url=campaign.link_url,
                    link_label=campaign.link_label, template_sid=campaign.whatsapp_template_sid,
                    send_at=campaign.send_at, repeat_weekly=campaign.repeat_weekly)
@@ -130,7 +130,7 @@ class CampaignService:
         await ensure_groups(self.session, self.catalog)
         texts = {k: v.strip() for k, v in draft.texts.items() if v and v.strip()}
         campaign = Campaign(
-            title=draft.title.strip(), status="draft", audience=draft.audience.to_dict(),
+            title=draft.title.strip(), status="draft", audience=draft.audience.model_dump(),
             image_path=draft.image_path, link_url=draft.link_url,
             link_label=(draft.link_label or "").strip() or None,
             whatsapp_template_sid=draft.template_sid, send_at=draft.send_at,

@@ -527,7 +527,7 @@ class Dispatcher:
             campaign = await repo.get_campaign(session=session, campaign_id=campaign_id)
             if campaign is None or campaign.status != "sending" or campaign.expanded:
                 return 0, True
-            query = self._service(session).audience_query(Audience.from_dict(campaign.audience))
+            query = self._service(session).audience_query(Audience.model_validate(campaign.audience))
             return await repo.expand_campaign(session=session, campaign_id=campaign_id,
                                               audience=query, now=self.now(),
                                               batch=EXPAND_BATCH)

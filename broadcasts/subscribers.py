@@ -277,11 +277,6 @@ class ImportReport:
     relays: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "created": self.created, "updated": self.updated,
-                "unchanged": self.unchanged, "kept_stopped": self.kept_stopped,
-                "relays": self.relays, "rejected": self.rejected}
-
 
 @dataclass
 class _Row:

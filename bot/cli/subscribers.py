@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,7 +54,7 @@ def import_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
         with file.open(encoding="utf-8-sig", newline="") as stream:
             report = await import_subscribers(db=db, city=city, catalog=catalog, stream=stream,
                                               now=utcnow)
-        return report.to_dict()
+        return dataclasses.asdict(report)
 
     data = run_or_fail(_with_parts(get_settings(ctx), go), CsvImportError)
     if as_json:

@@ -44,6 +44,7 @@ from bot.messages import (
     split_text,
 )
 from bot.outbound import Outbound
+from broadcasts.limiter import Limiter
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +217,7 @@ class TelegramChannel:
     """Receives updates (webhook or polling), runs them through the engine, sends replies."""
 
     def __init__(self, *, bot: ExtBot[None], engine: Engine, outbound: Outbound,
-                 bot_username: str | None = None) -> None:
+                 bot_username: str | None = None, limiter: Limiter | None = None) -> None:
         self.bot = bot
         self.engine = engine
         self.outbound = outbound
@@ -225,7 +226,7 @@ class TelegramChannel:
         self._consumer: asyncio.Task[None] | None = None
         # The broadcasts' shared limiter (broadcasts.limiter.Limiter): replies take the
         # next slot ahead of any broadcast. None: PTB's own rate limiter alone.
-        self.limiter: Any = None
+        self.limiter = limiter
         outbound.register(Channel.TELEGRAM, self)
 
     async def start(self) -> None:
