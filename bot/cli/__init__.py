@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import sys
@@ -101,9 +102,39 @@ def describe_failure(exc: BaseException) -> str | None:
     return None
 
 
+# Each command's module is imported only when that command runs (click's lazy subcommands),
+# so `emas report list` does not pay for the server, the chat and the campaign tools.
+COMMANDS = {
+    "agency": "bot.cli.staff:agency",
+    "campaign": "bot.cli.campaign:campaign",
+    "chat": "bot.cli.core:chat",
+    "db": "bot.cli.core:db",
+    "dispatch": "bot.cli.campaign:dispatch",
+    "evaluate": "bot.cli.evaluate:evaluate",
+    "faq": "bot.cli.faq:faq",
+    "report": "bot.cli.report:report",
+    "seed": "bot.cli.core:seed",
+    "serve": "bot.cli.core:serve",
+    "staff": "bot.cli.staff:staff",
+    "subscribers": "bot.cli.subscribers:subscribers",
+}
+
+
 class EmasGroup(click.Group):
-    """Every command: an operator's mistake ends in one line and exit code 1, never a
-    traceback (`emas -v` logs the details)."""
+    """Every command: loaded when used; an operator's mistake ends in one line and exit code
+    1, never a traceback (`emas -v` logs the details)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, name = target.split(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -166,20 +197,3 @@ def main(ctx: click.Context, verbose: bool) -> None:
     """e-Masyarakat bot for Kota Binjai."""
     ctx.ensure_object(dict)["verbose"] = verbose
     configure_logging(verbose=verbose)
-
-
-from bot.cli import campaign as _campaign  # noqa: E402
-from bot.cli import core as _core  # noqa: E402
-from bot.cli import evaluate as _evaluate  # noqa: E402
-from bot.cli import faq as _faq  # noqa: E402
-from bot.cli import report as _report  # noqa: E402
-from bot.cli import staff as _staff  # noqa: E402
-from bot.cli import subscribers as _subscribers  # noqa: E402
-
-_core.register(main)
-_report.register(main)
-_staff.register(main)
-_evaluate.register(main)
-_faq.register(main)
-_campaign.register(main)
-_subscribers.register(main)

@@ -284,8 +284,3 @@ def dispatch(ctx: click.Context) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         run(run_dispatcher(get_settings(ctx)))
-
-
-def register(main: click.Group) -> None:
-    main.add_command(campaign)
-    main.add_command(dispatch)

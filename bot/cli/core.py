@@ -89,10 +89,3 @@ def seed(ctx: click.Context, as_json: bool) -> None:
         echo_json(counts)
     else:
         click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
-
-
-def register(main: click.Group) -> None:
-    main.add_command(serve)
-    main.add_command(chat)
-    main.add_command(db)
-    main.add_command(seed)

@@ -102,7 +102,3 @@ def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bo
         click.echo(f"written to {html_file}")
     else:
         _print(figures)
-
-
-def register(main: click.Group) -> None:
-    main.add_command(evaluate)

@@ -126,7 +126,3 @@ def feedback_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo("no feedback yet")
     for article, yes, no in rows:
         click.echo(f"{article:<24} helpful {yes:>4}   not helpful {no:>4}")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(faq)

@@ -146,7 +146,3 @@ def assign(ctx: click.Context, ticket: str, agency: str) -> None:
 
     moved, now = _move(get_settings(ctx), ticket, act)
     click.echo(f"{moved}: {now} ({agency})")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(report)

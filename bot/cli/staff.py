@@ -171,8 +171,3 @@ def unlink(ctx: click.Context, agency_key: str) -> None:
 
     count = run(with_session(get_settings(ctx), go))
     click.echo(f"{agency_key}: {count} group(s) unlinked")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(staff)
-    main.add_command(agency)

@@ -176,7 +176,3 @@ def link_code(ctx: click.Context, group: str, by: str, as_json: bool) -> None:
         echo_json(data)
     else:
         click.echo(f"in the {data['group']} Telegram group, send: {data['command']}")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(subscribers)

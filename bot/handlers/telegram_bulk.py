@@ -60,6 +60,7 @@ class TelegramBulkSender:
         self.limits: ChannelLimits = telegram_limits(per_second)
         self.bot_username = bot_username
         self._file_ids: dict[str, str] = {}
+        self._uploading: dict[str, asyncio.Lock] = {}
         self._started = False
 
     async def start(self) -> None:
@@ -122,13 +123,24 @@ class TelegramBulkSender:
 
     async def _send_photo(self, chat_id: int, path: str, caption: str,
                           markup: InlineKeyboardMarkup | None) -> Message:
-        # Upload once, then reuse Telegram's file id for every other recipient.
+        """Upload once, then reuse Telegram's file id for every other recipient: sends that
+        start while the first upload is on its way wait for its file id."""
+        if path not in self._file_ids:
+            async with self._uploading.setdefault(path, asyncio.Lock()):
+                if path not in self._file_ids:
+                    data = await asyncio.to_thread(Path(path).read_bytes)
+                    sent = await self._photo(chat_id, data, caption, markup)
+                    if sent.photo:
+                        largest = max(sent.photo, key=lambda p: p.width * p.height)
+                        self._file_ids[path] = largest.file_id
+                    return sent
         photo: Any = self._file_ids.get(path)
-        if photo is None:
+        if photo is None:  # Telegram returned no file id: upload for each recipient
             photo = await asyncio.to_thread(Path(path).read_bytes)
-        sent = await self.bot.send_photo(chat_id, photo, caption=caption or None,
+        return await self._photo(chat_id, photo, caption, markup)
+
+    async def _photo(self, chat_id: int, photo: Any, caption: str,
+                     markup: InlineKeyboardMarkup | None) -> Message:
+        return await self.bot.send_photo(chat_id, photo, caption=caption or None,
                                          parse_mode=ParseMode.HTML if caption else None,
                                          reply_markup=markup)
-        if path not in self._file_ids and sent.photo:
-            self._file_ids[path] = max(sent.photo, key=lambda p: p.width * p.height).file_id
-        return sent

@@ -92,3 +92,17 @@ def test_a_logged_failure_is_one_line_for_the_operator() -> None:
     line = OneLineFormatter("%(levelname)s %(name)s: %(message)s").format(record)
     assert line == ("ERROR bot.outbox: sending a notice failed "
                     "[ConnectionError: Bot API unreachable]")
+
+
+def test_every_command_loads_and_explains_itself() -> None:
+    from bot.cli import COMMANDS
+
+    runner = CliRunner()
+    listing = runner.invoke(main, ["--help"]).output
+    for name in COMMANDS:
+        assert f"  {name} " in listing
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert f" {name} [OPTIONS]" in result.output
+    unknown = runner.invoke(main, ["repot", "list"])
+    assert unknown.exit_code == 2 and "No such command 'repot'" in unknown.output
