@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, text
 from sqlalchemy import select as core_select
 from sqlalchemy import update as core_update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,13 +40,24 @@ _EVENTS: Table = InboundEvent.__table__  # type: ignore[attr-defined]
 _IDENTITIES: Table = Identity.__table__  # type: ignore[attr-defined]
 _CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
 
-# The statements every inbound event runs are built once, as Core statements: the ORM's
-# per-statement bookkeeping was most of an event's database cost.
-_RECORD_EVENT = {
-    "sqlite": sqlite_insert(_EVENTS).on_conflict_do_nothing(index_elements=["channel", "event_id"]),
-    "postgresql": pg_insert(_EVENTS).on_conflict_do_nothing(
-        index_elements=["channel", "event_id"]),
-}
+# The statements every inbound event runs are built once per dialect, as Core statements:
+# the ORM's per-statement bookkeeping was most of an event's database cost.
+_RECORD_EVENT: dict[str, Any] = {}
+
+
+def _record_event_statement(dialect: str) -> Any:
+    statement = _RECORD_EVENT.get(dialect)
+    if statement is None:
+        # The dialect's own INSERT ... ON CONFLICT, imported only by a process that records
+        # events (a command-line run never loads the PostgreSQL dialect it does not use).
+        if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql as chosen
+        else:
+            from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
+        statement = chosen.insert(_EVENTS).on_conflict_do_nothing(
+            index_elements=["channel", "event_id"])
+        _RECORD_EVENT[dialect] = statement
+    return statement
 
 
 async def record_inbound_event(*, session: AsyncSession, channel: str, event_id: str) -> bool:
@@ -56,7 +65,7 @@ async def record_inbound_event(*, session: AsyncSession, channel: str, event_id:
     # One INSERT ... ON CONFLICT DO NOTHING rather than a savepoint around an INSERT that may
     # fail: every inbound event runs this inside the write transaction.
     conn = await session.connection()
-    result = await conn.execute(_RECORD_EVENT[conn.dialect.name],
+    result = await conn.execute(_record_event_statement(conn.dialect.name),
                                 {"channel": channel, "event_id": event_id,
                                  "received_at": utcnow()})
     return bool(result.rowcount)
@@ -276,6 +285,12 @@ async def list_reports(
     if reporter_id is not None:
         query = query.where(Report.reporter_id == reporter_id)
     return (await session.exec(query.limit(limit).offset(offset))).all()
+
+
+async def kelurahan_names(*, session: AsyncSession) -> dict[str, str]:
+    """Every kelurahan's name by code (the seeded reference table)."""
+    rows = await session.exec(select(Kelurahan.code, Kelurahan.name))
+    return dict(rows.all())
 
 
 async def count_reports(*, session: AsyncSession, reporter_id: int | None = None) -> int:

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from bot.cli import echo_json, get_settings, run, with_session
-from bot.i18n import use_locale
+from bot.cli import echo_json, get_settings, open_database, run, with_session
+from bot.i18n import format_datetime, use_locale
 from bot.settings import Settings
 from reports.lifecycle import Status
 
@@ -63,28 +63,32 @@ def report() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def list_cmd(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
-    """The newest reports, optionally of one status."""
+    """The newest reports, optionally of one status (times in WIB)."""
     from storage import repo
 
-    async def go(session: Any, city: Any) -> list[dict[str, Any]]:
-        rows = await repo.list_reports(session=session, status=status, limit=limit)
-        out = []
-        for r in rows:
-            kel = city.kelurahan(r.kelurahan_code) if r.kelurahan_code else None
-            out.append({"ticket": r.ticket, "status": r.status, "category": r.category_key,
-                        "agency": r.agency_key, "kelurahan": kel.name if kel else None,
-                        "created_at": r.created_at.isoformat()})
-        return out
+    async def go() -> list[dict[str, Any]]:
+        async with open_database(get_settings(ctx)) as database, \
+                database.reader() as session:
+            rows = await repo.list_reports(session=session, status=status, limit=limit)
+            names = await repo.kelurahan_names(session=session)
+        return [{"ticket": r.ticket, "status": r.status, "category": r.category_key,
+                 "agency": r.agency_key, "kelurahan": names.get(r.kelurahan_code or ""),
+                 "created_at": r.created_at} for r in rows]
 
-    rows = run(with_session(get_settings(ctx), go))
+    rows = run(go())
     if as_json:
-        echo_json(rows)
+        echo_json([{**r, "created_at": r["created_at"].isoformat()} for r in rows])
         return
     if not rows:
         click.echo("no reports")
+        return
+    line = "{:<17} {:<12} {:<12} {:<10} {:<18} {}"
+    click.echo(line.format("ticket", "status", "category", "agency", "kelurahan",
+                           "filed (WIB)"))
     for r in rows:
-        click.echo(f"{r['ticket']}  {r['status']:<12} {r['category']:<12} "
-                   f"{r['agency'] or '-':<12} {r['kelurahan'] or '-':<18} {r['created_at']}")
+        click.echo(line.format(r["ticket"], r["status"], r["category"], r["agency"] or "-",
+                               (r["kelurahan"] or "-")[:18],
+                               format_datetime(r["created_at"], fmt="d MMM y HH.mm")))
 
 
 @report.command("show")

@@ -55,6 +55,13 @@ async def test_report_list_and_set_status(container: Container, settings: Settin
     ticket = await file_report(container)
     code, out = await acli(settings, "report", "list", "--json")
     assert code == 0 and [r["ticket"] for r in json.loads(out)] == [ticket]
+    assert json.loads(out)[0]["kelurahan"] == "Kartini"
+    code, out = await acli(settings, "report", "list")
+    header, row = out.splitlines()
+    assert header.split() == ["ticket", "status", "category", "agency", "kelurahan", "filed",
+                              "(WIB)"]
+    # Filed at the test clock's 09:00 WIB (02:00 UTC), written as Binjai reads a time.
+    assert row.startswith(ticket) and "Kartini" in row and row.endswith("7 Des 2026 09.00 WIB")
     code, out = await acli(settings, "report", "list", "--status", "closed", "--json")
     assert json.loads(out) == []
     code, out = await acli(settings, "report", "show", "BJI-2026-999999")
