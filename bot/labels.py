@@ -7,7 +7,6 @@ from datetime import datetime
 
 from bot.i18n import N_, _, format_date, gettext, ngettext, use_locale
 from reports.lifecycle import Status, TransitionRefused, next_statuses
-from reports.roles import Role
 from reports.sla import CONFIRM, VERIFY, StageClock
 from reports.workdays import WorkCalendar
 
@@ -33,12 +32,6 @@ REJECT_REASONS = {
     "abusive": N_("Abusive or offensive content"),
 }
 
-ROLE_LABELS = {
-    Role.KOMINFO: N_("Kominfo triage"),
-    Role.OFFICER: N_("Agency officer"),
-    Role.HEAD: N_("Agency head"),
-}
-
 
 def status_label(status: str) -> str:
     """The status as residents read it."""
@@ -51,13 +44,6 @@ def status_label(status: str) -> str:
 def reject_reason(code: str) -> str:
     """A rejection reason code ("info", "not_complaint", "abusive") in words."""
     return gettext(REJECT_REASONS[code]) if code in REJECT_REASONS else code
-
-
-def role_label(role: str) -> str:
-    try:
-        return gettext(ROLE_LABELS[Role(role)])
-    except ValueError:
-        return role
 
 
 def refusal_text(refused: TransitionRefused) -> str:

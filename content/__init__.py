@@ -3,8 +3,3 @@
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-
-
-def pack_dir(city: str) -> Path:
-    """The folder of one city's pack (`binjai` → content/binjai)."""
-    return ROOT / city

@@ -123,13 +123,6 @@ class ReportNotice:
     what: What
     at: datetime
 
-    def unique_recipients(self) -> list[Recipient]:
-        """Each person or chat once, in order."""
-        found: dict[tuple[str, str], Recipient] = {}
-        for recipient in self.recipients:
-            found.setdefault(recipient.key, recipient)
-        return list(found.values())
-
 
 def recipient_of(identity: Identity) -> Recipient:
     return Recipient(channel=identity.channel, user_key=identity.user_key,

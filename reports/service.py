@@ -122,9 +122,6 @@ class ReportService:
         return list(await repo.list_reports(session=self.session, reporter_id=reporter_id,
                                             limit=limit))
 
-class UnknownTicket(LookupError):
-    pass
-
 
 async def count_supporters(session: AsyncSession, report: Report) -> int:
     """How many residents support (follow) a report besides its reporter."""

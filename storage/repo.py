@@ -7,24 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, text
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy import select as core_select
 from sqlalchemy import update as core_update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
-    Agency,
-    Category,
     Conversation,
     Identity,
     InboundEvent,
-    Kecamatan,
     Kelurahan,
     Report,
     ReportEvent,
     ReportPhoto,
-    RoutingOverride,
 )
 from storage.types import utcnow
 
@@ -210,27 +206,6 @@ async def save_conversation(
 # --- reference data --------------------------------------------------------------------------
 
 
-async def list_categories(*, session: AsyncSession) -> Sequence[Category]:
-    result = await session.exec(select(Category).order_by(col(Category.position)))
-    return result.all()
-
-
-async def list_agencies(*, session: AsyncSession) -> Sequence[Agency]:
-    return (await session.exec(select(Agency))).all()
-
-
-async def list_kecamatan(*, session: AsyncSession) -> Sequence[Kecamatan]:
-    return (await session.exec(select(Kecamatan).order_by(col(Kecamatan.code)))).all()
-
-
-async def list_kelurahan(*, session: AsyncSession) -> Sequence[Kelurahan]:
-    return (await session.exec(select(Kelurahan).order_by(col(Kelurahan.code)))).all()
-
-
-async def list_routing_overrides(*, session: AsyncSession) -> Sequence[RoutingOverride]:
-    return (await session.exec(select(RoutingOverride))).all()
-
-
 # --- reports ---------------------------------------------------------------------------------
 
 
@@ -291,13 +266,6 @@ async def kelurahan_names(*, session: AsyncSession) -> dict[str, str]:
     """Every kelurahan's name by code (the seeded reference table)."""
     rows = await session.exec(select(Kelurahan.code, Kelurahan.name))
     return dict(rows.all())
-
-
-async def count_reports(*, session: AsyncSession, reporter_id: int | None = None) -> int:
-    query = select(func.count()).select_from(Report)
-    if reporter_id is not None:
-        query = query.where(Report.reporter_id == reporter_id)
-    return int((await session.exec(query)).one())
 
 
 async def list_report_photos(*, session: AsyncSession, report_id: int) -> Sequence[ReportPhoto]:
