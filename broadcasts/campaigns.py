@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,7 +21,7 @@ from broadcasts.reach import campaign_reach
 from broadcasts.subscribers import ensure_groups
 from storage import repo_broadcasts as repo
 from storage.city import City
-from storage.models.broadcast import Campaign
+from storage.models.broadcast import Campaign, CampaignStatus
 
 TITLE_LIMIT = 200
 TEXT_LIMIT = 1500  # fits a WhatsApp message with the link and join lines added
@@ -30,17 +29,6 @@ TELEGRAM_TEXT_LIMIT = 3500  # fits Telegram's 4096 with escaping and the added l
 WINDOW = timedelta(hours=24)
 _TEMPLATE_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-
-class CampaignStatus(StrEnum):
-    DRAFT = "draft"
-    PENDING_APPROVAL = "pending_approval"
-    APPROVED = "approved"
-    SCHEDULED = "scheduled"
-    SENDING = "sending"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
 
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.PENDING_APPROVAL, CampaignStatus.APPROVED)
 LIVE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED)
@@ -130,7 +118,7 @@ class CampaignService:
         await ensure_groups(self.session, self.catalog)
         texts = {k: v.strip() for k, v in draft.texts.items() if v and v.strip()}
         campaign = Campaign(
-            title=draft.title.strip(), status="draft", audience=draft.audience.model_dump(),
+            title=draft.title.strip(), status=CampaignStatus.DRAFT, audience=draft.audience.model_dump(),
             image_path=draft.image_path, link_url=draft.link_url,
             link_label=(draft.link_label or "").strip() or None,
             whatsapp_template_sid=draft.template_sid, send_at=draft.send_at,
@@ -233,14 +221,14 @@ class CampaignService:
                                          id=campaign_id, status=CampaignStatus(campaign.status))])
         if campaign.requires_approval and not campaign.approved_by:
             await repo.move_campaign(session=self.session, campaign_id=campaign_id,
-                                     from_status=EDITABLE, to_status="pending_approval")
+                                     from_status=EDITABLE, to_status=CampaignStatus.PENDING_APPROVAL)
             return await self._fresh(campaign)
         await self._start(campaign, from_status=EDITABLE)
         return await self._fresh(campaign)
 
     async def approve(self, campaign_id: int, *, by: str) -> Campaign:
         campaign = await self.get(campaign_id)
-        if campaign.status not in ("draft", "pending_approval"):
+        if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.PENDING_APPROVAL):
             raise CampaignError([problem(N_("Campaign #{id} is not waiting for approval."), id=campaign_id)])
         if by == campaign.created_by:
             raise CampaignError([problem(N_("A campaign must be approved by another staff member "
@@ -248,39 +236,39 @@ class CampaignService:
         campaign.approved_by = by[:128]
         campaign.approved_at = self.now()
         await repo.save_campaign(session=self.session, campaign=campaign)
-        if campaign.status == "pending_approval":
-            await self._start(campaign, from_status=("pending_approval",))
+        if campaign.status == CampaignStatus.PENDING_APPROVAL:
+            await self._start(campaign, from_status=(CampaignStatus.PENDING_APPROVAL,))
         else:
             await repo.move_campaign(session=self.session, campaign_id=campaign_id,
-                                     from_status=("draft",), to_status="approved")
+                                     from_status=(CampaignStatus.DRAFT,), to_status=CampaignStatus.APPROVED)
         return await self._fresh(campaign)
 
     async def pause(self, campaign_id: int) -> Campaign:
         campaign = await self.get(campaign_id)
         if not await repo.move_campaign(session=self.session, campaign_id=campaign_id,
-                                        from_status=("sending", "scheduled"),
-                                        to_status="paused"):
+                                        from_status=(CampaignStatus.SENDING, CampaignStatus.SCHEDULED),
+                                        to_status=CampaignStatus.PAUSED):
             raise CampaignError([problem(N_("Only a campaign that is sending or scheduled can be "
                                             "paused."))])
         return await self._fresh(campaign)
 
     async def resume(self, campaign_id: int) -> Campaign:
         campaign = await self.get(campaign_id)
-        if campaign.status != "paused":
+        if campaign.status != CampaignStatus.PAUSED:
             raise CampaignError([problem(N_("Campaign #{id} is not paused."), id=campaign_id)])
         if campaign.started_at is None and campaign.send_at and campaign.send_at > self.now():
             await repo.move_campaign(session=self.session, campaign_id=campaign_id,
-                                     from_status=("paused",), to_status="scheduled")
+                                     from_status=(CampaignStatus.PAUSED,), to_status=CampaignStatus.SCHEDULED)
         else:
             await repo.move_campaign(session=self.session, campaign_id=campaign_id,
-                                     from_status=("paused",), to_status="sending",
+                                     from_status=(CampaignStatus.PAUSED,), to_status=CampaignStatus.SENDING,
                                      started_at=campaign.started_at or self.now())
         return await self._fresh(campaign)
 
     async def cancel(self, campaign_id: int) -> Campaign:
         campaign = await self.get(campaign_id)
         if not await repo.move_campaign(session=self.session, campaign_id=campaign_id,
-                                        from_status=(*EDITABLE, *LIVE), to_status="cancelled",
+                                        from_status=(*EDITABLE, *LIVE), to_status=CampaignStatus.CANCELLED,
                                         finished_at=self.now()):
             raise CampaignError([problem(N_("Campaign #{id} has already ended."), id=campaign_id)])
         await repo.skip_queued(session=self.session, campaign_id=campaign_id,
@@ -292,21 +280,21 @@ class CampaignService:
         started = []
         for campaign_id in await repo.due_campaigns(session=self.session, now=self.now()):
             campaign = await self.get(campaign_id)
-            if await self._begin_sending(campaign, from_status=("scheduled",)):
+            if await self._begin_sending(campaign, from_status=(CampaignStatus.SCHEDULED,)):
                 started.append(campaign_id)
         return started
 
     async def _start(self, campaign: Campaign, *, from_status: tuple[str, ...]) -> None:
         if campaign.send_at is not None and campaign.send_at > self.now():
             await repo.move_campaign(session=self.session, campaign_id=campaign.id or 0,
-                                     from_status=from_status, to_status="scheduled")
+                                     from_status=from_status, to_status=CampaignStatus.SCHEDULED)
             return
         await self._begin_sending(campaign, from_status=from_status)
 
     async def _begin_sending(self, campaign: Campaign, *, from_status: tuple[str, ...]) -> bool:
         assert campaign.id is not None
         moved = await repo.move_campaign(session=self.session, campaign_id=campaign.id,
-                                         from_status=from_status, to_status="sending",
+                                         from_status=from_status, to_status=CampaignStatus.SENDING,
                                          started_at=self.now())
         if moved and campaign.repeat_weekly:
             await self._schedule_next(campaign)
@@ -321,7 +309,7 @@ class CampaignService:
             nxt += timedelta(days=7)
         texts = await self.texts(campaign)
         follow = Campaign(
-            title=campaign.title, status="scheduled", audience=dict(campaign.audience),
+            title=campaign.title, status=CampaignStatus.SCHEDULED, audience=dict(campaign.audience),
             image_path=campaign.image_path, link_url=campaign.link_url,
             link_label=campaign.link_label,
             whatsapp_template_sid=campaign.whatsapp_template_sid, send_at=nxt,

@@ -36,6 +36,7 @@ from storage import repo_broadcasts as repo
 from storage.city import City
 from storage.db import Database
 from storage.media import MediaStore
+from storage.models.broadcast import CampaignStatus, DeliveryStatus
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -241,13 +242,13 @@ class _Pump:
             self._release(_Job(row))
             return
         if row.attempts > self.d.settings.broadcast_max_attempts:
-            self._finish(_Job(row), "failed", "too_many_attempts")
+            self._finish(_Job(row), DeliveryStatus.FAILED, "too_many_attempts")
             return
         job = _Job(row)
         outside = self.sender.needs_template_window and not row.is_group and (
             last_inbound is None or last_inbound < self.d.now() - WINDOW)
         if outside and not content.template_sid:
-            self._finish(job, "skipped", "no_template")
+            self._finish(job, DeliveryStatus.SKIPPED, "no_template")
             return
         job.parts = self.d.compose(content, row, self.sender, template=outside)
         self.ready.append(job)
@@ -279,7 +280,7 @@ class _Pump:
             content = self.d.content.get(job.delivery.campaign_id)
             # A paused or cancelled campaign's messages go back, except the rest of a relay's
             # kit already half-sent.
-            if (content is None or content.status != "sending") and job.part == 0:
+            if (content is None or content.status != CampaignStatus.SENDING) and job.part == 0:
                 self._release(job)
                 continue
             message = job.parts[job.part]
@@ -318,7 +319,7 @@ class _Pump:
                 self.ready.appendleft(job)
                 self.wake.set()
                 return
-            status = "sent" if self.sender.has_receipts else "delivered"
+            status = DeliveryStatus.SENT if self.sender.has_receipts else DeliveryStatus.DELIVERED
             self._finish(job, status, None, provider_id=job.provider_id)
         elif outcome is Outcome.RETRY_AFTER:
             # Flood control: nothing is lost, the message waits with the whole bulk lane.
@@ -331,18 +332,18 @@ class _Pump:
             self.d.stats["retries"] += 1
             used = job.delivery.attempts - 1 + job.tries
             if used >= self.d.settings.broadcast_max_attempts:
-                self._finish(job, "failed", result.reason or "server_error")
+                self._finish(job, DeliveryStatus.FAILED, result.reason or "server_error")
                 return
             delay = min(30.0, self.d.backoff * 2 ** (job.tries - 1)) \
                 * (0.75 + random.random() / 2)
             self._defer(job, delay)
             self.wake.set()
         elif outcome is Outcome.BLOCKED:
-            self._finish(job, "failed", "blocked", stop="blocked")
+            self._finish(job, DeliveryStatus.FAILED, "blocked", stop="blocked")
         elif outcome is Outcome.OPTED_OUT:
-            self._finish(job, "failed", "opted_out", stop="opted_out")
+            self._finish(job, DeliveryStatus.FAILED, "opted_out", stop="opted_out")
         else:
-            self._finish(job, "failed", result.reason or "bad_request")
+            self._finish(job, DeliveryStatus.FAILED, result.reason or "bad_request")
 
     def _finish(self, job: _Job, status: str, reason: str | None, *,
                 provider_id: str | None = None, stop: str | None = None) -> None:
@@ -350,7 +351,7 @@ class _Pump:
         now = self.d.now()
         self.d.writer.add(
             {"id": job.delivery.id, "status": status, "reason": reason,
-             "sent_at": now if status in ("sent", "delivered") else None,
+             "sent_at": now if status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED) else None,
              "provider_id": provider_id, "next_attempt_at": now},
             stop=stop, subscriber_id=job.delivery.subscriber_id)
 
@@ -414,7 +415,7 @@ class Dispatcher:
         return await asyncio.shield(task)
 
     def sending_ids(self) -> list[int]:
-        return [c.id for c in self.content.values() if c.status == "sending"]
+        return [c.id for c in self.content.values() if c.status == CampaignStatus.SENDING]
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -486,10 +487,11 @@ class Dispatcher:
             for campaign_id in await service.begin_due():
                 logger.info("campaign %d starts sending", campaign_id)
             running = await repo.campaigns_in(session=session,
-                                              statuses=("sending", "paused", "cancelled"))
+                                              statuses=(CampaignStatus.SENDING, CampaignStatus.PAUSED,
+                                                        CampaignStatus.CANCELLED))
             for campaign in running:
                 assert campaign.id is not None
-                if campaign.status == "cancelled":
+                if campaign.status == CampaignStatus.CANCELLED:
                     self.content.pop(campaign.id, None)
                     continue
                 await repo.reclaim_stale(session=session, campaign_id=campaign.id,
@@ -503,9 +505,9 @@ class Dispatcher:
                         link_url=campaign.link_url, link_label=campaign.link_label,
                         salt=campaign.link_salt, template_sid=campaign.whatsapp_template_sid)
                 self.content[campaign.id].status = campaign.status
-                if campaign.status == "sending" and not campaign.expanded:
+                if campaign.status == CampaignStatus.SENDING and not campaign.expanded:
                     self._expanding.add(campaign.id)
-            live_ids = {c.id for c in running if c.status != "cancelled"}
+            live_ids = {c.id for c in running if c.status != CampaignStatus.CANCELLED}
             if live_ids:
                 await repo.forget_stale_dispatchers(session=session, now=now)
             for gone in set(self.content) - live_ids:
@@ -525,7 +527,7 @@ class Dispatcher:
         """Create the campaign's deliveries, a batch of subscribers per transaction."""
         async def work(session: AsyncSession) -> tuple[int, bool]:
             campaign = await repo.get_campaign(session=session, campaign_id=campaign_id)
-            if campaign is None or campaign.status != "sending" or campaign.expanded:
+            if campaign is None or campaign.status != CampaignStatus.SENDING or campaign.expanded:
                 return 0, True
             query = self._service(session).audience_query(Audience.model_validate(campaign.audience))
             return await repo.expand_campaign(session=session, campaign_id=campaign_id,
@@ -567,7 +569,7 @@ class Dispatcher:
             if await repo.open_deliveries(session=session, campaign_id=campaign_id):
                 return False
             return await repo.move_campaign(session=session, campaign_id=campaign_id,
-                                            from_status=("sending",), to_status="completed",
+                                            from_status=(CampaignStatus.SENDING,), to_status=CampaignStatus.COMPLETED,
                                             finished_at=self.now())
 
         for campaign_id in self.sending_ids():

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import repo_broadcasts as repo
 from storage.city import City
-from storage.models.broadcast import Campaign
+from storage.models.broadcast import Campaign, DeliveryStatus
 
 COUNTERS = ("targeted", "queued", "sending", "sent", "delivered", "read", "failed", "skipped",
             "clicks", "forwards", "joins")
@@ -24,15 +24,15 @@ def _blank() -> dict[str, Any]:
 
 def _add(bucket: dict[str, Any], status: str, reason: str | None, n: int) -> None:
     bucket["targeted"] += n
-    if status in ("sent", "delivered", "read"):
+    if status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ):
         bucket["sent"] += n
-    if status in ("delivered", "read"):
+    if status in (DeliveryStatus.DELIVERED, DeliveryStatus.READ):
         bucket["delivered"] += n
-    if status == "read":
+    if status == DeliveryStatus.READ:
         bucket["read"] += n
-    if status in ("queued", "sending", "failed", "skipped"):
+    if status in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED):
         bucket[status] += n
-    if status in ("failed", "skipped"):
+    if status in (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED):
         by = bucket[f"{status}_by_reason"]
         key = reason or "unknown"
         by[key] = by.get(key, 0) + n

@@ -40,8 +40,10 @@ from storage.models.broadcast import (
     BroadcastCode,
     BroadcastGroup,
     Campaign,
+    CampaignStatus,
     CampaignText,
     Delivery,
+    DeliveryStatus,
     Dispatcher,
     LinkClick,
     Relay,
@@ -50,7 +52,7 @@ from storage.models.broadcast import (
     Subscriber,
     Subscription,
 )
-from storage.models.outbound import OutboundMessage
+from storage.models.outbound import OutboundMessage, OutboundStatus
 from storage.types import UTCDateTime, utcnow
 
 
@@ -66,8 +68,8 @@ T_DEL = _table(Delivery)
 T_DISP = _table(Dispatcher)
 T_CAMP = _table(Campaign)
 
-OPEN = ("queued", "sending")
-SENT = ("sent", "delivered", "read")
+OPEN = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+SENT = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ)
 
 
 async def _run(session: AsyncSession, statement: Any, params: Any = None) -> Any:
@@ -325,7 +327,7 @@ async def move_campaign(*, session: AsyncSession, campaign_id: int, from_status:
 
 async def due_campaigns(*, session: AsyncSession, now: datetime) -> list[int]:
     result = await _run(session,
-        select(T_CAMP.c.id).where(T_CAMP.c.status == "scheduled", T_CAMP.c.send_at <= now)
+        select(T_CAMP.c.id).where(T_CAMP.c.status == CampaignStatus.SCHEDULED, T_CAMP.c.send_at <= now)
     )
     return [row[0] for row in result.all()]
 
@@ -433,7 +435,7 @@ async def expand_campaign(*, session: AsyncSession, campaign_id: int, audience: 
                 literal(campaign_id), T_SUB.c.id, T_SUB.c.channel, T_SUB.c.address,
                 T_SUB.c.kelurahan_code, audience._locale(),
                 case((relay, T_RELAY.c.id), else_=null()), T_SUB.c.is_group,
-                case((opted, literal("skipped")), else_=literal("queued")),
+                case((opted, literal(DeliveryStatus.SKIPPED.value)), else_=literal(DeliveryStatus.QUEUED.value)),
                 case((opted, literal("opted_out")), else_=null()),
                 literal(0), _ts(now),
             )
@@ -534,9 +536,9 @@ async def reclaim_stale(*, session: AsyncSession, campaign_id: int, channels: Se
     result = await _run(session,
         update(T_DEL).where(
             T_DEL.c.campaign_id == campaign_id, T_DEL.c.channel.in_(list(channels)),
-            T_DEL.c.status == "sending",
+            T_DEL.c.status == DeliveryStatus.SENDING,
             or_(T_DEL.c.claimed_by.is_(None), T_DEL.c.claimed_by.not_in(live)),
-        ).values(status="queued", claimed_by=None, claimed_at=None)
+        ).values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_at=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -548,7 +550,7 @@ async def claim_deliveries(*, session: AsyncSession, campaign_id: int, channel: 
     pick = (
         select(T_DEL.c.id)
         .where(T_DEL.c.campaign_id == campaign_id, T_DEL.c.channel == channel,
-               T_DEL.c.status == "queued", T_DEL.c.next_attempt_at <= now)
+               T_DEL.c.status == DeliveryStatus.QUEUED, T_DEL.c.next_attempt_at <= now)
         .order_by(T_DEL.c.next_attempt_at, T_DEL.c.id)
         .limit(limit)
     )
@@ -556,7 +558,7 @@ async def claim_deliveries(*, session: AsyncSession, campaign_id: int, channel: 
         pick = pick.with_for_update(skip_locked=True)
     result = await _run(session,
         update(T_DEL).where(T_DEL.c.id.in_(pick.scalar_subquery()))
-        .values(status="sending", claimed_by=dispatcher_id, claimed_at=now,
+        .values(status=DeliveryStatus.SENDING, claimed_by=dispatcher_id, claimed_at=now,
                 attempts=T_DEL.c.attempts + 1)
         .returning(T_DEL.c.id, T_DEL.c.campaign_id, T_DEL.c.subscriber_id, T_DEL.c.channel,
                    T_DEL.c.address, T_DEL.c.kelurahan_code, T_DEL.c.locale, T_DEL.c.relay_id,
@@ -595,14 +597,14 @@ async def release_deliveries(*, session: AsyncSession, dispatcher_id: str, ids: 
     """Give claimed deliveries back untouched (a pause, a shutdown)."""
     if not ids:
         return
-    values: dict[str, Any] = {"status": "queued", "claimed_by": None, "claimed_at": None}
+    values: dict[str, Any] = {"status": DeliveryStatus.QUEUED, "claimed_by": None, "claimed_at": None}
     if refund_attempt:
         values["attempts"] = T_DEL.c.attempts - 1
     for start in range(0, len(ids), 500):
         await _run(session,
             update(T_DEL).where(T_DEL.c.id.in_(list(ids[start:start + 500])),
                                 T_DEL.c.claimed_by == dispatcher_id,
-                                T_DEL.c.status == "sending").values(**values)
+                                T_DEL.c.status == DeliveryStatus.SENDING).values(**values)
         )
 
 
@@ -617,11 +619,11 @@ async def open_deliveries(*, session: AsyncSession, campaign_id: int) -> int:
 async def skip_queued(*, session: AsyncSession, campaign_id: int, reason: str,
                       channel: str | None = None) -> int:
     """Mark a campaign's queued deliveries skipped (on one channel, or on every one)."""
-    cond = and_(T_DEL.c.campaign_id == campaign_id, T_DEL.c.status == "queued")
+    cond = and_(T_DEL.c.campaign_id == campaign_id, T_DEL.c.status == DeliveryStatus.QUEUED)
     if channel is not None:
         cond = and_(cond, T_DEL.c.channel == channel)
     result = await _run(session,
-        update(T_DEL).where(cond).values(status="skipped", reason=reason)
+        update(T_DEL).where(cond).values(status=DeliveryStatus.SKIPPED, reason=reason)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -665,10 +667,13 @@ async def record_click(*, session: AsyncSession, delivery: Delivery, now: dateti
 def _receipt_status() -> tuple[Any, Any]:
     """The delivery status with WhatsApp receipts applied, and the join that brings them."""
     om = _table(OutboundMessage)
+    sent, delivered, read, failed = (DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value, DeliveryStatus.READ.value,
+                                      DeliveryStatus.FAILED.value)
     status = case(
-        (and_(T_DEL.c.status.in_(["sent", "delivered"]), om.c.status == "read"), "read"),
-        (and_(T_DEL.c.status == "sent", om.c.status == "delivered"), "delivered"),
-        (and_(T_DEL.c.status == "sent", om.c.status.in_(["failed", "undelivered"])), "failed"),
+        (and_(T_DEL.c.status.in_([sent, delivered]), om.c.status == OutboundStatus.READ), read),
+        (and_(T_DEL.c.status == sent, om.c.status == OutboundStatus.DELIVERED), delivered),
+        (and_(T_DEL.c.status == sent,
+              om.c.status.in_([OutboundStatus.FAILED, OutboundStatus.UNDELIVERED])), failed),
         else_=T_DEL.c.status,
     )
     return status, T_DEL.outerjoin(om, and_(T_DEL.c.provider_id.is_not(None),
@@ -679,7 +684,8 @@ async def reach_rows(*, session: AsyncSession,
                      campaign_id: int) -> list[tuple[str | None, str, str | None, int]]:
     """(kelurahan, status, reason, count) for one campaign."""
     status, source = _receipt_status()
-    reason = case((status == "failed", func.coalesce(T_DEL.c.reason, literal("undelivered"))),
+    reason = case((status == DeliveryStatus.FAILED.value,
+                   func.coalesce(T_DEL.c.reason, literal("undelivered"))),
                   else_=T_DEL.c.reason)
     result = await _run(session,
         select(T_DEL.c.kelurahan_code, status, reason, func.count())

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, ts_field, ts_field_opt
+
+
+class CampaignStatus(StrEnum):
+    """draft → pending_approval → approved → scheduled/sending ⇄ paused → completed | cancelled"""
+
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    """One recipient's copy of a campaign: queued → sending → sent → delivered → read, or
+    failed / skipped with a reason."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class BroadcastGroup(SQLModel, table=True):
@@ -98,8 +125,7 @@ class Campaign(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
-    # draft → pending_approval → approved → scheduled/sending ⇄ paused → completed | cancelled
-    status: str = Field(default="draft", max_length=20, index=True)
+    status: str = Field(default=CampaignStatus.DRAFT, max_length=20, index=True)
     audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     image_path: str | None = Field(default=None, max_length=255)
     link_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -151,8 +177,7 @@ class Delivery(SQLModel, table=True):
     locale: str = Field(default="id", max_length=8)
     relay_id: int | None = None
     is_group: bool = False
-    # queued | sending | sent | delivered | read | failed | skipped
-    status: str = Field(default="queued", max_length=12)
+    status: str = Field(default=DeliveryStatus.QUEUED, max_length=12)
     reason: str | None = Field(default=None, max_length=32)
     attempts: int = 0
     next_attempt_at: datetime = ts_field()
