@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.flows.base import Ctx, Flow
+from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.common import opt_back, opt_cancel, opt_menu
 from bot.flows.faq import kominfo_staff
-from bot.flows.router import COMMANDS, leave_flow
+from bot.flows.options import OptionId
+from bot.flows.router import leave_flow
 from bot.flows.subscribe import catalog_of
 from bot.i18n import _, format_datetime, format_number, ngettext
 from bot.messages import Kind, Option
@@ -99,6 +100,9 @@ def preview_text(preview: dict[str, Any]) -> str:
 class CampaignFlow(Flow):
     name = "campaign"
     first_state = "start"
+
+    def routes(self) -> Routes:
+        return Routes(commands={"siaran": siaran_command, "broadcast": siaran_command})
 
     async def enter(self, ctx: Ctx) -> None:
         leave_flow(ctx)
@@ -219,10 +223,10 @@ class CampaignFlow(Flow):
                 options=options, edit=True)
 
     async def on_audience(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
+        picked = ctx.choice()
         draft = _draft(ctx)
-        if picked.startswith("c:g:"):
-            key = picked[4:]
+        key = OptionId.parse(picked).after("c", "g")
+        if key is not None:
             if key in draft["groups"]:
                 draft["groups"].remove(key)
             elif key in catalog_of(ctx):
@@ -357,13 +361,14 @@ class CampaignFlow(Flow):
         ctx.say(_("Recent campaigns:"), options=[*options, opt_back(), opt_menu()])
 
     async def on_list(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
-        if picked == "c:new":
+        picked = ctx.picked()
+        if picked.after("c") == "new":
             ctx.data[KEY] = {"groups": []}
             ctx.goto("title")
             return
-        if picked.startswith("c:show:"):
-            ctx.data["c_show"] = int(picked[7:])
+        campaign_id = picked.number_after("c", "show")
+        if campaign_id is not None:
+            ctx.data["c_show"] = campaign_id
             ctx.goto("show")
             return
         ctx.say(_("Please choose from the list."))
@@ -434,7 +439,3 @@ async def siaran_command(ctx: Ctx) -> bool:
         return False
     await ctx.services.flows["campaign"].enter(ctx)
     return True
-
-
-COMMANDS["siaran"] = siaran_command
-COMMANDS["broadcast"] = siaran_command

@@ -6,13 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from bot.flows.base import Ctx, Flow
+from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.common import nav_options, opt_back, opt_menu
-from bot.flows.menu import draft_is_live
+from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.options import normalize
 from bot.flows.report import ReportFlow
-from bot.flows.router import COMMANDS, GROUP_COMMANDS
 from bot.i18n import _, format_datetime, get_locale, use_locale
 from bot.messages import Kind, Option, Reply, split_text
 from faq.intent import Intent
@@ -98,6 +97,11 @@ class FaqFlow(Flow):
     def __init__(self, library: FaqLibrary) -> None:
         self.library = library
 
+    def routes(self) -> Routes:
+        # Staff answer in a private chat with the bot, or in Kominfo's triage group.
+        staff = {"jawab": answer_command, "pertanyaan": questions_command}
+        return Routes(commands=staff, group_commands=staff)
+
     async def on_cancel(self, ctx: Ctx) -> None:
         ctx.data.pop(_KEY, None)
 
@@ -111,12 +115,13 @@ class FaqFlow(Flow):
                   "in your own words."), options=options)
 
     async def on_topics(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
-        if picked.startswith("t:") and self.library.content.topic(picked[2:]) is not None:
-            _state(ctx)["topic"] = picked[2:]
+        picked = ctx.picked()
+        topic = picked.after("t")
+        if topic is not None and self.library.content.topic(topic) is not None:
+            _state(ctx)["topic"] = topic
             ctx.goto("articles")
             return
-        if picked == "q:new":
+        if picked.after("q") == "new":
             ctx.goto("question")
             return
         await self._free_text(ctx, _("Please choose a topic, or type your question."))
@@ -283,7 +288,7 @@ class FaqFlow(Flow):
             return
         lines = [_("It sounds like a problem to report: {category}. I can file a report for you "
                    "now; it takes about two minutes.").format(category=category.name())]
-        if draft_is_live(ctx) and ctx.data["draft"].get("state"):
+        if resumable_state(ctx):
             lines.append(_("(This replaces your unfinished report.)"))
         options = [
             Option(f"rep:{category.key}", _("📝 Make a report: {category}").format(
@@ -296,19 +301,17 @@ class FaqFlow(Flow):
         ctx.say("\n".join(lines), options=options + [opt_menu()])
 
     async def on_complaint(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
+        picked = ctx.picked()
         typed = _typed_answer(ctx)
         if typed == "no":
             ctx.goto("main", "menu")
             return
-        if typed == "yes":
-            picked = "rep:" + _state(ctx).get("category", "")
+        category = _state(ctx).get("category", "") if typed == "yes" else picked.after("rep")
         report = ctx.services.flows["report"]
-        if picked.startswith("rep:") and picked != "rep:other" and \
-                isinstance(report, ReportFlow):
-            await report.enter_with_category(ctx, picked[4:])
+        if category is not None and category != "other" and isinstance(report, ReportFlow):
+            await report.enter_with_category(ctx, category)
             return
-        if picked == "rep:other":
+        if category == "other":
             await report.enter(ctx)
             return
         if await self._picked_article(ctx):
@@ -318,9 +321,9 @@ class FaqFlow(Flow):
     # -- shared ------------------------------------------------------------------------------
 
     async def _picked_article(self, ctx: Ctx) -> bool:
-        picked = ctx.choice() or ""
-        if picked.startswith("a:") and self.library.content.article(picked[2:]) is not None:
-            open_article(ctx, picked[2:])
+        slug = ctx.picked().after("a")
+        if slug is not None and self.library.content.article(slug) is not None:
+            open_article(ctx, slug)
             return True
         return False
 
@@ -462,8 +465,3 @@ async def questions_command(ctx: Ctx) -> bool:
         ctx.say("\n\n".join(lines))
     _carry_on(ctx)
     return True
-
-
-# In a private chat with the bot, or in Kominfo's triage group.
-COMMANDS["jawab"] = GROUP_COMMANDS["jawab"] = answer_command
-COMMANDS["pertanyaan"] = GROUP_COMMANDS["pertanyaan"] = questions_command

@@ -9,12 +9,14 @@ StaffFlow, tied to the chat where the button was pressed.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.flows.base import Ctx, Flow
+from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.notices import report_actions, send_notices
-from bot.flows.router import COMMANDS, GROUP_COMMANDS, GROUP_HANDLERS, OPTION_HANDLERS
+from bot.flows.options import OptionId
+from bot.flows.state import ReportDraft
 from bot.i18n import _
 from bot.messages import Kind, Option, Reply
 from reports.actions import ActionError, Outcome, ReportActions
@@ -42,6 +44,24 @@ VERBS = {
 }  # fmt: skip
 # Answers to a question asked in StaffFlow.
 ANSWERS = frozenset({"to", "why", "skip", "x"})
+
+
+@dataclass(frozen=True, slots=True)
+class StaffButton:
+    """A staff button's id, "st:<verb>:<report id>[:<arg>]", read into its parts."""
+
+    verb: str
+    report_id: int
+    arg: str | None = None
+
+    @classmethod
+    def parse(cls, option: str | None) -> StaffButton | None:
+        """The button's parts, or None when `option` is not a staff button."""
+        parsed = OptionId.parse(option)
+        verb, number = parsed.part(1), parsed.part(2)
+        if parsed.part(0) != "st" or verb is None or number is None or not number.isdigit():
+            return None
+        return cls(verb, int(number), parsed.after("st", verb, number))
 
 
 def _deny(ctx: Ctx, message: str) -> None:
@@ -92,13 +112,13 @@ def _pending(ctx: Ctx) -> dict[str, Any] | None:
 
 async def staff_button(ctx: Ctx) -> bool:
     """Handle any "st:" button: check who pressed it, then act or ask the next question."""
-    parts = (ctx.inbound.option_id or "").split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
+    button = StaffButton.parse(ctx.inbound.option_id)
+    if button is None:
         _deny(ctx, _("This button is no longer valid."))
         return True
-    verb, report_id, arg = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else None)
+    verb, arg = button.verb, button.arg
     actions = report_actions(ctx)
-    report = await actions.get(report_id)
+    report = await actions.get(button.report_id)
     if report is None:
         _deny(ctx, _("That report no longer exists."))
         return True
@@ -166,7 +186,8 @@ def _begin(ctx: Ctx, state: str, report: Report, staff: StaffMember) -> None:
     previous = ctx.data.get(PENDING) if ctx.flow == StaffFlow.name else None
     back = (previous or {}).get("back") or [ctx.flow, ctx.state]
     if ctx.flow == "report":
-        ctx.data.setdefault("draft", {})["state"] = ctx.state
+        draft = ReportDraft.get(ctx) or ReportDraft.start(ctx)
+        draft.state = ctx.state
     options = (previous or {}).get("options", ctx.data.get("_options"))
     ctx.data[PENDING] = {
         "report": report.id, "ticket": report.ticket, "chat": _chat(ctx),
@@ -234,7 +255,7 @@ async def _typed_choice(ctx: Ctx) -> bool:
     if ctx.inbound.option_id:
         return False
     picked = ctx.choice()
-    if not picked or not picked.startswith("st:"):
+    if StaffButton.parse(picked) is None:
         return False
     ctx.inbound.option_id = picked
     return await staff_button(ctx)
@@ -280,6 +301,11 @@ class StaffFlow(Flow):
 
     name = "staff"
     first_state = "resolve_note"
+
+    def routes(self) -> Routes:
+        return Routes(buttons={"st": staff_button}, commands={"link": link_private},
+                      group_commands={"link": link_group},
+                      group_messages=(staff_group_message,))
 
     def _prompt(self, ctx: Ctx, text: str, options: list[Option] | None = None) -> None:
         pending = ctx.data.get(PENDING) or {}
@@ -472,10 +498,3 @@ class StaffFlow(Flow):
                       for code in REJECT_REASONS])
 
     on_reject_reason = on_notours_agency
-
-
-OPTION_HANDLERS["st"] = staff_button
-GROUP_COMMANDS["link"] = link_group
-COMMANDS["link"] = link_private
-if staff_group_message not in GROUP_HANDLERS:
-    GROUP_HANDLERS.append(staff_group_message)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Ctx, Flow
+from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.common import opt_back, opt_cancel, opt_menu
-from bot.flows.router import (
-    GROUP_HANDLERS,
-    OPTION_HANDLERS,
-    START_ARGS,
-    TEXT_CODES,
-    leave_flow,
-)
+from bot.flows.options import OptionId
+from bot.flows.router import leave_flow
 from bot.i18n import _
 from bot.messages import Kind, Option
 from broadcasts import links
@@ -43,6 +38,10 @@ class SubscribeFlow(Flow):
 
     name = "subscribe"
     first_state = "main"
+
+    def routes(self) -> Routes:
+        return Routes(buttons={"fw": forwarded_button}, start_args=(start_code,),
+                      typed_codes=(typed_code,), group_messages=(link_kim_group,))
 
     async def ask_main(self, ctx: Ctx) -> None:
         service = subscribers(ctx)
@@ -101,8 +100,8 @@ class SubscribeFlow(Flow):
                         group=catalog.kim_for_kelurahan(code).name()))  # type: ignore[union-attr]
                 else:
                     await self._toggle(ctx, me, kim_key(code))
-        elif picked.startswith("sub:g:"):
-            await self._toggle(ctx, me, picked[len("sub:g:"):])
+        elif (key := OptionId.parse(picked).after("sub", "g")) is not None:
+            await self._toggle(ctx, me, key)
         elif picked == "sub:stop":
             await service.set_stopped(me, True)
             ctx.say(_("Done: you will not receive announcements any more. Your choices are "
@@ -161,9 +160,9 @@ class SubscribeFlow(Flow):
         ctx.say(_("Which one do you mean?"), options=[*options, opt_back(), opt_cancel()])
 
     async def on_pick_kelurahan(self, ctx: Ctx) -> None:
-        picked = ctx.choice()
-        if picked and picked.startswith("k:") and ctx.services.city.has_kelurahan(picked[2:]):
-            await self._choose(ctx, picked[2:])
+        code = ctx.picked().after("k")
+        if code is not None and ctx.services.city.has_kelurahan(code):
+            await self._choose(ctx, code)
             return
         ctx.say(_("Please choose from the list."))
         ctx.stay()
@@ -256,10 +255,8 @@ async def _accept_invite(ctx: Ctx, code: str) -> bool:
 
 async def forwarded_button(ctx: Ctx) -> bool:
     """A relay pressed "✅ Forwarded" under a campaign's forwarding kit."""
-    option = ctx.inbound.option_id or ""
-    try:
-        delivery_id = int(option.split(":", 1)[1])
-    except (IndexError, ValueError):
+    delivery_id = OptionId.parse(ctx.inbound.option_id).number_after("fw")
+    if delivery_id is None:
         return False
     return await _record_forward(ctx, delivery_id)
 
@@ -293,12 +290,3 @@ async def link_kim_group(ctx: Ctx) -> bool:
         ctx.say(_("Done: this group now receives the announcements of {group}.").format(
             group=group.name()))
     return True
-
-
-if start_code not in START_ARGS:
-    START_ARGS.append(start_code)
-if typed_code not in TEXT_CODES:
-    TEXT_CODES.append(typed_code)
-if link_kim_group not in GROUP_HANDLERS:
-    GROUP_HANDLERS.append(link_kim_group)
-OPTION_HANDLERS["fw"] = forwarded_button
