@@ -10,6 +10,7 @@ from bot.flows.options import OptionId, resolve_option
 from bot.messages import Inbound, Kind, Option, Reply
 
 if TYPE_CHECKING:
+    from bot.flows.state import FlowState
     from bot.services import Services
 
 
@@ -42,16 +43,14 @@ class Ctx:
     locale_changed: str | None = None
     # Replies to other people (notifications) carry their reader's locale.
     reply_locales: dict[int, str] = field(default_factory=dict)
-    # Typed flow states read from `data` this event (None: dropped); see bot.flows.state.
-    states: dict[str, Any] = field(default_factory=dict)
+    # Typed flow states read from `data` this event, by class (None: dropped); see
+    # bot.flows.state.
+    states: dict[type[FlowState], Any] = field(default_factory=dict)
 
     def flush(self) -> None:
         """Write the typed flow states back into `data`, as the conversation stores it."""
-        for key, state in self.states.items():
-            if state is None:
-                self.data.pop(key, None)
-            else:
-                self.data[key] = state.dump()
+        for kind, state in self.states.items():
+            kind.write(state, self.data)
 
     # -- replies -----------------------------------------------------------------------------
 

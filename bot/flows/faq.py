@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.common import nav_options, opt_back, opt_menu
@@ -12,6 +11,7 @@ from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.options import normalize
 from bot.flows.report import ReportFlow
+from bot.flows.state import FlowState
 from bot.i18n import _, format_datetime, get_locale, use_locale
 from bot.messages import Kind, Option, Reply, split_text
 from faq.intent import Intent
@@ -59,9 +59,24 @@ def _faq(ctx: Ctx) -> FaqService:
     return FaqService(session=ctx.services.session, now=ctx.services.now)
 
 
-def _state(ctx: Ctx) -> dict[str, Any]:
-    state: dict[str, Any] = ctx.data.setdefault(_KEY, {})
-    return state
+class FaqState(FlowState):
+    """Where the resident is in the FAQ, and what they asked."""
+
+    key = _KEY
+
+    topic: str | None = None
+    # The article open, its page, and the articles suggested with it.
+    slug: str | None = None
+    page: int | None = None
+    see: list[str] | None = None
+    # The resident's own question, to pass to staff if no article answers it.
+    q: str | None = None
+    # The category of a problem the resident described, to report.
+    category: str | None = None
+
+
+def _state(ctx: Ctx) -> FaqState:
+    return FaqState.kept(ctx)
 
 
 # How much of the question is repeated above the answer, so the resident knows which it is.
@@ -103,7 +118,7 @@ class FaqFlow(Flow):
         return Routes(commands=staff, group_commands=staff)
 
     async def on_cancel(self, ctx: Ctx) -> None:
-        ctx.data.pop(_KEY, None)
+        FaqState.drop(ctx)
 
     # -- topics and articles -----------------------------------------------------------------
 
@@ -118,7 +133,7 @@ class FaqFlow(Flow):
         picked = ctx.picked()
         topic = picked.after("t")
         if topic is not None and self.library.content.topic(topic) is not None:
-            _state(ctx)["topic"] = topic
+            _state(ctx).topic = topic
             ctx.goto("articles")
             return
         if picked.after("q") == "new":
@@ -128,7 +143,7 @@ class FaqFlow(Flow):
 
     async def ask_articles(self, ctx: Ctx) -> None:
         content = self.library.content
-        topic = content.topic(_state(ctx).get("topic", ""))
+        topic = content.topic(_state(ctx).topic or "")
         if topic is None:
             ctx.goto("topics", remember=False)
             return
@@ -143,7 +158,7 @@ class FaqFlow(Flow):
 
     async def ask_article(self, ctx: Ctx) -> None:
         state = _state(ctx)
-        article = self.library.content.article(state.get("slug", ""))
+        article = self.library.content.article(state.slug or "")
         if article is None:
             ctx.say(_("Sorry, that article is no longer available."))
             ctx.goto("topics", remember=False)
@@ -151,7 +166,7 @@ class FaqFlow(Flow):
         locale = get_locale()
         text = article.text(locale)
         pages = article_pages(text.body)
-        page = min(max(int(state.get("page", 0)), 0), len(pages) - 1)
+        page = min(max(state.page or 0, 0), len(pages) - 1)
         last = page == len(pages) - 1
         parts = [f"📖 {text.title}", pages[page]]
         if len(pages) > 1:
@@ -163,7 +178,7 @@ class FaqFlow(Flow):
             options.append(Option("pg:next", _("➡️ Next page")))
         else:
             options += [Option("fb:yes", _("👍 Yes")), Option("fb:no", _("👎 No"))]
-        see = [s for s in state.get("see") or article.related if s != article.slug]
+        see = [s for s in state.see or article.related if s != article.slug]
         for slug in see[:SEE_ALSO_MAX]:
             other = self.library.content.article(slug)
             if other is not None:
@@ -178,15 +193,15 @@ class FaqFlow(Flow):
         if typed is not None and not self._more_pages(ctx):
             picked = "fb:yes" if typed == "yes" else "fb:no"
         if picked == "pg:next":
-            state["page"] = int(state.get("page", 0)) + 1
+            state.page = (state.page or 0) + 1
             ctx.stay()
             return
-        if picked in ("fb:yes", "fb:no") and state.get("slug"):
-            await _faq(ctx).record_feedback(article=state["slug"], identity_id=ctx.person.id,
+        if picked in ("fb:yes", "fb:no") and state.slug:
+            await _faq(ctx).record_feedback(article=state.slug, identity_id=ctx.person.id,
                                             helpful=picked == "fb:yes")
             if picked == "fb:yes":
                 ctx.say(_("Thank you for your feedback! 🙏"))
-                state.pop("q", None)
+                state.q = None
                 ctx.goto("main", "menu")
             else:
                 ctx.say(_("Thank you for telling us; we will use it to improve the answers."))
@@ -202,17 +217,17 @@ class FaqFlow(Flow):
 
     def _more_pages(self, ctx: Ctx) -> bool:
         state = _state(ctx)
-        article = self.library.content.article(state.get("slug", ""))
+        article = self.library.content.article(state.slug or "")
         if article is None:
             return False
         pages = article_pages(article.text(get_locale()).body)
-        return int(state.get("page", 0)) < len(pages) - 1
+        return (state.page or 0) < len(pages) - 1
 
     # -- asking staff ------------------------------------------------------------------------
 
     async def ask_offer(self, ctx: Ctx) -> None:
         state = _state(ctx)
-        question = state.get("q")
+        question = state.q
         options: list[Option] = []
         if question:
             text = _("Shall I pass your question to Kominfo staff? Their answer will come to "
@@ -223,7 +238,7 @@ class FaqFlow(Flow):
             text = _("Would you like to ask Kominfo staff? Their answer will come to this chat.")
             options.append(Option("q:new", _("✍️ Write my question")))
         locale = get_locale()
-        for slug in (state.get("see") or [])[:2]:
+        for slug in (state.see or [])[:2]:
             article = self.library.content.article(slug)
             if article is not None:
                 options.append(Option(f"a:{slug}", _("📖 Maybe: {title}").format(
@@ -232,7 +247,7 @@ class FaqFlow(Flow):
 
     async def on_offer(self, ctx: Ctx) -> None:
         picked = ctx.choice()
-        question = _state(ctx).get("q")
+        question = _state(ctx).q
         typed = _typed_answer(ctx)
         if typed == "no":
             ctx.goto("main", "menu")
@@ -276,13 +291,13 @@ class FaqFlow(Flow):
 
         # Kominfo's triage group, or else each Kominfo staff member, sees the question at once.
         send_notices(ctx, render(await report_actions(ctx).audience.kominfo(), alert))
-        _state(ctx).pop("q", None)
+        _state(ctx).q = None
         ctx.goto("main", "menu")
 
     # -- complaints --------------------------------------------------------------------------
 
     async def ask_complaint(self, ctx: Ctx) -> None:
-        category = ctx.services.city.category(_state(ctx).get("category", ""))
+        category = ctx.services.city.category(_state(ctx).category or "")
         if category is None:
             ctx.goto("main", "menu")
             return
@@ -306,7 +321,7 @@ class FaqFlow(Flow):
         if typed == "no":
             ctx.goto("main", "menu")
             return
-        category = _state(ctx).get("category", "") if typed == "yes" else picked.after("rep")
+        category = (_state(ctx).category or "") if typed == "yes" else picked.after("rep")
         report = ctx.services.flows["report"]
         if category is not None and category != "other" and isinstance(report, ReportFlow):
             await report.enter_with_category(ctx, category)
@@ -338,9 +353,9 @@ class FaqFlow(Flow):
 def open_article(ctx: Ctx, slug: str, *, see: Iterable[str] = (),
                  question: str | None = None) -> None:
     state = _state(ctx)
-    state.update(slug=slug, page=0, see=list(see))
+    state.slug, state.page, state.see = slug, 0, list(see)
     if question is not None:
-        state["q"] = question
+        state.q = question
     ctx.goto("article", FaqFlow.name)
 
 
@@ -376,13 +391,14 @@ async def understand(ctx: Ctx, library: FaqLibrary) -> None:
     elif intent == Intent.REPORT:
         await ctx.services.flows["report"].enter(ctx)
     elif intent == Intent.COMPLAINT:
-        _state(ctx)["category"] = found.category
+        _state(ctx).category = found.category
         ctx.goto("complaint", FaqFlow.name)
     elif intent == Intent.QUESTION:
         best, *others = found.hits
         open_article(ctx, best.slug, see=[h.slug for h in others], question=text)
     else:
-        _state(ctx).update(q=text, see=[h.slug for h in found.hits])
+        state = _state(ctx)
+        state.q, state.see = text, [h.slug for h in found.hits]
         ctx.say(_("Sorry, I do not have an answer to that yet."))
         ctx.goto("offer", FaqFlow.name)
 

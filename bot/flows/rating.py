@@ -6,6 +6,7 @@ from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.options import OptionId
 from bot.flows.router import leave_flow
+from bot.flows.state import FlowState
 from bot.i18n import _
 from bot.messages import Kind, Option
 from reports.actions import ActionError
@@ -14,6 +15,15 @@ from reports.notices import agency_name
 
 RATING = "rating"
 COMMENT_MAX = 1000
+
+
+class RatingState(FlowState):
+    """The resolved report the resident is rating."""
+
+    key = RATING
+
+    report: int
+    ticket: str
 
 
 async def rate_button(ctx: Ctx) -> bool:
@@ -46,7 +56,7 @@ async def rate_button(ctx: Ctx) -> bool:
                   "back to {agency}; its head and Kominfo have been alerted.").format(
             ticket=report.ticket, agency=agency_name(ctx.services.city, report.agency_key)))
     leave_flow(ctx)
-    ctx.data[RATING] = {"report": report.id, "ticket": report.ticket}
+    RatingState.start(ctx, report=report.id, ticket=report.ticket)
     ctx.goto("stars", RatingFlow.name, remember=False)
     return True
 
@@ -59,10 +69,11 @@ class RatingFlow(Flow):
         return Routes(buttons={"rate": rate_button})
 
     def _report_id(self, ctx: Ctx) -> int:
-        return int((ctx.data.get(RATING) or {}).get("report") or 0)
+        state = RatingState.get(ctx)
+        return state.report if state is not None else 0
 
     async def on_cancel(self, ctx: Ctx) -> None:
-        ctx.data.pop(RATING, None)
+        RatingState.drop(ctx)
 
     async def ask_stars(self, ctx: Ctx) -> None:
         options = [Option(f"star:{n}", "⭐" * n) for n in range(1, 6)]
@@ -104,6 +115,6 @@ class RatingFlow(Flow):
         self._thank(ctx)
 
     def _thank(self, ctx: Ctx) -> None:
-        ctx.data.pop(RATING, None)
+        RatingState.drop(ctx)
         ctx.say(_("Thank you for your feedback. It helps the city serve residents better."))
         ctx.goto("main", "menu")

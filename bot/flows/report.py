@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import ConfigDict, Field
+
 from bot.flows.base import Ctx, Flow
 from bot.flows.common import nav_options, opt_back, opt_cancel
 from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.options import OptionId
-from bot.flows.state import ReportDraft, StoredPhoto
+from bot.flows.state import FlowState, ReportDraft, StoredPhoto
 from bot.flows.support import SupportStep
 from bot.i18n import _, format_datetime, ngettext
 from bot.messages import Kind, Option
@@ -22,14 +24,21 @@ logger = logging.getLogger(__name__)
 DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 1000
 ADDRESS_MAX = 200
-# After changing one field from the summary, go back to the summary instead of onwards.
-_EDITING = "_editing"
 # The steps of filing a report, in order; the last is the summary to confirm.
 STEPS = ("category", "place", "address", "description", "similar", "photos", "identity",
          "confirm")
 # States within a step: the emergency numbers, and narrowing the place down to a kelurahan.
 SUBSTEPS = {"emergency": "category", "kecamatan": "place", "kelurahan": "place",
             "kelurahan_pick": "place"}
+
+
+class Editing(FlowState):
+    """After changing one field from the summary, back to the summary instead of onwards
+    (kept as a top-level key of the conversation)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    editing: bool | None = Field(default=None, alias="_editing")
 
 
 def _draft(ctx: Ctx) -> ReportDraft:
@@ -53,11 +62,11 @@ class ReportFlow(SupportStep, Flow):
             ctx.goto("resume", self.name)
             return
         self._fresh(ctx)
-        ctx.goto("category", self.name)
+        ctx.goto(STEPS[0], self.name)
 
     def _fresh(self, ctx: Ctx) -> None:
         ReportDraft.start(ctx, saved_at=ctx.services.now())
-        ctx.data.pop(_EDITING, None)
+        Editing.drop(ctx)
 
     async def ask_resume(self, ctx: Ctx) -> None:
         ctx.say(self.draft_summary(_kept(ctx)), options=[
@@ -81,7 +90,7 @@ class ReportFlow(SupportStep, Flow):
 
     async def on_cancel(self, ctx: Ctx) -> None:
         ReportDraft.drop(ctx)
-        ctx.data.pop(_EDITING, None)
+        Editing.drop(ctx)
 
     def next_step(self, state: str) -> str:
         """The step after the one `state` belongs to."""
@@ -90,7 +99,9 @@ class ReportFlow(SupportStep, Flow):
 
     def _advance(self, ctx: Ctx) -> None:
         """On to the next step; after changing one field from the summary, back to it."""
-        if ctx.data.pop(_EDITING, False):
+        editing = Editing.get(ctx)
+        Editing.drop(ctx)
+        if editing is not None and editing.editing:
             ctx.goto(STEPS[-1])
         else:
             ctx.goto(self.next_step(ctx.state))
@@ -404,8 +415,7 @@ class ReportFlow(SupportStep, Flow):
             return _("Sorry, we could not receive that photo. Please try sending it again.")
         if any(p.sha256 == stored.sha256 for p in photos):
             return _("You have already sent this photo.")
-        photos.append(StoredPhoto(path=stored.path, content_type=stored.content_type,
-                                  size=stored.size, sha256=stored.sha256))
+        photos.append(StoredPhoto.of(stored))
         return None
 
     # -- identity ----------------------------------------------------------------------------
@@ -428,7 +438,7 @@ class ReportFlow(SupportStep, Flow):
         picked = ctx.choice()
         if picked in ("anon", "named"):
             _draft(ctx).anonymous = picked == "anon"
-            ctx.data.pop(_EDITING, None)
+            Editing.drop(ctx)
             ctx.goto(self.next_step("identity"))
             return
         ctx.say(_("Please choose one of the options."))
@@ -483,7 +493,7 @@ class ReportFlow(SupportStep, Flow):
         )
         send_notices(ctx, await report_actions(ctx).after_submit(result))
         ReportDraft.drop(ctx)
-        ctx.data.pop(_EDITING, None)
+        Editing.drop(ctx)
         ctx.say(ctx.services.reports.receipt_text(result), kind="report_receipt")
         ctx.goto("main", "menu")
 
@@ -503,7 +513,7 @@ class ReportFlow(SupportStep, Flow):
         if field in ("category", "place", "address", "description", "photos", "identity"):
             if field == "photos":
                 _draft(ctx).photos = []
-            ctx.data[_EDITING] = True
+            Editing.start(ctx, editing=True)
             ctx.goto(field)
             return
         ctx.say(_("Please choose what to change."))

@@ -6,12 +6,22 @@ from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.common import opt_back, opt_cancel, opt_menu
 from bot.flows.options import OptionId
 from bot.flows.router import leave_flow
+from bot.flows.state import FlowState
 from bot.i18n import _
 from bot.messages import Kind, Option
 from broadcasts import links
 from broadcasts.groups import COMMUNITY, TOPIC, GroupCatalog, kim_key, load_catalog
 from broadcasts.subscribers import SubscriberService
 from storage.models.broadcast import Subscriber
+
+
+class SubscribeState(FlowState):
+    """What the subscription menu offered (kept as top-level keys of the conversation)."""
+
+    # The kelurahan whose KIM the menu offers.
+    sub_kel: str | None = None
+    # Kelurahan that a typed name could mean, offered to choose from.
+    sub_choices: list[str] | None = None
 
 
 def catalog_of(ctx: Ctx) -> GroupCatalog:
@@ -50,7 +60,7 @@ class SubscribeFlow(Flow):
         keys = set(await service.subscriptions(me)) if me else set()
         kelurahan = me.kelurahan_code if me and me.kelurahan_code else \
             await service.suggested_kelurahan(ctx.person.id)
-        ctx.data["sub_kel"] = kelurahan
+        SubscribeState.kept(ctx).sub_kel = kelurahan
         stopped = bool(me and me.stopped)
         lines = [_("📢 Announcements from the city")]
         if stopped:
@@ -91,7 +101,7 @@ class SubscribeFlow(Flow):
         me = await _me(ctx, create=True)
         assert me is not None
         if picked == "sub:kim":
-            code = ctx.data.get("sub_kel")
+            code = SubscribeState.kept(ctx).sub_kel
             if code and ctx.services.city.has_kelurahan(code):
                 if me.kelurahan_code != code:
                     await service.set_kelurahan(me, code)
@@ -143,7 +153,7 @@ class SubscribeFlow(Flow):
             await self._choose(ctx, matches[0].code)
             return
         if matches:
-            ctx.data["sub_choices"] = [m.code for m in matches[:6]]
+            SubscribeState.kept(ctx).sub_choices = [m.code for m in matches[:6]]
             ctx.goto("pick_kelurahan")
             return
         ctx.say(_("We could not find a kelurahan called “{text}” in Binjai. Please check the "
@@ -153,7 +163,7 @@ class SubscribeFlow(Flow):
     async def ask_pick_kelurahan(self, ctx: Ctx) -> None:
         city = ctx.services.city
         options = []
-        for code in ctx.data.get("sub_choices", []):
+        for code in SubscribeState.kept(ctx).sub_choices or []:
             kel = city.kelurahan(code)
             kec = city.kecamatan_by_code(kel.kecamatan_code)
             options.append(Option(f"k:{code}", f"{kel.name} ({kec.name if kec else ''})"))
@@ -174,7 +184,7 @@ class SubscribeFlow(Flow):
         await self._resume(ctx, me)
         group = catalog_of(ctx).kim_for_kelurahan(code)
         ctx.say(_("Subscribed: {group}.").format(group=group.name() if group else code))
-        ctx.data.pop("sub_choices", None)
+        SubscribeState.kept(ctx).sub_choices = None
         ctx.goto("main", remember=False)
 
 
