@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.flows.base import Ctx, Flow, Routes
-from bot.flows.common import opt_back, opt_cancel, opt_menu
+from bot.flows.common import mark, opt_back, opt_cancel, opt_menu
 from bot.flows.faq import kominfo_staff
 from bot.flows.options import OptionId
 from bot.flows.router import leave_flow
@@ -243,13 +243,12 @@ class CampaignFlow(Flow):
         options = []
         groups = [*catalog.kim_kecamatan(), *catalog.of_kind(COMMUNITY), *catalog.of_kind(TOPIC)]
         for group in groups:
-            mark = "✅ " if group.key in chosen else "⬜ "
-            options.append(Option(f"c:g:{group.key}", mark + group.name()))
+            options.append(Option(f"c:g:{group.key}", mark(group.key in chosen) + group.name()))
         others = [catalog.get(k) for k in sorted(chosen)
                   if k not in {g.key for g in groups}]
         for other in others:
             if other is not None:
-                options.append(Option(f"c:g:{other.key}", "✅ " + other.name()))
+                options.append(Option(f"c:g:{other.key}", mark(True) + other.name()))
         options.append(Option("c:kel", _("➕ KIM of one kelurahan")))
         options.append(Option("c:done", _("Continue ➡️")))
         options += [opt_back(), opt_cancel()]
@@ -299,8 +298,7 @@ class CampaignFlow(Flow):
         weekly = bool(_draft(ctx).weekly)
         ctx.say(_("When? Send now, or type a date and time (WIB) such as 2026-12-24 08:00."),
                 options=[Option("c:now", _("Now")),
-                         Option("c:weekly", ("✅ " if weekly else "⬜ ")
-                                + _("Repeat every week")),
+                         Option("c:weekly", mark(weekly) + _("Repeat every week")),
                          opt_back(), opt_cancel()])
 
     async def on_when(self, ctx: Ctx) -> None:

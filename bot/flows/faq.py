@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from bot.flows.base import Ctx, Flow, Routes
-from bot.flows.common import nav_options, opt_back, opt_menu
+from bot.flows.common import emergency_text, nav_options, opt_back, opt_menu
 from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.options import normalize
@@ -383,10 +383,7 @@ async def understand(ctx: Ctx, library: FaqLibrary) -> None:
                   "berlubang di Jl. Sudirman\u201d or \u201cbagaimana cara bayar PBB?\u201d."))
         ctx.goto("main", "menu")
     elif intent == Intent.EMERGENCY:
-        lines = [_("🚨 For an emergency, call now:")]
-        lines += [f"• {n.number}: {n.name()}" for n in ctx.services.city.emergency_numbers]
-        lines += ["", _("When everyone is safe, you can still file a report here.")]
-        ctx.say("\n".join(lines))
+        ctx.say(emergency_text(ctx.services.city))
         ctx.goto("main", "menu")
     elif intent == Intent.REPORT:
         await ctx.services.flows["report"].enter(ctx)

@@ -8,7 +8,13 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from bot.flows.base import Ctx, Flow
-from bot.flows.common import nav_options, opt_back, opt_cancel
+from bot.flows.common import (
+    emergency_text,
+    kelurahan_options,
+    nav_options,
+    opt_back,
+    opt_cancel,
+)
 from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.options import OptionId
@@ -164,14 +170,8 @@ class ReportFlow(SupportStep, Flow):
             )
 
     async def ask_emergency(self, ctx: Ctx) -> None:
-        city = ctx.services.city
-        lines = [_("🚨 For an emergency, call now:")]
-        for number in city.emergency_numbers:
-            lines.append(f"• {number.number}: {number.name()}")
-        lines.append("")
-        lines.append(_("When everyone is safe, you can still file a report here."))
-        ctx.say("\n".join(lines), options=[Option("continue", _("Continue the report")),
-                                            opt_cancel()])
+        ctx.say(emergency_text(ctx.services.city),
+                options=[Option("continue", _("Continue the report")), opt_cancel()])
 
     async def on_emergency(self, ctx: Ctx) -> None:
         if ctx.choice() == "continue":
@@ -282,12 +282,7 @@ class ReportFlow(SupportStep, Flow):
         ctx.stay()
 
     async def ask_kelurahan_pick(self, ctx: Ctx) -> None:
-        city = ctx.services.city
-        options = []
-        for code in _kept(ctx).candidates or []:
-            kel = city.kelurahan(code)
-            kec = city.kecamatan_by_code(kel.kecamatan_code)
-            options.append(Option(f"kel:{code}", f"{kel.name} ({kec.name if kec else ''})"))
+        options = kelurahan_options(ctx.services.city, _kept(ctx).candidates or [], "kel")
         ctx.say(_("Did you mean one of these?"), options=options + nav_options())
 
     on_kelurahan_pick = on_kelurahan

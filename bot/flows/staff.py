@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.notices import report_actions, send_notices
@@ -364,26 +365,25 @@ class StaffFlow(Flow):
 
     # -- resolve -------------------------------------------------------------------------------
 
-    def _typed_note(self, ctx: Ctx, retry: str) -> str | None:
-        """A typed answer of at least NOTE_MIN characters; anything else is asked again with
-        `retry`."""
-        if ctx.inbound.kind != Kind.TEXT or len(ctx.text) < NOTE_MIN:
+    def _keep_text(self, ctx: Ctx, field: Literal["note", "reason"], next_state: str,
+                   retry: str) -> None:
+        """Keep a typed answer of at least NOTE_MIN characters as the question's `field` and go
+        on to `next_state`; anything else is asked again with `retry`."""
+        question = _question(ctx)
+        if ctx.inbound.kind != Kind.TEXT or len(ctx.text) < NOTE_MIN or question is None:
             ctx.say(retry.format(n=NOTE_MIN))
             ctx.stay()
-            return None
-        return ctx.text[:NOTE_MAX]
+            return
+        setattr(question, field, ctx.text[:NOTE_MAX])
+        ctx.goto(next_state, remember=False)
 
     async def ask_resolve_note(self, ctx: Ctx) -> None:
         self._prompt(ctx, _("what was done about report {ticket}? Write a short note for the "
                             "resident.").format(ticket=_ticket(ctx)))
 
     async def on_resolve_note(self, ctx: Ctx) -> None:
-        note = self._typed_note(
-            ctx, _("Please write the note as text (at least {n} characters)."))
-        question = _question(ctx)
-        if note is not None and question is not None:
-            question.note = note
-            ctx.goto("resolve_photo", remember=False)
+        self._keep_text(ctx, "note", "resolve_photo",
+                        _("Please write the note as text (at least {n} characters)."))
 
     async def ask_resolve_photo(self, ctx: Ctx) -> None:
         self._prompt(ctx, _("send a photo of the result (optional), or tap Skip."),
@@ -433,12 +433,8 @@ class StaffFlow(Flow):
             ticket=_ticket(ctx)))
 
     async def on_notours_reason(self, ctx: Ctx) -> None:
-        reason = self._typed_note(
-            ctx, _("Please write the reason as text (at least {n} characters)."))
-        question = _question(ctx)
-        if reason is not None and question is not None:
-            question.reason = reason
-            ctx.goto("notours_agency", remember=False)
+        self._keep_text(ctx, "reason", "notours_agency",
+                        _("Please write the reason as text (at least {n} characters)."))
 
     def _agency_options(self, ctx: Ctx, *, exclude: str | None) -> list[Option]:
         report_id = self._report_id(ctx)

@@ -1,4 +1,4 @@
-"""Typed state a flow keeps between messages, stored in the conversation's JSON under one key."""
+"""Typed state a flow keeps between messages, as plain JSON in the conversation row."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flows.base import Ctx, Flow, Routes
-from bot.flows.common import opt_back, opt_cancel, opt_menu
+from bot.flows.common import kelurahan_options, mark, opt_back, opt_cancel, opt_menu
 from bot.flows.options import OptionId
 from bot.flows.router import leave_flow
 from bot.flows.state import FlowState
@@ -74,12 +74,12 @@ class SubscribeFlow(Flow):
                            "you:"))
         options: list[Option] = []
         if kelurahan and (group := catalog.kim_for_kelurahan(kelurahan)) is not None:
-            options.append(Option("sub:kim", _mark(group.key in keys) + group.name()))
+            options.append(Option("sub:kim", mark(group.key in keys) + group.name()))
             options.append(Option("sub:kel", _("📍 Another kelurahan")))
         else:
             options.append(Option("sub:kel", _("📍 Choose my kelurahan (KIM)")))
         for group in [*catalog.of_kind(COMMUNITY), *catalog.of_kind(TOPIC)]:
-            options.append(Option(f"sub:g:{group.key}", _mark(group.key in keys) + group.name()))
+            options.append(Option(f"sub:g:{group.key}", mark(group.key in keys) + group.name()))
         if stopped:
             options.append(Option("sub:resume", _("▶️ Receive announcements again")))
         elif keys:
@@ -161,12 +161,8 @@ class SubscribeFlow(Flow):
         ctx.stay()
 
     async def ask_pick_kelurahan(self, ctx: Ctx) -> None:
-        city = ctx.services.city
-        options = []
-        for code in SubscribeState.kept(ctx).sub_choices or []:
-            kel = city.kelurahan(code)
-            kec = city.kecamatan_by_code(kel.kecamatan_code)
-            options.append(Option(f"k:{code}", f"{kel.name} ({kec.name if kec else ''})"))
+        options = kelurahan_options(ctx.services.city,
+                                    SubscribeState.kept(ctx).sub_choices or [], "k")
         ctx.say(_("Which one do you mean?"), options=[*options, opt_back(), opt_cancel()])
 
     async def on_pick_kelurahan(self, ctx: Ctx) -> None:
@@ -186,10 +182,6 @@ class SubscribeFlow(Flow):
         ctx.say(_("Subscribed: {group}.").format(group=group.name() if group else code))
         SubscribeState.kept(ctx).sub_choices = None
         ctx.goto("main", remember=False)
-
-
-def _mark(on: bool) -> str:
-    return "✅ " if on else "⬜ "
 
 
 # --- entry points outside the flow -----------------------------------------------------------
