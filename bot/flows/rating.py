@@ -63,7 +63,9 @@ async def rate_button(ctx: Ctx) -> bool:
 
 class RatingFlow(Flow):
     name = RATING
-    first_state = "stars"
+    # The reporter's verdict, after "is it fixed?": stars, then a comment; both can be skipped.
+    steps = ("stars", "comment")
+    first_state = steps[0]
 
     def routes(self) -> Routes:
         return Routes(buttons={"rate": rate_button})
@@ -82,7 +84,7 @@ class RatingFlow(Flow):
 
     async def on_stars(self, ctx: Ctx) -> None:
         if ctx.choice() == "skip":
-            ctx.goto("comment", remember=False)
+            ctx.goto(self.steps[1], remember=False)
             return
         stars = ctx.picked().number_after("star")
         if stars is not None:
@@ -90,7 +92,7 @@ class RatingFlow(Flow):
             report = await actions.get(self._report_id(ctx))
             if report is not None:
                 await actions.rate(report, identity_id=ctx.person.id, stars=stars)
-            ctx.goto("comment", remember=False)
+            ctx.goto(self.steps[1], remember=False)
             return
         ctx.say(_("Please choose from 1 to 5 stars, or tap Skip."))
         ctx.stay()

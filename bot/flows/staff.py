@@ -44,6 +44,14 @@ VERBS = {
 }  # fmt: skip
 # Answers to a question asked in StaffFlow.
 ANSWERS = frozenset({"to", "why", "skip", "x"})
+# The questions a button verb asks, in order; the action is taken after the last answer.
+QUESTIONS = {
+    "res": ("resolve_note", "resolve_photo"),
+    "nobj": ("notours_reason", "notours_agency"),
+    "dup": ("dup_original",),
+    "route": ("route_agency",),
+    "rej": ("reject_reason",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +203,18 @@ async def _act(ctx: Ctx, actions: ReportActions, staff: StaffMember, report: Rep
         _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
             ticket=report.ticket, agency=agency_name(city, arg), name=staff.name))
         return
-    questions = {"res": "resolve_note", "nobj": "notours_reason", "dup": "dup_original",
-                 "route": "route_agency", "rej": "reject_reason"}
-    state = questions[verb]
+    state = QUESTIONS[verb][0]
     if verb == "res" and report.status not in ("assigned", "in_progress", "reopened"):
         raise TransitionRefused(ticket=report.ticket, current=report.status, target="resolved")
     _begin(ctx, state, report, staff)
+
+
+def _next_question(state: str) -> str:
+    """The question after `state` among those of its button (QUESTIONS)."""
+    for questions in QUESTIONS.values():
+        if state in questions[:-1]:
+            return questions[questions.index(state) + 1]
+    raise LookupError(f"no question follows {state}")
 
 
 def _begin(ctx: Ctx, state: str, report: Report, staff: StaffMember) -> None:
@@ -365,24 +379,23 @@ class StaffFlow(Flow):
 
     # -- resolve -------------------------------------------------------------------------------
 
-    def _keep_text(self, ctx: Ctx, field: Literal["note", "reason"], next_state: str,
-                   retry: str) -> None:
+    def _keep_text(self, ctx: Ctx, field: Literal["note", "reason"], retry: str) -> None:
         """Keep a typed answer of at least NOTE_MIN characters as the question's `field` and go
-        on to `next_state`; anything else is asked again with `retry`."""
+        on to the next question; anything else is asked again with `retry`."""
         question = _question(ctx)
         if ctx.inbound.kind != Kind.TEXT or len(ctx.text) < NOTE_MIN or question is None:
             ctx.say(retry.format(n=NOTE_MIN))
             ctx.stay()
             return
         setattr(question, field, ctx.text[:NOTE_MAX])
-        ctx.goto(next_state, remember=False)
+        ctx.goto(_next_question(ctx.state), remember=False)
 
     async def ask_resolve_note(self, ctx: Ctx) -> None:
         self._prompt(ctx, _("what was done about report {ticket}? Write a short note for the "
                             "resident.").format(ticket=_ticket(ctx)))
 
     async def on_resolve_note(self, ctx: Ctx) -> None:
-        self._keep_text(ctx, "note", "resolve_photo",
+        self._keep_text(ctx, "note",
                         _("Please write the note as text (at least {n} characters)."))
 
     async def ask_resolve_photo(self, ctx: Ctx) -> None:
@@ -433,7 +446,7 @@ class StaffFlow(Flow):
             ticket=_ticket(ctx)))
 
     async def on_notours_reason(self, ctx: Ctx) -> None:
-        self._keep_text(ctx, "reason", "notours_agency",
+        self._keep_text(ctx, "reason",
                         _("Please write the reason as text (at least {n} characters)."))
 
     def _agency_options(self, ctx: Ctx, *, exclude: str | None) -> list[Option]:
