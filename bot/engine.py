@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.flows.base import Ctx, Flow, Person
-from bot.flows.router import route
+from bot.flows.router import Router
 from bot.i18n import DEFAULT_LOCALE, normalize_locale, use_locale
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply
@@ -59,7 +59,9 @@ class Engine:
         self.settings = settings
         self.city = city
         self.media = media
-        self.flows = flows
+        # The flows' commands, buttons and codes, collected once from the composition's list.
+        self.router = Router(flows.values())
+        self.flows = self.router.flows
         self.understand = understand
         self.clock = clock
         self.locks = KeyedLocks()
@@ -141,8 +143,9 @@ class Engine:
                 services=services,
             )
             with use_locale(person.locale):
-                await route(ctx)
+                await self.router.route(ctx)
                 await self._ask_next(ctx)
+            ctx.flush()
             ctx.remember_options()
             if ctx.locale_changed:
                 await repo.update_identity(

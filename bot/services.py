@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.i18n import set_locale
 from bot.messages import Media
@@ -31,7 +31,6 @@ class Services:
     flows: dict[str, Flow]
     now: Callable[[], datetime]
     understand: Callable[[Ctx], Awaitable[None]]
-    extras: dict[str, Any] = field(default_factory=dict)
 
     async def save_photo(self, media: Media) -> StoredMedia:
         """Download a photo through its channel and keep it in the media store."""

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Ctx, Flow, Person
+from bot.flows.base import Ctx, Flow, Person, Routes
 from bot.flows.campaign import CampaignFlow
 from bot.flows.faq import FaqFlow
-from bot.flows.menu import MenuFlow, PlaceholderFlow
+from bot.flows.menu import MenuFlow
 from bot.flows.rating import RatingFlow
 from bot.flows.report import ReportFlow
+from bot.flows.router import Router
 from bot.flows.staff import StaffFlow
 from bot.flows.subscribe import SubscribeFlow
 from bot.flows.track import LanguageFlow, MyReportsFlow, TrackFlow
-from bot.i18n import N_, _
 from faq.library import FaqLibrary
 
-__all__ = ["Ctx", "Flow", "Person", "build_flows", "default_understand"]
+__all__ = ["Ctx", "Flow", "Person", "Router", "Routes", "build_flows"]
 
 
-def build_flows(faq: FaqLibrary | None = None) -> dict[str, Flow]:
-    """Every flow by name; features replace placeholders as they arrive. Without FAQ content
-    (`faq`), the FAQ menu entry is a polite placeholder."""
+def build_flows(faq: FaqLibrary) -> dict[str, Flow]:
+    """Every flow of the bot by name: the one list the router collects commands, buttons and
+    codes from (`Router(build_flows(...).values())`)."""
     flows: list[Flow] = [
         MenuFlow(),
         ReportFlow(),
@@ -28,16 +28,8 @@ def build_flows(faq: FaqLibrary | None = None) -> dict[str, Flow]:
         LanguageFlow(),
         StaffFlow(),
         RatingFlow(),
-        FaqFlow(faq) if faq is not None else
-        PlaceholderFlow("faq", N_("Answers about the city's apps are coming soon. Meanwhile, "
-                                  "you can ask at the Diskominfo office.")),
+        FaqFlow(faq),
         SubscribeFlow(),
         CampaignFlow(),
     ]
     return {flow.name: flow for flow in flows}
-
-
-async def default_understand(ctx: Ctx) -> None:
-    """Free text at the menu, until a smarter reader is plugged in: say so kindly, show the menu."""
-    ctx.say(_("Sorry, I did not understand that. Please choose from the menu."))
-    ctx.stay()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bot.flows.options import resolve_option
+from bot.flows.options import OptionId, resolve_option
 from bot.messages import Inbound, Kind, Option, Reply
 
 if TYPE_CHECKING:
+    from bot.flows.state import FlowState
     from bot.services import Services
 
 
@@ -42,6 +43,14 @@ class Ctx:
     locale_changed: str | None = None
     # Replies to other people (notifications) carry their reader's locale.
     reply_locales: dict[int, str] = field(default_factory=dict)
+    # Typed flow states read from `data` this event, by class (None: dropped); see
+    # bot.flows.state.
+    states: dict[type[FlowState], Any] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        """Write the typed flow states back into `data`, as the conversation stores it."""
+        for kind, state in self.states.items():
+            kind.write(state, self.data)
 
     # -- replies -----------------------------------------------------------------------------
 
@@ -81,6 +90,10 @@ class Ctx:
             return picked.id if picked else None
         return None
 
+    def picked(self) -> OptionId:
+        """The option the resident picked, read into its parts (none when nothing was)."""
+        return OptionId.parse(self.choice())
+
     # -- moving ------------------------------------------------------------------------------
 
     def goto(self, state: str, flow: str | None = None, *, remember: bool = True) -> None:
@@ -109,7 +122,26 @@ class Ctx:
         return True
 
 
-Handler = Callable[[Ctx], Awaitable[None]]
+# Takes an event before (or instead of) the person's current flow; True when it did.
+Claim = Callable[[Ctx], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """What a flow answers outside its own states; the router collects these from every flow."""
+
+    # /commands in a private chat, and in a group chat.
+    commands: Mapping[str, Claim] = field(default_factory=dict)
+    group_commands: Mapping[str, Claim] = field(default_factory=dict)
+    # Buttons on notifications, by option id prefix ("st", "rate"): they work whatever flow
+    # the person is in.
+    buttons: Mapping[str, Claim] = field(default_factory=dict)
+    # Any other group message a flow may claim (a staff member answering a question).
+    group_messages: tuple[Claim, ...] = ()
+    # /start with an argument (a deep link).
+    start_args: tuple[Claim, ...] = ()
+    # Codes typed as plain text (a relay's join code pre-filled by a WhatsApp link).
+    typed_codes: tuple[Claim, ...] = ()
 
 
 class Flow:
@@ -138,3 +170,7 @@ class Flow:
 
     async def on_cancel(self, ctx: Ctx) -> None:
         """Called when the resident cancels this flow; drop what it kept."""
+
+    def routes(self) -> Routes:
+        """The commands, buttons and codes this flow answers whatever state the person is in."""
+        return Routes()

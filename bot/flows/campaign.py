@@ -11,10 +11,12 @@ from bot.broadcast_texts import (
     problem_texts,
     summary_lines,
 )
-from bot.flows.base import Ctx, Flow
-from bot.flows.common import opt_back, opt_cancel, opt_menu
+from bot.flows.base import Ctx, Flow, Routes
+from bot.flows.common import mark, opt_back, opt_cancel, opt_menu
 from bot.flows.faq import kominfo_staff
-from bot.flows.router import COMMANDS, leave_flow
+from bot.flows.options import OptionId
+from bot.flows.router import leave_flow
+from bot.flows.state import FlowState, Moment
 from bot.flows.subscribe import catalog_of
 from bot.i18n import _, format_datetime, format_number, ngettext
 from bot.messages import Kind, Option
@@ -47,19 +49,49 @@ async def _allowed(ctx: Ctx) -> bool:
     return await kominfo_staff(ctx) is not None
 
 
-def _draft(ctx: Ctx) -> dict[str, Any]:
-    return ctx.data.setdefault(KEY, {"groups": []})
+class Compose(FlowState):
+    """An announcement being composed, step by step."""
+
+    key = KEY
+
+    groups: list[str] = []
+    title: str | None = None
+    text_id: str | None = None
+    text_en: str | None = None
+    image: str | None = None
+    link: str | None = None
+    weekly: bool | None = None
+    send_at: Moment | None = None
+
+    def campaign(self) -> CampaignDraft:
+        """The campaign as composed so far, for the campaign service."""
+        texts = {"id": self.text_id or ""}
+        if self.text_en:
+            texts["en"] = self.text_en
+        return CampaignDraft(title=self.title or "", texts=texts,
+                             audience=Audience(groups=list(self.groups)),
+                             image_path=self.image, link_url=self.link,
+                             send_at=self.send_at, repeat_weekly=bool(self.weekly))
 
 
-def _to_draft(data: dict[str, Any]) -> CampaignDraft:
-    send_at = datetime.fromisoformat(data["send_at"]) if data.get("send_at") else None
-    texts = {"id": data.get("text_id") or ""}
-    if data.get("text_en"):
-        texts["en"] = data["text_en"]
-    return CampaignDraft(title=data.get("title") or "", texts=texts,
-                         audience=Audience(groups=list(data.get("groups") or [])),
-                         image_path=data.get("image"), link_url=data.get("link"),
-                         send_at=send_at, repeat_weekly=bool(data.get("weekly")))
+class Shown(FlowState):
+    """The campaign whose status is shown (kept as a top-level key of the conversation)."""
+
+    c_show: int | None = None
+
+
+def _draft(ctx: Ctx) -> Compose:
+    return Compose.kept(ctx)
+
+
+def _shown(ctx: Ctx) -> int:
+    state = Shown.get(ctx)
+    return (state.c_show or 0) if state is not None else 0
+
+
+# The steps of composing an announcement, in order (choosing a kelurahan's KIM is part of
+# the audience); the preview sends it.
+STEPS = ("title", "text_id", "text_en", "image", "link", "audience", "when", "preview")
 
 
 def _skip() -> Option:
@@ -104,6 +136,13 @@ class CampaignFlow(Flow):
     name = "campaign"
     first_state = "start"
 
+    def _onward(self, ctx: Ctx) -> None:
+        """On to the step after this one (STEPS)."""
+        ctx.goto(STEPS[STEPS.index(ctx.state) + 1])
+
+    def routes(self) -> Routes:
+        return Routes(commands={"siaran": siaran_command, "broadcast": siaran_command})
+
     async def enter(self, ctx: Ctx) -> None:
         leave_flow(ctx)
         ctx.goto("start", self.name)
@@ -120,8 +159,8 @@ class CampaignFlow(Flow):
     async def on_start(self, ctx: Ctx) -> None:
         picked = ctx.choice()
         if picked == "c:new":
-            ctx.data[KEY] = {"groups": []}
-            ctx.goto("title")
+            Compose.start(ctx)
+            ctx.goto(STEPS[0])
         elif picked == "c:list":
             ctx.goto("list")
         else:
@@ -139,8 +178,8 @@ class CampaignFlow(Flow):
             ctx.say(_("Please type a title."))
             ctx.stay()
             return
-        _draft(ctx)["title"] = ctx.text[:200]
-        ctx.goto("text_id")
+        _draft(ctx).title = ctx.text[:200]
+        self._onward(ctx)
 
     async def ask_text_id(self, ctx: Ctx) -> None:
         ctx.say(_("Step 2 of 6: the announcement in Indonesian, exactly as residents will "
@@ -151,8 +190,8 @@ class CampaignFlow(Flow):
             ctx.say(_("Please type the announcement."))
             ctx.stay()
             return
-        _draft(ctx)["text_id"] = ctx.inbound.text or ""
-        ctx.goto("text_en")
+        _draft(ctx).text_id = ctx.inbound.text or ""
+        self._onward(ctx)
 
     async def ask_text_en(self, ctx: Ctx) -> None:
         ctx.say(_("Step 3 of 6: the same announcement in English, for residents who chose "
@@ -164,8 +203,8 @@ class CampaignFlow(Flow):
                 ctx.say(_("Please type the English text, or tap Skip."))
                 ctx.stay()
                 return
-            _draft(ctx)["text_en"] = ctx.inbound.text or ""
-        ctx.goto("image")
+            _draft(ctx).text_en = ctx.inbound.text or ""
+        self._onward(ctx)
 
     async def ask_image(self, ctx: Ctx) -> None:
         ctx.say(_("Step 4 of 6: send a picture to go with it (optional)."),
@@ -173,7 +212,7 @@ class CampaignFlow(Flow):
 
     async def on_image(self, ctx: Ctx) -> None:
         if ctx.choice() == "c:skip":
-            ctx.goto("link")
+            self._onward(ctx)
             return
         if ctx.inbound.kind != Kind.PHOTO or not ctx.inbound.media:
             ctx.say(_("Please send a picture, or tap Skip."))
@@ -185,8 +224,8 @@ class CampaignFlow(Flow):
             ctx.say(_("That picture could not be used. Please send a JPEG or PNG photo."))
             ctx.stay()
             return
-        _draft(ctx)["image"] = stored.path
-        ctx.goto("link")
+        _draft(ctx).image = stored.path
+        self._onward(ctx)
 
     async def ask_link(self, ctx: Ctx) -> None:
         ctx.say(_("Step 5 of 6: a link for a button under the announcement (optional), e.g. "
@@ -199,22 +238,21 @@ class CampaignFlow(Flow):
                 ctx.say(_("The link must start with http:// or https://."))
                 ctx.stay()
                 return
-            _draft(ctx)["link"] = link
-        ctx.goto("audience")
+            _draft(ctx).link = link
+        self._onward(ctx)
 
     async def ask_audience(self, ctx: Ctx) -> None:
         catalog = catalog_of(ctx)
-        chosen = set(_draft(ctx)["groups"])
+        chosen = set(_draft(ctx).groups)
         options = []
         groups = [*catalog.kim_kecamatan(), *catalog.of_kind(COMMUNITY), *catalog.of_kind(TOPIC)]
         for group in groups:
-            mark = "✅ " if group.key in chosen else "⬜ "
-            options.append(Option(f"c:g:{group.key}", mark + group.name()))
+            options.append(Option(f"c:g:{group.key}", mark(group.key in chosen) + group.name()))
         others = [catalog.get(k) for k in sorted(chosen)
                   if k not in {g.key for g in groups}]
         for other in others:
             if other is not None:
-                options.append(Option(f"c:g:{other.key}", "✅ " + other.name()))
+                options.append(Option(f"c:g:{other.key}", mark(True) + other.name()))
         options.append(Option("c:kel", _("➕ KIM of one kelurahan")))
         options.append(Option("c:done", _("Continue ➡️")))
         options += [opt_back(), opt_cancel()]
@@ -223,23 +261,23 @@ class CampaignFlow(Flow):
                 options=options, edit=True)
 
     async def on_audience(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
+        picked = ctx.choice()
         draft = _draft(ctx)
-        if picked.startswith("c:g:"):
-            key = picked[4:]
-            if key in draft["groups"]:
-                draft["groups"].remove(key)
+        key = OptionId.parse(picked).after("c", "g")
+        if key is not None:
+            if key in draft.groups:
+                draft.groups.remove(key)
             elif key in catalog_of(ctx):
-                draft["groups"].append(key)
+                draft.groups.append(key)
             ctx.stay()
         elif picked == "c:kel":
             ctx.goto("kelurahan")
         elif picked == "c:done":
-            if not draft["groups"]:
+            if not draft.groups:
                 ctx.say(_("Choose at least one group."))
                 ctx.stay()
                 return
-            ctx.goto("when")
+            self._onward(ctx)
         else:
             ctx.say(_("Please choose from the list."))
             ctx.stay()
@@ -256,28 +294,27 @@ class CampaignFlow(Flow):
             ctx.say(_("We could not find that kelurahan. Please check the spelling."))
             ctx.stay()
             return
-        if group.key not in _draft(ctx)["groups"]:
-            _draft(ctx)["groups"].append(group.key)
+        if group.key not in _draft(ctx).groups:
+            _draft(ctx).groups.append(group.key)
         ctx.goto("audience", remember=False)
 
     async def ask_when(self, ctx: Ctx) -> None:
-        weekly = bool(_draft(ctx).get("weekly"))
+        weekly = bool(_draft(ctx).weekly)
         ctx.say(_("When? Send now, or type a date and time (WIB) such as 2026-12-24 08:00."),
                 options=[Option("c:now", _("Now")),
-                         Option("c:weekly", ("✅ " if weekly else "⬜ ")
-                                + _("Repeat every week")),
+                         Option("c:weekly", mark(weekly) + _("Repeat every week")),
                          opt_back(), opt_cancel()])
 
     async def on_when(self, ctx: Ctx) -> None:
         picked = ctx.choice()
         draft = _draft(ctx)
         if picked == "c:weekly":
-            draft["weekly"] = not draft.get("weekly")
+            draft.weekly = not draft.weekly
             ctx.stay()
             return
         if picked == "c:now":
-            draft["send_at"] = None
-            ctx.goto("preview")
+            draft.send_at = None
+            self._onward(ctx)
             return
         try:
             moment = datetime.strptime(ctx.text.strip() + " +0700", "%Y-%m-%d %H:%M %z")
@@ -289,11 +326,11 @@ class CampaignFlow(Flow):
             ctx.say(_("That time has passed. Please choose a later one."))
             ctx.stay()
             return
-        draft["send_at"] = moment.isoformat()
-        ctx.goto("preview")
+        draft.send_at = moment
+        self._onward(ctx)
 
     async def ask_preview(self, ctx: Ctx) -> None:
-        draft = _to_draft(_draft(ctx))
+        draft = _draft(ctx).campaign()
         service = _service(ctx)
         try:
             preview = await service.preview(draft)
@@ -325,7 +362,7 @@ class CampaignFlow(Flow):
         service = _service(ctx)
         try:
             campaign = await service.create(
-                _to_draft(_draft(ctx)), created_by=actor(ctx),
+                _draft(ctx).campaign(), created_by=actor(ctx),
                 notify=(ctx.person.channel, ctx.person.user_key, ctx.person.locale))
             assert campaign.id is not None
             campaign = await service.send(campaign.id, by=actor(ctx))
@@ -333,7 +370,7 @@ class CampaignFlow(Flow):
             ctx.say("\n".join(problem_texts(error.problems)))
             ctx.stay()
             return
-        ctx.data.pop(KEY, None)
+        Compose.drop(ctx)
         ctx.say(self._sent_text(campaign.id or 0, campaign.status))
         ctx.goto("main", "menu")
 
@@ -361,13 +398,14 @@ class CampaignFlow(Flow):
         ctx.say(_("Recent campaigns:"), options=[*options, opt_back(), opt_menu()])
 
     async def on_list(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
-        if picked == "c:new":
-            ctx.data[KEY] = {"groups": []}
-            ctx.goto("title")
+        picked = ctx.picked()
+        if picked.after("c") == "new":
+            Compose.start(ctx)
+            ctx.goto(STEPS[0])
             return
-        if picked.startswith("c:show:"):
-            ctx.data["c_show"] = int(picked[7:])
+        campaign_id = picked.number_after("c", "show")
+        if campaign_id is not None:
+            Shown.start(ctx, c_show=campaign_id)
             ctx.goto("show")
             return
         ctx.say(_("Please choose from the list."))
@@ -375,7 +413,7 @@ class CampaignFlow(Flow):
 
     async def ask_show(self, ctx: Ctx) -> None:
         service = _service(ctx)
-        campaign_id = int(ctx.data.get("c_show") or 0)
+        campaign_id = _shown(ctx)
         try:
             campaign = await service.get(campaign_id)
             reach = await service.status(campaign_id)
@@ -402,7 +440,7 @@ class CampaignFlow(Flow):
 
     async def on_show(self, ctx: Ctx) -> None:
         picked = ctx.choice()
-        campaign_id = int(ctx.data.get("c_show") or 0)
+        campaign_id = _shown(ctx)
         service = _service(ctx)
         if picked in ("c:approve", "c:go", "c:pause", "c:resume", "c:cancel") \
                 and not await _allowed(ctx):
@@ -438,7 +476,3 @@ async def siaran_command(ctx: Ctx) -> bool:
         return False
     await ctx.services.flows["campaign"].enter(ctx)
     return True
-
-
-COMMANDS["siaran"] = siaran_command
-COMMANDS["broadcast"] = siaran_command

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.i18n import _
 from bot.messages import Option
+from storage.city import City
 
 CANCEL_WORDS = frozenset({"batal", "cancel", "/batal", "/cancel", "stop flow"})
 BACK_WORDS = frozenset({"kembali", "back", "/kembali", "/back"})
@@ -24,3 +27,26 @@ def opt_menu() -> Option:
 
 def nav_options() -> list[Option]:
     return [opt_back(), opt_cancel()]
+
+
+def mark(on: bool) -> str:
+    """The box before a choice that can be switched on and off."""
+    return "✅ " if on else "⬜ "
+
+
+def kelurahan_options(city: City, codes: Iterable[str], prefix: str) -> list[Option]:
+    """Kelurahan a typed name could mean, each with its kecamatan, as options `prefix:code`."""
+    options = []
+    for code in codes:
+        kel = city.kelurahan(code)
+        kec = city.kecamatan_by_code(kel.kecamatan_code)
+        options.append(Option(f"{prefix}:{code}", f"{kel.name} ({kec.name if kec else ''})"))
+    return options
+
+
+def emergency_text(city: City) -> str:
+    """The numbers to call in an emergency, before anything else."""
+    lines = [_("🚨 For an emergency, call now:")]
+    lines += [f"• {n.number}: {n.name()}" for n in city.emergency_numbers]
+    lines += ["", _("When everyone is safe, you can still file a report here.")]
+    return "\n".join(lines)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
-from bot.flows.base import Ctx, Flow
-from bot.flows.common import nav_options, opt_back, opt_menu
-from bot.flows.menu import draft_is_live
+from bot.flows.base import Ctx, Flow, Routes
+from bot.flows.common import emergency_text, nav_options, opt_back, opt_menu
+from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, tell
 from bot.flows.options import normalize
 from bot.flows.report import ReportFlow
-from bot.flows.router import COMMANDS, GROUP_COMMANDS
+from bot.flows.state import FlowState
 from bot.i18n import _, format_datetime, get_locale, use_locale
 from bot.messages import Kind, Option, Reply, split_text
 from bot.notices import render
@@ -61,9 +60,24 @@ def _faq(ctx: Ctx) -> FaqService:
     return FaqService(session=ctx.services.session, now=ctx.services.now)
 
 
-def _state(ctx: Ctx) -> dict[str, Any]:
-    state: dict[str, Any] = ctx.data.setdefault(_KEY, {})
-    return state
+class FaqState(FlowState):
+    """Where the resident is in the FAQ, and what they asked."""
+
+    key = _KEY
+
+    topic: str | None = None
+    # The article open, its page, and the articles suggested with it.
+    slug: str | None = None
+    page: int | None = None
+    see: list[str] | None = None
+    # The resident's own question, to pass to staff if no article answers it.
+    q: str | None = None
+    # The category of a problem the resident described, to report.
+    category: str | None = None
+
+
+def _state(ctx: Ctx) -> FaqState:
+    return FaqState.kept(ctx)
 
 
 # How much of the question is repeated above the answer, so the resident knows which it is.
@@ -99,8 +113,13 @@ class FaqFlow(Flow):
     def __init__(self, library: FaqLibrary) -> None:
         self.library = library
 
+    def routes(self) -> Routes:
+        # Staff answer in a private chat with the bot, or in Kominfo's triage group.
+        staff = {"jawab": answer_command, "pertanyaan": questions_command}
+        return Routes(commands=staff, group_commands=staff)
+
     async def on_cancel(self, ctx: Ctx) -> None:
-        ctx.data.pop(_KEY, None)
+        FaqState.drop(ctx)
 
     # -- topics and articles -----------------------------------------------------------------
 
@@ -112,19 +131,20 @@ class FaqFlow(Flow):
                   "in your own words."), options=options)
 
     async def on_topics(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
-        if picked.startswith("t:") and self.library.content.topic(picked[2:]) is not None:
-            _state(ctx)["topic"] = picked[2:]
+        picked = ctx.picked()
+        topic = picked.after("t")
+        if topic is not None and self.library.content.topic(topic) is not None:
+            _state(ctx).topic = topic
             ctx.goto("articles")
             return
-        if picked == "q:new":
+        if picked.after("q") == "new":
             ctx.goto("question")
             return
         await self._free_text(ctx, _("Please choose a topic, or type your question."))
 
     async def ask_articles(self, ctx: Ctx) -> None:
         content = self.library.content
-        topic = content.topic(_state(ctx).get("topic", ""))
+        topic = content.topic(_state(ctx).topic or "")
         if topic is None:
             ctx.goto("topics", remember=False)
             return
@@ -139,7 +159,7 @@ class FaqFlow(Flow):
 
     async def ask_article(self, ctx: Ctx) -> None:
         state = _state(ctx)
-        article = self.library.content.article(state.get("slug", ""))
+        article = self.library.content.article(state.slug or "")
         if article is None:
             ctx.say(_("Sorry, that article is no longer available."))
             ctx.goto("topics", remember=False)
@@ -147,7 +167,7 @@ class FaqFlow(Flow):
         locale = get_locale()
         text = article.text(locale)
         pages = article_pages(text.body)
-        page = min(max(int(state.get("page", 0)), 0), len(pages) - 1)
+        page = min(max(state.page or 0, 0), len(pages) - 1)
         last = page == len(pages) - 1
         parts = [f"📖 {text.title}", pages[page]]
         if len(pages) > 1:
@@ -159,7 +179,7 @@ class FaqFlow(Flow):
             options.append(Option("pg:next", _("➡️ Next page")))
         else:
             options += [Option("fb:yes", _("👍 Yes")), Option("fb:no", _("👎 No"))]
-        see = [s for s in state.get("see") or article.related if s != article.slug]
+        see = [s for s in state.see or article.related if s != article.slug]
         for slug in see[:SEE_ALSO_MAX]:
             other = self.library.content.article(slug)
             if other is not None:
@@ -174,15 +194,15 @@ class FaqFlow(Flow):
         if typed is not None and not self._more_pages(ctx):
             picked = "fb:yes" if typed == "yes" else "fb:no"
         if picked == "pg:next":
-            state["page"] = int(state.get("page", 0)) + 1
+            state.page = (state.page or 0) + 1
             ctx.stay()
             return
-        if picked in ("fb:yes", "fb:no") and state.get("slug"):
-            await _faq(ctx).record_feedback(article=state["slug"], identity_id=ctx.person.id,
+        if picked in ("fb:yes", "fb:no") and state.slug:
+            await _faq(ctx).record_feedback(article=state.slug, identity_id=ctx.person.id,
                                             helpful=picked == "fb:yes")
             if picked == "fb:yes":
                 ctx.say(_("Thank you for your feedback! 🙏"))
-                state.pop("q", None)
+                state.q = None
                 ctx.goto("main", "menu")
             else:
                 ctx.say(_("Thank you for telling us; we will use it to improve the answers."))
@@ -198,17 +218,17 @@ class FaqFlow(Flow):
 
     def _more_pages(self, ctx: Ctx) -> bool:
         state = _state(ctx)
-        article = self.library.content.article(state.get("slug", ""))
+        article = self.library.content.article(state.slug or "")
         if article is None:
             return False
         pages = article_pages(article.text(get_locale()).body)
-        return int(state.get("page", 0)) < len(pages) - 1
+        return (state.page or 0) < len(pages) - 1
 
     # -- asking staff ------------------------------------------------------------------------
 
     async def ask_offer(self, ctx: Ctx) -> None:
         state = _state(ctx)
-        question = state.get("q")
+        question = state.q
         options: list[Option] = []
         if question:
             text = _("Shall I pass your question to Kominfo staff? Their answer will come to "
@@ -219,7 +239,7 @@ class FaqFlow(Flow):
             text = _("Would you like to ask Kominfo staff? Their answer will come to this chat.")
             options.append(Option("q:new", _("✍️ Write my question")))
         locale = get_locale()
-        for slug in (state.get("see") or [])[:2]:
+        for slug in (state.see or [])[:2]:
             article = self.library.content.article(slug)
             if article is not None:
                 options.append(Option(f"a:{slug}", _("📖 Maybe: {title}").format(
@@ -228,7 +248,7 @@ class FaqFlow(Flow):
 
     async def on_offer(self, ctx: Ctx) -> None:
         picked = ctx.choice()
-        question = _state(ctx).get("q")
+        question = _state(ctx).q
         typed = _typed_answer(ctx)
         if typed == "no":
             ctx.goto("main", "menu")
@@ -272,19 +292,19 @@ class FaqFlow(Flow):
 
         # Kominfo's triage group, or else each Kominfo staff member, sees the question at once.
         tell(ctx, render(await report_actions(ctx).audience.kominfo(), alert))
-        _state(ctx).pop("q", None)
+        _state(ctx).q = None
         ctx.goto("main", "menu")
 
     # -- complaints --------------------------------------------------------------------------
 
     async def ask_complaint(self, ctx: Ctx) -> None:
-        category = ctx.services.city.category(_state(ctx).get("category", ""))
+        category = ctx.services.city.category(_state(ctx).category or "")
         if category is None:
             ctx.goto("main", "menu")
             return
         lines = [_("It sounds like a problem to report: {category}. I can file a report for you "
                    "now; it takes about two minutes.").format(category=category.name())]
-        if draft_is_live(ctx) and ctx.data["draft"].get("state"):
+        if resumable_state(ctx):
             lines.append(_("(This replaces your unfinished report.)"))
         options = [
             Option(f"rep:{category.key}", _("📝 Make a report: {category}").format(
@@ -297,19 +317,17 @@ class FaqFlow(Flow):
         ctx.say("\n".join(lines), options=options + [opt_menu()])
 
     async def on_complaint(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
+        picked = ctx.picked()
         typed = _typed_answer(ctx)
         if typed == "no":
             ctx.goto("main", "menu")
             return
-        if typed == "yes":
-            picked = "rep:" + _state(ctx).get("category", "")
+        category = (_state(ctx).category or "") if typed == "yes" else picked.after("rep")
         report = ctx.services.flows["report"]
-        if picked.startswith("rep:") and picked != "rep:other" and \
-                isinstance(report, ReportFlow):
-            await report.enter_with_category(ctx, picked[4:])
+        if category is not None and category != "other" and isinstance(report, ReportFlow):
+            await report.enter_with_category(ctx, category)
             return
-        if picked == "rep:other":
+        if category == "other":
             await report.enter(ctx)
             return
         if await self._picked_article(ctx):
@@ -319,9 +337,9 @@ class FaqFlow(Flow):
     # -- shared ------------------------------------------------------------------------------
 
     async def _picked_article(self, ctx: Ctx) -> bool:
-        picked = ctx.choice() or ""
-        if picked.startswith("a:") and self.library.content.article(picked[2:]) is not None:
-            open_article(ctx, picked[2:])
+        slug = ctx.picked().after("a")
+        if slug is not None and self.library.content.article(slug) is not None:
+            open_article(ctx, slug)
             return True
         return False
 
@@ -336,9 +354,9 @@ class FaqFlow(Flow):
 def open_article(ctx: Ctx, slug: str, *, see: Iterable[str] = (),
                  question: str | None = None) -> None:
     state = _state(ctx)
-    state.update(slug=slug, page=0, see=list(see))
+    state.slug, state.page, state.see = slug, 0, list(see)
     if question is not None:
-        state["q"] = question
+        state.q = question
     ctx.goto("article", FaqFlow.name)
 
 
@@ -366,21 +384,19 @@ async def understand(ctx: Ctx, library: FaqLibrary) -> None:
                   "berlubang di Jl. Sudirman\u201d or \u201cbagaimana cara bayar PBB?\u201d."))
         ctx.goto("main", "menu")
     elif intent == Intent.EMERGENCY:
-        lines = [_("🚨 For an emergency, call now:")]
-        lines += [f"• {n.number}: {n.name()}" for n in ctx.services.city.emergency_numbers]
-        lines += ["", _("When everyone is safe, you can still file a report here.")]
-        ctx.say("\n".join(lines))
+        ctx.say(emergency_text(ctx.services.city))
         ctx.goto("main", "menu")
     elif intent == Intent.REPORT:
         await ctx.services.flows["report"].enter(ctx)
     elif intent == Intent.COMPLAINT:
-        _state(ctx)["category"] = found.category
+        _state(ctx).category = found.category
         ctx.goto("complaint", FaqFlow.name)
     elif intent == Intent.QUESTION:
         best, *others = found.hits
         open_article(ctx, best.slug, see=[h.slug for h in others], question=text)
     else:
-        _state(ctx).update(q=text, see=[h.slug for h in found.hits])
+        state = _state(ctx)
+        state.q, state.see = text, [h.slug for h in found.hits]
         ctx.say(_("Sorry, I do not have an answer to that yet."))
         ctx.goto("offer", FaqFlow.name)
 
@@ -463,8 +479,3 @@ async def questions_command(ctx: Ctx) -> bool:
         ctx.say("\n\n".join(lines))
     _carry_on(ctx)
     return True
-
-
-# In a private chat with the bot, or in Kominfo's triage group.
-COMMANDS["jawab"] = GROUP_COMMANDS["jawab"] = answer_command
-COMMANDS["pertanyaan"] = GROUP_COMMANDS["pertanyaan"] = questions_command

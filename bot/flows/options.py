@@ -4,12 +4,46 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
 from bot.messages import Option
 
 _NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionId:
+    """An option id read once into its parts: "st:ver:42" is ("st", "ver", "42").
+
+    Ids are built as `prefix:...:value`; a value may itself hold colons (a group key such as
+    "kim:12.75.01"), so it is everything after the prefix asked for.
+    """
+
+    parts: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: str | None) -> OptionId:
+        """The id's parts; nothing picked (None or "") has none."""
+        return cls(tuple(raw.split(":")) if raw else ())
+
+    def after(self, *prefix: str) -> str | None:
+        """What follows `prefix`: OptionId.parse("c:g:kim:1").after("c", "g") == "kim:1";
+        None when the id does not start with it or has nothing after it."""
+        n = len(prefix)
+        if self.parts[:n] != prefix or len(self.parts) <= n:
+            return None
+        return ":".join(self.parts[n:])
+
+    def number_after(self, *prefix: str) -> int | None:
+        """The whole number that follows `prefix` ("sup:17" → 17), else None."""
+        value = self.after(*prefix)
+        return int(value) if value is not None and value.isdigit() else None
+
+    def part(self, index: int) -> str | None:
+        """One part by position, if the id has it."""
+        return self.parts[index] if 0 <= index < len(self.parts) else None
 
 
 def normalize(text: str) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Ctx, Flow
+from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.notices import report_actions, send_notices
-from bot.flows.router import OPTION_HANDLERS, leave_flow
+from bot.flows.options import OptionId
+from bot.flows.router import leave_flow
+from bot.flows.state import FlowState
 from bot.i18n import _
 from bot.labels import refusal_text
 from bot.messages import Kind, Option
@@ -16,16 +18,27 @@ RATING = "rating"
 COMMENT_MAX = 1000
 
 
+class RatingState(FlowState):
+    """The resolved report the resident is rating."""
+
+    key = RATING
+
+    report: int
+    ticket: str
+
+
 async def rate_button(ctx: Ctx) -> bool:
     """"rate:yes:<id>" / "rate:no:<id>" on the resolution message, whatever flow the resident
     is in."""
-    parts = (ctx.inbound.option_id or "").split(":")
+    button = OptionId.parse(ctx.inbound.option_id)
+    answer = button.part(1)
+    report_id = button.number_after("rate", answer or "")
     actions = report_actions(ctx)
-    report = await actions.get(int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
-    if report is None or report.reporter_id != ctx.person.id or parts[1] not in ("yes", "no"):
+    report = await actions.get(report_id) if report_id is not None else None
+    if report is None or report.reporter_id != ctx.person.id or answer not in ("yes", "no"):
         ctx.say(_("This button is no longer valid."))
         return True
-    fixed = parts[1] == "yes"
+    fixed = answer == "yes"
     try:
         outcome = await actions.answer_fixed(report, identity_id=ctx.person.id, fixed=fixed)
     except TransitionRefused as refused:
@@ -44,20 +57,26 @@ async def rate_button(ctx: Ctx) -> bool:
                   "back to {agency}; its head and Kominfo have been alerted.").format(
             ticket=report.ticket, agency=agency_name(ctx.services.city, report.agency_key)))
     leave_flow(ctx)
-    ctx.data[RATING] = {"report": report.id, "ticket": report.ticket}
+    RatingState.start(ctx, report=report.id, ticket=report.ticket)
     ctx.goto("stars", RatingFlow.name, remember=False)
     return True
 
 
 class RatingFlow(Flow):
     name = RATING
-    first_state = "stars"
+    # The reporter's verdict, after "is it fixed?": stars, then a comment; both can be skipped.
+    steps = ("stars", "comment")
+    first_state = steps[0]
+
+    def routes(self) -> Routes:
+        return Routes(buttons={"rate": rate_button})
 
     def _report_id(self, ctx: Ctx) -> int:
-        return int((ctx.data.get(RATING) or {}).get("report") or 0)
+        state = RatingState.get(ctx)
+        return state.report if state is not None else 0
 
     async def on_cancel(self, ctx: Ctx) -> None:
-        ctx.data.pop(RATING, None)
+        RatingState.drop(ctx)
 
     async def ask_stars(self, ctx: Ctx) -> None:
         options = [Option(f"star:{n}", "⭐" * n) for n in range(1, 6)]
@@ -65,16 +84,16 @@ class RatingFlow(Flow):
                 options=[*options, Option("skip", _("Skip"))])
 
     async def on_stars(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
-        if picked == "skip":
-            ctx.goto("comment", remember=False)
+        if ctx.choice() == "skip":
+            ctx.goto(self.steps[1], remember=False)
             return
-        if picked.startswith("star:") and picked[5:].isdigit():
+        stars = ctx.picked().number_after("star")
+        if stars is not None:
             actions = report_actions(ctx)
             report = await actions.get(self._report_id(ctx))
             if report is not None:
-                await actions.rate(report, identity_id=ctx.person.id, stars=int(picked[5:]))
-            ctx.goto("comment", remember=False)
+                await actions.rate(report, identity_id=ctx.person.id, stars=stars)
+            ctx.goto(self.steps[1], remember=False)
             return
         ctx.say(_("Please choose from 1 to 5 stars, or tap Skip."))
         ctx.stay()
@@ -99,9 +118,6 @@ class RatingFlow(Flow):
         self._thank(ctx)
 
     def _thank(self, ctx: Ctx) -> None:
-        ctx.data.pop(RATING, None)
+        RatingState.drop(ctx)
         ctx.say(_("Thank you for your feedback. It helps the city serve residents better."))
         ctx.goto("main", "menu")
-
-
-OPTION_HANDLERS["rate"] = rate_button

@@ -5,31 +5,59 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import ConfigDict, Field
+
 from bot.flows.base import Ctx, Flow
-from bot.flows.common import nav_options, opt_back, opt_cancel
-from bot.flows.menu import draft_is_live
+from bot.flows.common import (
+    emergency_text,
+    kelurahan_options,
+    nav_options,
+    opt_back,
+    opt_cancel,
+)
+from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, send_notices
+from bot.flows.options import OptionId
+from bot.flows.state import FlowState, ReportDraft, StoredPhoto
 from bot.flows.support import SupportStep
 from bot.i18n import _, format_datetime, ngettext
 from bot.messages import Kind, Option
 from bot.report_views import receipt_text
 from reports.service import DraftReport
 from storage.media import MediaRejected
-from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
 DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 1000
 ADDRESS_MAX = 200
-# After changing one field from the summary, go back to the summary instead of onwards.
-_EDITING = "_editing"
+# The steps of filing a report, in order; the last is the summary to confirm.
+STEPS = ("category", "place", "address", "description", "similar", "photos", "identity",
+         "confirm")
+# States within a step: the emergency numbers, and narrowing the place down to a kelurahan.
+SUBSTEPS = {"emergency": "category", "kecamatan": "place", "kelurahan": "place",
+            "kelurahan_pick": "place"}
 
 
-def _draft(ctx: Ctx) -> dict[str, Any]:
-    draft: dict[str, Any] = ctx.data.setdefault("draft", {})
-    draft["saved_at"] = ctx.services.now().isoformat()
+class Editing(FlowState):
+    """After changing one field from the summary, back to the summary instead of onwards
+    (kept as a top-level key of the conversation)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    editing: bool | None = Field(default=None, alias="_editing")
+
+
+def _draft(ctx: Ctx) -> ReportDraft:
+    """The draft being changed (its time of change is now)."""
+    draft = ReportDraft.get(ctx) or ReportDraft.start(ctx)
+    draft.saved_at = ctx.services.now()
     return draft
+
+
+def _kept(ctx: Ctx) -> ReportDraft:
+    """The draft as it is, to read."""
+    return ReportDraft.get(ctx) or ReportDraft.start(ctx)
 
 
 class ReportFlow(SupportStep, Flow):
@@ -37,19 +65,18 @@ class ReportFlow(SupportStep, Flow):
     first_state = "category"
 
     async def enter(self, ctx: Ctx) -> None:
-        draft = ctx.data.get("draft")
-        if draft and draft.get("state") and draft_is_live(ctx):
+        if resumable_state(ctx):
             ctx.goto("resume", self.name)
             return
         self._fresh(ctx)
-        ctx.goto("category", self.name)
+        ctx.goto(STEPS[0], self.name)
 
     def _fresh(self, ctx: Ctx) -> None:
-        ctx.data["draft"] = {"photos": [], "saved_at": ctx.services.now().isoformat()}
-        ctx.data.pop(_EDITING, None)
+        ReportDraft.start(ctx, saved_at=ctx.services.now())
+        Editing.drop(ctx)
 
     async def ask_resume(self, ctx: Ctx) -> None:
-        ctx.say(self.draft_summary(ctx.data["draft"]), options=[
+        ctx.say(self.draft_summary(_kept(ctx)), options=[
             Option("resume", _("▶️ Continue it")),
             Option("new", _("🆕 Start a new report")),
             opt_cancel(),
@@ -58,7 +85,7 @@ class ReportFlow(SupportStep, Flow):
     async def on_resume(self, ctx: Ctx) -> None:
         picked = ctx.choice()
         if picked == "resume":
-            state = ctx.data["draft"].get("state") or "category"
+            state = _kept(ctx).state or "category"
             ctx.goto(state if self.has_state(state) else "category", remember=False)
             return
         if picked == "new":
@@ -69,14 +96,22 @@ class ReportFlow(SupportStep, Flow):
         ctx.stay()
 
     async def on_cancel(self, ctx: Ctx) -> None:
-        ctx.data.pop("draft", None)
-        ctx.data.pop(_EDITING, None)
+        ReportDraft.drop(ctx)
+        Editing.drop(ctx)
 
-    def _advance(self, ctx: Ctx, next_state: str) -> None:
-        if ctx.data.pop(_EDITING, False):
-            ctx.goto("confirm")
+    def next_step(self, state: str) -> str:
+        """The step after the one `state` belongs to."""
+        step = SUBSTEPS.get(state, state)
+        return STEPS[STEPS.index(step) + 1]
+
+    def _advance(self, ctx: Ctx) -> None:
+        """On to the next step; after changing one field from the summary, back to it."""
+        editing = Editing.get(ctx)
+        Editing.drop(ctx)
+        if editing is not None and editing.editing:
+            ctx.goto(STEPS[-1])
         else:
-            ctx.goto(next_state)
+            ctx.goto(self.next_step(ctx.state))
 
     # -- category ----------------------------------------------------------------------------
 
@@ -100,11 +135,12 @@ class ReportFlow(SupportStep, Flow):
         if picked == "emergency":
             ctx.goto("emergency")
             return
-        if picked and picked.startswith("cat:"):
-            category = ctx.services.city.category(picked[4:])
+        key = OptionId.parse(picked).after("cat")
+        if key is not None:
+            category = ctx.services.city.category(key)
             if category is not None:
                 self._set_category(ctx, category)
-                self._advance(ctx, "place")
+                self._advance(ctx)
                 return
         ctx.say(_("Please choose one of the categories from the list."))
         ctx.stay()
@@ -118,13 +154,13 @@ class ReportFlow(SupportStep, Flow):
             return
         self._fresh(ctx)
         self._set_category(ctx, category)
-        ctx.goto("place", self.name)
+        ctx.goto(self.next_step("category"), self.name)
 
     def _set_category(self, ctx: Ctx, category: Any) -> None:
         draft = _draft(ctx)
-        draft["category"] = category.key
-        if category.confidential:
-            draft.setdefault("anonymous", True)
+        draft.category = category.key
+        if category.confidential and draft.anonymous is None:
+            draft.anonymous = True
         if category.referral():
             ctx.say(category.referral())
         if category.emergency_hint:
@@ -135,14 +171,8 @@ class ReportFlow(SupportStep, Flow):
             )
 
     async def ask_emergency(self, ctx: Ctx) -> None:
-        city = ctx.services.city
-        lines = [_("🚨 For an emergency, call now:")]
-        for number in city.emergency_numbers:
-            lines.append(f"• {number.number}: {number.name()}")
-        lines.append("")
-        lines.append(_("When everyone is safe, you can still file a report here."))
-        ctx.say("\n".join(lines), options=[Option("continue", _("Continue the report")),
-                                            opt_cancel()])
+        ctx.say(emergency_text(ctx.services.city),
+                options=[Option("continue", _("Continue the report")), opt_cancel()])
 
     async def on_emergency(self, ctx: Ctx) -> None:
         if ctx.choice() == "continue":
@@ -175,9 +205,9 @@ class ReportFlow(SupportStep, Flow):
                 ctx.stay()
                 return
             draft = _draft(ctx)
-            draft["lat"], draft["lon"] = loc.latitude, loc.longitude
-            if loc.address and not draft.get("address"):
-                draft["address"] = loc.address[:ADDRESS_MAX]
+            draft.lat, draft.lon = loc.latitude, loc.longitude
+            if loc.address and not draft.address:
+                draft.address = loc.address[:ADDRESS_MAX]
             ctx.say(_("Location received. Which kelurahan is it in?"))
             ctx.goto("kecamatan")
             return
@@ -188,9 +218,9 @@ class ReportFlow(SupportStep, Flow):
 
     async def _kecamatan_or_typed_name(self, ctx: Ctx) -> bool:
         """A kecamatan button leads to its kelurahan; typed text is matched to a kelurahan."""
-        picked = ctx.choice()
-        if picked and picked.startswith("kec:"):
-            _draft(ctx)["kecamatan"] = picked[4:]
+        kecamatan = ctx.picked().after("kec")
+        if kecamatan is not None:
+            _draft(ctx).kecamatan = kecamatan
             ctx.goto("kelurahan")
             return True
         if ctx.inbound.kind == Kind.TEXT and ctx.text:
@@ -204,7 +234,7 @@ class ReportFlow(SupportStep, Flow):
             self._set_kelurahan(ctx, matches[0].code)
             return
         if matches:
-            ctx.data["draft"]["candidates"] = [m.code for m in matches[:6]]
+            _kept(ctx).candidates = [m.code for m in matches[:6]]
             ctx.goto("kelurahan_pick")
             return
         ctx.say(
@@ -217,10 +247,10 @@ class ReportFlow(SupportStep, Flow):
         city = ctx.services.city
         kel = city.kelurahan(code)
         draft = _draft(ctx)
-        draft["kelurahan"] = kel.code
-        draft["kecamatan"] = kel.kecamatan_code
-        draft.pop("candidates", None)
-        self._advance(ctx, "address")
+        draft.kelurahan = kel.code
+        draft.kecamatan = kel.kecamatan_code
+        draft.candidates = None
+        self._advance(ctx)
 
     async def ask_kecamatan(self, ctx: Ctx) -> None:
         options = [Option(f"kec:{k.code}", k.name) for k in ctx.services.city.kecamatan]
@@ -235,16 +265,16 @@ class ReportFlow(SupportStep, Flow):
 
     async def ask_kelurahan(self, ctx: Ctx) -> None:
         city = ctx.services.city
-        code = ctx.data["draft"].get("kecamatan")
+        code = _kept(ctx).kecamatan
         kec = city.kecamatan_by_code(code)
         options = [Option(f"kel:{k.code}", k.name) for k in city.kelurahan_in(code)]
         ctx.say(_("Which kelurahan in {kecamatan}?").format(kecamatan=kec.name if kec else "-"),
                 options=options + nav_options())
 
     async def on_kelurahan(self, ctx: Ctx) -> None:
-        picked = ctx.choice()
-        if picked and picked.startswith("kel:") and ctx.services.city.has_kelurahan(picked[4:]):
-            self._set_kelurahan(ctx, picked[4:])
+        kelurahan = ctx.picked().after("kel")
+        if kelurahan is not None and ctx.services.city.has_kelurahan(kelurahan):
+            self._set_kelurahan(ctx, kelurahan)
             return
         if ctx.inbound.kind == Kind.TEXT and ctx.text:
             await self._match_typed_kelurahan(ctx)
@@ -253,12 +283,7 @@ class ReportFlow(SupportStep, Flow):
         ctx.stay()
 
     async def ask_kelurahan_pick(self, ctx: Ctx) -> None:
-        city = ctx.services.city
-        options = []
-        for code in ctx.data["draft"].get("candidates", []):
-            kel = city.kelurahan(code)
-            kec = city.kecamatan_by_code(kel.kecamatan_code)
-            options.append(Option(f"kel:{code}", f"{kel.name} ({kec.name if kec else ''})"))
+        options = kelurahan_options(ctx.services.city, _kept(ctx).candidates or [], "kel")
         ctx.say(_("Did you mean one of these?"), options=options + nav_options())
 
     on_kelurahan_pick = on_kelurahan
@@ -274,7 +299,7 @@ class ReportFlow(SupportStep, Flow):
 
     async def on_address(self, ctx: Ctx) -> None:
         if ctx.choice() == "skip":
-            self._advance(ctx, "description")
+            self._advance(ctx)
             return
         if ctx.inbound.kind == Kind.TEXT and ctx.text:
             if len(ctx.text) > ADDRESS_MAX:
@@ -282,8 +307,8 @@ class ReportFlow(SupportStep, Flow):
                         .format(n=ADDRESS_MAX))
                 ctx.stay()
                 return
-            _draft(ctx)["address"] = ctx.text
-            self._advance(ctx, "description")
+            _draft(ctx).address = ctx.text
+            self._advance(ctx)
             return
         ctx.say(_("Please type the address or landmark as text, or tap Skip."))
         ctx.stay()
@@ -313,13 +338,13 @@ class ReportFlow(SupportStep, Flow):
                       "at most {n} characters.").format(length=len(text), n=DESCRIPTION_MAX))
             ctx.stay()
             return
-        _draft(ctx)["description"] = text
-        self._advance(ctx, "similar")
+        _draft(ctx).description = text
+        self._advance(ctx)
 
     # -- photos ------------------------------------------------------------------------------
 
     async def ask_photos(self, ctx: Ctx) -> None:
-        have = len(ctx.data["draft"].get("photos", []))
+        have = len(_kept(ctx).photos)
         limit = ctx.services.settings.max_photos
         if have == 0:
             text = _("Send up to {n} photos of the problem (optional). Photos help the "
@@ -333,12 +358,11 @@ class ReportFlow(SupportStep, Flow):
         ctx.say(text, options=options + nav_options())
 
     async def on_photos(self, ctx: Ctx) -> None:
-        draft = _draft(ctx)
-        photos: list[dict[str, Any]] = draft.setdefault("photos", [])
+        photos = _draft(ctx).photos
         limit = ctx.services.settings.max_photos
         choice = ctx.choice()
         if choice in ("skip", "done"):
-            self._advance(ctx, "identity")
+            self._advance(ctx)
             return
         kind = ctx.inbound.kind
         if kind in (Kind.PHOTO, Kind.DOCUMENT) and ctx.inbound.media:
@@ -351,7 +375,7 @@ class ReportFlow(SupportStep, Flow):
                 if error:
                     ctx.say(error)
             if len(photos) >= limit:
-                self._advance(ctx, "identity")
+                self._advance(ctx)
             else:
                 ctx.stay()
             return
@@ -367,7 +391,7 @@ class ReportFlow(SupportStep, Flow):
             ctx.say(_("Please send a photo, or tap Skip to continue without one."))
         ctx.stay()
 
-    async def _keep_photo(self, ctx: Ctx, media: Any, photos: list[dict[str, Any]]) -> str | None:
+    async def _keep_photo(self, ctx: Ctx, media: Any, photos: list[StoredPhoto]) -> str | None:
         limit_mb = ctx.services.settings.max_photo_bytes // (1024 * 1024)
         if media.size is not None and media.size > ctx.services.settings.max_photo_bytes:
             return _("That file is too large (the limit is {mb} MB). Please send a smaller "
@@ -385,16 +409,15 @@ class ReportFlow(SupportStep, Flow):
         except Exception:
             logger.warning("photo download failed", exc_info=True)
             return _("Sorry, we could not receive that photo. Please try sending it again.")
-        if any(p["sha256"] == stored.sha256 for p in photos):
+        if any(p.sha256 == stored.sha256 for p in photos):
             return _("You have already sent this photo.")
-        photos.append({"path": stored.path, "content_type": stored.content_type,
-                       "size": stored.size, "sha256": stored.sha256})
+        photos.append(StoredPhoto.of(stored))
         return None
 
     # -- identity ----------------------------------------------------------------------------
 
     async def ask_identity(self, ctx: Ctx) -> None:
-        category = ctx.services.city.category(ctx.data["draft"].get("category", ""))
+        category = ctx.services.city.category(_kept(ctx).category or "")
         if category is not None and category.confidential:
             text = _("Reports in this category are confidential by default: the agency will "
                      "not see your name. Keep it that way?")
@@ -410,9 +433,9 @@ class ReportFlow(SupportStep, Flow):
     async def on_identity(self, ctx: Ctx) -> None:
         picked = ctx.choice()
         if picked in ("anon", "named"):
-            _draft(ctx)["anonymous"] = picked == "anon"
-            ctx.data.pop(_EDITING, None)
-            ctx.goto("confirm")
+            _draft(ctx).anonymous = picked == "anon"
+            Editing.drop(ctx)
+            ctx.goto(self.next_step("identity"))
             return
         ctx.say(_("Please choose one of the options."))
         ctx.stay()
@@ -420,24 +443,24 @@ class ReportFlow(SupportStep, Flow):
     # -- confirm and edit --------------------------------------------------------------------
 
     async def ask_confirm(self, ctx: Ctx) -> None:
-        draft = ctx.data["draft"]
+        draft = _kept(ctx)
         city = ctx.services.city
-        category = city.category(draft.get("category", ""))
-        kel = city.kelurahan(draft["kelurahan"]) if draft.get("kelurahan") else None
+        category = city.category(draft.category or "")
+        kel = city.kelurahan(draft.kelurahan) if draft.kelurahan else None
         kec = city.kecamatan_by_code(kel.kecamatan_code) if kel else None
         place = f"{kel.name}, {kec.name}" if kel and kec else "-"
-        if draft.get("lat") is not None:
+        if draft.lat is not None:
             place += " " + _("(location shared)")
         lines = [
             _("Please check your report:"),
             "",
             _("Category: {value}").format(value=category.name() if category else "-"),
             _("Kelurahan: {value}").format(value=place),
-            _("Address/landmark: {value}").format(value=draft.get("address") or "-"),
-            _("Description: {value}").format(value=draft.get("description", "-")),
-            _("Photos: {value}").format(value=len(draft.get("photos", []))),
+            _("Address/landmark: {value}").format(value=draft.address or "-"),
+            _("Description: {value}").format(value=draft.description or "-"),
+            _("Photos: {value}").format(value=len(draft.photos)),
             _("Your name: {value}").format(
-                value=_("hidden from the agency") if draft.get("anonymous")
+                value=_("hidden from the agency") if draft.anonymous
                 else _("visible to the agency")),
         ]
         ctx.say("\n".join(lines), options=[
@@ -455,18 +478,18 @@ class ReportFlow(SupportStep, Flow):
             ctx.say(_("Please choose Send, Change or Cancel."))
             ctx.stay()
             return
-        draft = ctx.data["draft"]
-        missing = [k for k in ("category", "kelurahan", "description") if not draft.get(k)]
+        draft = _kept(ctx)
+        missing = [k for k in ("category", "kelurahan", "description") if not getattr(draft, k)]
         if missing:
             ctx.goto({"category": "category", "kelurahan": "place"}.get(missing[0],
                                                                         "description"))
             return
         result = await ctx.services.reports.submit(
-            draft=DraftReport.from_dict(draft), reporter=ctx.person
+            draft=DraftReport.from_dict(draft.dump()), reporter=ctx.person
         )
         send_notices(ctx, await report_actions(ctx).after_submit(result))
-        ctx.data.pop("draft", None)
-        ctx.data.pop(_EDITING, None)
+        ReportDraft.drop(ctx)
+        Editing.drop(ctx)
         ctx.say(receipt_text(ctx.services.city, result), kind="report_receipt")
         ctx.goto("main", "menu")
 
@@ -482,12 +505,11 @@ class ReportFlow(SupportStep, Flow):
         ])
 
     async def on_edit(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
-        field = picked[2:] if picked.startswith("f:") else ""
+        field = ctx.picked().after("f")
         if field in ("category", "place", "address", "description", "photos", "identity"):
             if field == "photos":
-                _draft(ctx)["photos"] = []
-            ctx.data[_EDITING] = True
+                _draft(ctx).photos = []
+            Editing.start(ctx, editing=True)
             ctx.goto(field)
             return
         ctx.say(_("Please choose what to change."))
@@ -496,16 +518,6 @@ class ReportFlow(SupportStep, Flow):
     # -- drafts ------------------------------------------------------------------------------
 
     @staticmethod
-    def draft_summary(draft: dict[str, Any]) -> str:
-        started = draft.get("saved_at")
-        when = format_datetime(_parse(started)) if started else "-"
+    def draft_summary(draft: ReportDraft) -> str:
+        when = format_datetime(draft.saved_at) if draft.saved_at else "-"
         return _("You have an unfinished report (last changed {when}).").format(when=when)
-
-
-def _parse(value: str) -> Any:
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return utcnow()

@@ -2,131 +2,180 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable, Mapping
 
-from bot.flows.base import Ctx
+from bot.flows.base import Claim, Ctx, Flow
 from bot.flows.common import BACK_WORDS, CANCEL_WORDS, MENU_WORDS
 from bot.flows.menu import MenuFlow, draft_is_live, menu_flow_for
-from bot.flows.options import normalize
+from bot.flows.options import OptionId, normalize
+from bot.flows.state import ReportDraft
 from bot.i18n import _
 from bot.messages import Kind, Reply
 
-# Extra commands (e.g. staff commands) and deep-link start arguments, registered by features.
-CommandHandler = Callable[[Ctx], Awaitable[bool]]
-COMMANDS: dict[str, CommandHandler] = {}
-START_ARGS: list[CommandHandler] = []
 # Bare words (typed, not /commands) that stop or resume every message that is not a reply.
 STOP_WORDS = frozenset({"stop", "berhenti", "unsubscribe"})
 RESUME_WORDS = frozenset({"mulai", "start"})
-GROUP_COMMANDS: dict[str, CommandHandler] = {}
-# Buttons on notifications (staff actions, "is it fixed?") work whatever flow the person is in:
-# option id prefix ("st", "rate") -> handler. GROUP_HANDLERS may claim any other group message.
-OPTION_HANDLERS: dict[str, CommandHandler] = {}
-GROUP_HANDLERS: list[CommandHandler] = []
-# Codes typed as plain text (a relay's join code pre-filled by a WhatsApp link).
-TEXT_CODES: list[CommandHandler] = []
+
+
+def _merge(into: dict[str, Claim], more: Mapping[str, Claim], what: str) -> None:
+    for key, claim in more.items():
+        if key in into:
+            raise ValueError(f"two flows answer the {what} {key!r}")
+        into[key] = claim
+
+
+class Router:
+    """The flows of the bot, and the commands, buttons and codes they answer, collected once
+    from the list the composition root gives (see `bot.flows.build_flows`)."""
+
+    def __init__(self, flows: Iterable[Flow]) -> None:
+        self.flows: dict[str, Flow] = {}
+        self.commands: dict[str, Claim] = {}
+        self.group_commands: dict[str, Claim] = {}
+        self.buttons: dict[str, Claim] = {}
+        self.group_messages: list[Claim] = []
+        self.start_args: list[Claim] = []
+        self.typed_codes: list[Claim] = []
+        for flow in flows:
+            if flow.name in self.flows:
+                raise ValueError(f"two flows are named {flow.name!r}")
+            self.flows[flow.name] = flow
+            routes = flow.routes()
+            _merge(self.commands, routes.commands, "command")
+            _merge(self.group_commands, routes.group_commands, "group command")
+            _merge(self.buttons, routes.buttons, "button prefix")
+            self.group_messages += routes.group_messages
+            self.start_args += routes.start_args
+            self.typed_codes += routes.typed_codes
+
+    async def route(self, ctx: Ctx) -> None:
+        """Run one event: the router's own answers first, else the person's current flow."""
+        if ctx.inbound.is_group:
+            await self._group(ctx)
+        else:
+            await self._private(ctx)
+
+    async def _private(self, ctx: Ctx) -> None:
+        inbound = ctx.inbound
+        if inbound.edited:
+            ctx.replies.append(Reply(_("I saw that you edited a message. Edits are not applied; "
+                                       "please send the corrected message again.")))
+            return
+        if await self._button(ctx):
+            return
+        words = normalize(ctx.text) if inbound.kind == Kind.TEXT else ""
+        if words in STOP_WORDS or words in RESUME_WORDS:
+            await _opt_out_or_in(ctx, stop=words in STOP_WORDS)
+            return
+        if inbound.kind == Kind.TEXT:
+            for claim in self.typed_codes:
+                if await claim(ctx):
+                    return
+        if _expire_draft(ctx):
+            return
+        command = inbound.command
+        option = inbound.option_id
+        if option is None and inbound.kind == Kind.TEXT:
+            typed = ctx.choice()  # "7" or "Cancel" typed against a numbered list
+            if OptionId.parse(typed).part(0) in ("nav", "m"):
+                option = typed
+        if command == "start":
+            leave_flow(ctx)
+            if inbound.command_arg:
+                for handler in self.start_args:
+                    if await handler(ctx):
+                        return
+            MenuFlow.welcome(ctx)
+            ctx.goto("main", "menu")
+            return
+        if command == "menu" or option == "nav:menu" or words in MENU_WORDS:
+            await go_menu(ctx)
+            return
+        if command in ("batal", "cancel") or option == "nav:cancel" or words in CANCEL_WORDS:
+            await ctx.services.flows[ctx.flow].on_cancel(ctx)
+            if ctx.flow != "menu":
+                ctx.say(_("Cancelled. Nothing was sent."))
+            ctx.goto("main", "menu")
+            return
+        if command in ("kembali", "back") or option == "nav:back" or words in BACK_WORDS:
+            if not ctx.back():
+                await go_menu(ctx)
+            return
+        if command in ("bahasa", "language"):
+            leave_flow(ctx)
+            await ctx.services.flows["language"].enter(ctx)
+            return
+        if command == "help" or command == "bantuan":
+            ctx.say(_("Choose from the menu below. At any step you can type \u201cback\u201d to go "
+                      "one step back, \u201ccancel\u201d to stop, or \u201cmenu\u201d for the main "
+                      "menu."))
+            await go_menu(ctx)
+            return
+        if command:
+            extra = self.commands.get(command)
+            if extra is not None and await extra(ctx):
+                return
+            ctx.say(_("Sorry, I do not know that command."))
+            ctx.stay()
+            return
+        if option and OptionId.parse(option).part(0) == "m" and ctx.flow != "menu":
+            # A button from an earlier menu: honour it, keeping any draft.
+            target = menu_flow_for(option)
+            if target is not None or option == "m:resume":
+                await go_menu(ctx)
+                ctx.flow, ctx.state = "menu", "main"
+                ctx.next_flow = ctx.next_state = None
+                await ctx.services.flows["menu"].handle(ctx)
+                return
+        if option and not _offered(ctx, option):
+            ctx.say(_("That button belongs to an earlier message. Here is where we are now:"))
+            ctx.stay()
+            return
+        flow = ctx.services.flows.get(ctx.flow)
+        if flow is None or not flow.has_state(ctx.state):
+            if ctx.flow == "menu" and ctx.state == "start":
+                # A first message that is not /start (on WhatsApp, say "halo"): greet first.
+                MenuFlow.welcome(ctx)
+            ctx.goto("main", "menu")
+            return
+        await flow.handle(ctx)
+
+    async def _button(self, ctx: Ctx) -> bool:
+        """A button on a notification, answered whatever flow the person is in."""
+        option = ctx.inbound.option_id
+        prefix = OptionId.parse(option).part(0)
+        handler = self.buttons.get(prefix) if prefix is not None else None
+        return handler is not None and await handler(ctx)
+
+    async def _group(self, ctx: Ctx) -> None:
+        inbound = ctx.inbound
+        if await self._button(ctx):
+            return
+        for claim in self.group_messages:
+            if await claim(ctx):
+                return
+        if inbound.command:
+            handler = self.group_commands.get(inbound.command)
+            if handler is not None and await handler(ctx):
+                return
+        if inbound.mentioned or inbound.command in ("start", "menu", "help", "lapor"):
+            ctx.replies.append(Reply(
+                _("Hello! To file or check a report, please chat with me privately. Your report "
+                  "stays between you and the city."),
+                url_button=(_("Open a private chat"), "private:"),
+            ))
 
 
 def leave_flow(ctx: Ctx) -> None:
     """Leaving a report half-way keeps it as a draft to continue later."""
-    draft = ctx.data.get("draft")
+    draft = ReportDraft.get(ctx)
     if ctx.flow == "report" and draft is not None:
-        draft["state"] = ctx.state
+        draft.state = ctx.state
 
 
 async def go_menu(ctx: Ctx) -> None:
     leave_flow(ctx)
     ctx.goto("main", "menu")
-
-
-async def route(ctx: Ctx) -> None:
-    inbound = ctx.inbound
-    if inbound.is_group:
-        await _group(ctx)
-        return
-    if inbound.edited:
-        ctx.replies.append(Reply(_("I saw that you edited a message. Edits are not applied; "
-                                   "please send the corrected message again.")))
-        return
-    if await _notification_button(ctx):
-        return
-    words = normalize(ctx.text) if inbound.kind == Kind.TEXT else ""
-    if words in STOP_WORDS or words in RESUME_WORDS:
-        await _opt_out_or_in(ctx, stop=words in STOP_WORDS)
-        return
-    if inbound.kind == Kind.TEXT:
-        for claim in TEXT_CODES:
-            if await claim(ctx):
-                return
-    if _expire_draft(ctx):
-        return
-    command = inbound.command
-    option = inbound.option_id
-    if option is None and inbound.kind == Kind.TEXT:
-        typed = ctx.choice()  # "7" or "Cancel" typed against a numbered list
-        if typed and typed.startswith(("nav:", "m:")):
-            option = typed
-
-    if command == "start":
-        leave_flow(ctx)
-        if inbound.command_arg:
-            for handler in START_ARGS:
-                if await handler(ctx):
-                    return
-        MenuFlow.welcome(ctx)
-        ctx.goto("main", "menu")
-        return
-    if command == "menu" or option == "nav:menu" or words in MENU_WORDS:
-        await go_menu(ctx)
-        return
-    if command in ("batal", "cancel") or option == "nav:cancel" or words in CANCEL_WORDS:
-        await ctx.services.flows[ctx.flow].on_cancel(ctx)
-        if ctx.flow != "menu":
-            ctx.say(_("Cancelled. Nothing was sent."))
-        ctx.goto("main", "menu")
-        return
-    if command in ("kembali", "back") or option == "nav:back" or words in BACK_WORDS:
-        if not ctx.back():
-            await go_menu(ctx)
-        return
-    if command in ("bahasa", "language"):
-        leave_flow(ctx)
-        await ctx.services.flows["language"].enter(ctx)
-        return
-    if command == "help" or command == "bantuan":
-        ctx.say(_("Choose from the menu below. At any step you can type \u201cback\u201d to go "
-                  "one step back, \u201ccancel\u201d to stop, or \u201cmenu\u201d for the main "
-                  "menu."))
-        await go_menu(ctx)
-        return
-    if command:
-        extra = COMMANDS.get(command)
-        if extra is not None and await extra(ctx):
-            return
-        ctx.say(_("Sorry, I do not know that command."))
-        ctx.stay()
-        return
-    if option and option.startswith("m:") and ctx.flow != "menu":
-        # A button from an earlier menu: honour it, keeping any draft.
-        target = menu_flow_for(option)
-        if target is not None or option == "m:resume":
-            await go_menu(ctx)
-            ctx.flow, ctx.state = "menu", "main"
-            ctx.next_flow = ctx.next_state = None
-            await ctx.services.flows["menu"].handle(ctx)
-            return
-    if option and not _offered(ctx, option):
-        ctx.say(_("That button belongs to an earlier message. Here is where we are now:"))
-        ctx.stay()
-        return
-    flow = ctx.services.flows.get(ctx.flow)
-    if flow is None or not flow.has_state(ctx.state):
-        if ctx.flow == "menu" and ctx.state == "start":
-            # A first message that is not /start (on WhatsApp, say "halo"): greet first.
-            MenuFlow.welcome(ctx)
-        ctx.goto("main", "menu")
-        return
-    await flow.handle(ctx)
 
 
 async def _opt_out_or_in(ctx: Ctx, *, stop: bool) -> None:
@@ -146,43 +195,17 @@ async def _opt_out_or_in(ctx: Ctx, *, stop: bool) -> None:
 
 def _offered(ctx: Ctx, option: str) -> bool:
     offered = {o.id for o in ctx.offered()}
-    return not offered or option in offered or option.startswith("m:")
+    return not offered or option in offered or OptionId.parse(option).part(0) == "m"
 
 
 def _expire_draft(ctx: Ctx) -> bool:
     """Drop a draft older than the time limit; True when that ended the report in progress."""
-    draft = ctx.data.get("draft")
-    if not draft or draft_is_live(ctx):
+    if ReportDraft.get(ctx) is None or draft_is_live(ctx):
         return False
-    ctx.data.pop("draft", None)
+    ReportDraft.drop(ctx)
     ctx.say(_("Your unfinished report was deleted because it was not completed within "
               "{hours} hours.").format(hours=ctx.services.settings.draft_ttl_hours))
     if ctx.flow == "report":
         ctx.goto("main", "menu")
         return True
     return False
-
-
-async def _notification_button(ctx: Ctx) -> bool:
-    option = ctx.inbound.option_id
-    handler = OPTION_HANDLERS.get(option.split(":", 1)[0]) if option else None
-    return handler is not None and await handler(ctx)
-
-
-async def _group(ctx: Ctx) -> None:
-    inbound = ctx.inbound
-    if await _notification_button(ctx):
-        return
-    for claim in GROUP_HANDLERS:
-        if await claim(ctx):
-            return
-    if inbound.command:
-        handler = GROUP_COMMANDS.get(inbound.command)
-        if handler is not None and await handler(ctx):
-            return
-    if inbound.mentioned or inbound.command in ("start", "menu", "help", "lapor"):
-        ctx.replies.append(Reply(
-            _("Hello! To file or check a report, please chat with me privately. Your report "
-              "stays between you and the city."),
-            url_button=(_("Open a private chat"), "private:"),
-        ))

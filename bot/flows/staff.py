@@ -9,12 +9,14 @@ StaffFlow, tied to the chat where the button was pressed.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
 
-from bot.flows.base import Ctx, Flow
+from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.notices import report_actions, send_notices
-from bot.flows.router import COMMANDS, GROUP_COMMANDS, GROUP_HANDLERS, OPTION_HANDLERS
+from bot.flows.options import OptionId
+from bot.flows.state import FlowState, Moment, ReportDraft, StoredPhoto
 from bot.i18n import _
 from bot.labels import REJECT_REASONS, refusal_text, reject_reason
 from bot.messages import Kind, Option, Reply
@@ -43,6 +45,32 @@ VERBS = {
 }  # fmt: skip
 # Answers to a question asked in StaffFlow.
 ANSWERS = frozenset({"to", "why", "skip", "x"})
+# The questions a button verb asks, in order; the action is taken after the last answer.
+QUESTIONS = {
+    "res": ("resolve_note", "resolve_photo"),
+    "nobj": ("notours_reason", "notours_agency"),
+    "dup": ("dup_original",),
+    "route": ("route_agency",),
+    "rej": ("reject_reason",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StaffButton:
+    """A staff button's id, "st:<verb>:<report id>[:<arg>]", read into its parts."""
+
+    verb: str
+    report_id: int
+    arg: str | None = None
+
+    @classmethod
+    def parse(cls, option: str | None) -> StaffButton | None:
+        """The button's parts, or None when `option` is not a staff button."""
+        parsed = OptionId.parse(option)
+        verb, number = parsed.part(1), parsed.part(2)
+        if parsed.part(0) != "st" or verb is None or number is None or not number.isdigit():
+            return None
+        return cls(verb, int(number), parsed.after("st", verb, number))
 
 
 def _deny(ctx: Ctx, message: str) -> None:
@@ -73,33 +101,55 @@ def _chat(ctx: Ctx) -> str:
     return ctx.inbound.chat_key or ctx.inbound.user_key
 
 
+class StaffQuestion(FlowState):
+    """A follow-up question of a staff action, open in the chat where its button was pressed."""
+
+    key = PENDING
+
+    report: int
+    ticket: str = ""
+    chat: str | None = None
+    group: bool = False
+    name: str = ""
+    # Where the staff member was ([flow, state]), to go back to after answering in a group.
+    back: list[str] | None = None
+    # The options offered before the question (id, label), so a typed number keeps its meaning.
+    options: list[list[str]] | None = None
+    started: Moment | None = None
+    photos: list[StoredPhoto] = []
+    note: str | None = None
+    reason: str | None = None
+
+
+def _question(ctx: Ctx) -> StaffQuestion | None:
+    return StaffQuestion.get(ctx)
+
+
 def _ticket(ctx: Ctx) -> str:
     """The ticket of the report the open question is about."""
-    return str((ctx.data.get(PENDING) or {}).get("ticket", ""))
+    question = _question(ctx)
+    return question.ticket if question is not None else ""
 
 
-def _pending(ctx: Ctx) -> dict[str, Any] | None:
-    pending = ctx.data.get(PENDING)
-    if not isinstance(pending, dict) or ctx.flow != StaffFlow.name:
+def _pending(ctx: Ctx) -> StaffQuestion | None:
+    """The question still open: asked in StaffFlow, less than PENDING_TTL ago."""
+    question = _question(ctx)
+    if question is None or ctx.flow != StaffFlow.name or question.started is None:
         return None
-    try:
-        started = datetime.fromisoformat(pending["started"])
-    except (KeyError, ValueError):
+    if ctx.services.now() - question.started > PENDING_TTL:
         return None
-    if ctx.services.now() - started > PENDING_TTL:
-        return None
-    return pending
+    return question
 
 
 async def staff_button(ctx: Ctx) -> bool:
     """Handle any "st:" button: check who pressed it, then act or ask the next question."""
-    parts = (ctx.inbound.option_id or "").split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
+    button = StaffButton.parse(ctx.inbound.option_id)
+    if button is None:
         _deny(ctx, _("This button is no longer valid."))
         return True
-    verb, report_id, arg = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else None)
+    verb, arg = button.verb, button.arg
     actions = report_actions(ctx)
-    report = await actions.get(report_id)
+    report = await actions.get(button.report_id)
     if report is None:
         _deny(ctx, _("That report no longer exists."))
         return True
@@ -154,41 +204,48 @@ async def _act(ctx: Ctx, actions: ReportActions, staff: StaffMember, report: Rep
         _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
             ticket=report.ticket, agency=agency_name(city, arg), name=staff.name))
         return
-    questions = {"res": "resolve_note", "nobj": "notours_reason", "dup": "dup_original",
-                 "route": "route_agency", "rej": "reject_reason"}
-    state = questions[verb]
+    state = QUESTIONS[verb][0]
     if verb == "res" and report.status not in ("assigned", "in_progress", "reopened"):
         raise TransitionRefused(ticket=report.ticket, current=report.status, target="resolved")
     _begin(ctx, state, report, staff)
 
 
+def _next_question(state: str) -> str:
+    """The question after `state` among those of its button (QUESTIONS)."""
+    for questions in QUESTIONS.values():
+        if state in questions[:-1]:
+            return questions[questions.index(state) + 1]
+    raise LookupError(f"no question follows {state}")
+
+
 def _begin(ctx: Ctx, state: str, report: Report, staff: StaffMember) -> None:
     """Ask a follow-up question in the chat where the button was pressed."""
-    previous = ctx.data.get(PENDING) if ctx.flow == StaffFlow.name else None
-    back = (previous or {}).get("back") or [ctx.flow, ctx.state]
+    previous = _question(ctx) if ctx.flow == StaffFlow.name else None
+    back = previous.back if previous is not None and previous.back else [ctx.flow, ctx.state]
     if ctx.flow == "report":
-        ctx.data.setdefault("draft", {})["state"] = ctx.state
-    options = (previous or {}).get("options", ctx.data.get("_options"))
-    ctx.data[PENDING] = {
-        "report": report.id, "ticket": report.ticket, "chat": _chat(ctx),
-        "group": ctx.inbound.is_group, "name": staff.name, "back": back, "options": options,
-        "started": ctx.services.now().isoformat(), "photos": [],
-    }
+        ReportDraft.kept(ctx).state = ctx.state
+    options = previous.options if previous is not None else ctx.data.get("_options")
+    assert report.id is not None
+    StaffQuestion.start(
+        ctx, report=report.id, ticket=report.ticket, chat=_chat(ctx),
+        group=ctx.inbound.is_group, name=staff.name, back=back, options=options,
+        started=ctx.services.now())
     ctx.goto(state, StaffFlow.name, remember=False)
 
 
 def _finish(ctx: Ctx) -> None:
     """Leave StaffFlow: in a group, quietly back to where the person was; in private, the menu."""
-    pending = ctx.data.pop(PENDING, None) or {}
-    if pending.get("group"):
-        flow, state = pending.get("back") or ["menu", "main"]
+    question = _question(ctx)
+    StaffQuestion.drop(ctx)
+    if question is not None and question.group:
+        flow, state = question.back or ["menu", "main"]
         if flow == StaffFlow.name:
             flow, state = "menu", "main"
         ctx.flow, ctx.state = flow, state
         ctx.next_flow = ctx.next_state = None
         # The private chat's numbered options, so a typed number there still means what it did.
-        if pending.get("options") is not None:
-            ctx.data["_options"] = pending["options"]
+        if question.options is not None:
+            ctx.data["_options"] = question.options
         else:
             ctx.data.pop("_options", None)
         return
@@ -204,7 +261,7 @@ async def _answer(ctx: Ctx, staff: StaffMember | None, report: Report, verb: str
                   arg: str | None) -> None:
     """A button answering StaffFlow's question (an agency, a reason, skip, cancel)."""
     pending = _pending(ctx)
-    if pending is None or pending.get("report") != report.id or staff is None:
+    if pending is None or pending.report != report.id or staff is None:
         _deny(ctx, _("This question is no longer open."))
         return
     if verb == "x":
@@ -235,7 +292,7 @@ async def _typed_choice(ctx: Ctx) -> bool:
     if ctx.inbound.option_id:
         return False
     picked = ctx.choice()
-    if not picked or not picked.startswith("st:"):
+    if StaffButton.parse(picked) is None:
         return False
     ctx.inbound.option_id = picked
     return await staff_button(ctx)
@@ -244,7 +301,7 @@ async def _typed_choice(ctx: Ctx) -> bool:
 async def staff_group_message(ctx: Ctx) -> bool:
     """In a group, a staff member's message answers the question asked there, if one is open."""
     pending = _pending(ctx)
-    if pending is None or pending.get("chat") != _chat(ctx) or ctx.inbound.command:
+    if pending is None or pending.chat != _chat(ctx) or ctx.inbound.command:
         return False
     await ctx.services.flows[StaffFlow.name].handle(ctx)
     return True
@@ -282,19 +339,25 @@ class StaffFlow(Flow):
     name = "staff"
     first_state = "resolve_note"
 
+    def routes(self) -> Routes:
+        return Routes(buttons={"st": staff_button}, commands={"link": link_private},
+                      group_commands={"link": link_group},
+                      group_messages=(staff_group_message,))
+
     def _prompt(self, ctx: Ctx, text: str, options: list[Option] | None = None) -> None:
-        pending = ctx.data.get(PENDING) or {}
-        if pending.get("group"):
+        question = _question(ctx)
+        if question is not None and question.group:
             text = _("{name}, reply to this message: {question}").format(
-                name=pending.get("name", ""), question=text)
+                name=question.name, question=text)
         else:
             text = text[:1].upper() + text[1:]
-        report_id = pending.get("report")
+        report_id = question.report if question is not None else None
         ctx.say(text, options=[*(options or []),
                                Option(f"st:x:{report_id}", _("✖️ Cancel"))])
 
     def _report_id(self, ctx: Ctx) -> int:
-        return int((ctx.data.get(PENDING) or {}).get("report") or 0)
+        question = _question(ctx)
+        return question.report if question is not None else 0
 
     async def _load(self, ctx: Ctx) -> tuple[StaffMember, Report] | None:
         report = await report_actions(ctx).get(self._report_id(ctx))
@@ -305,34 +368,35 @@ class StaffFlow(Flow):
         return staff, report
 
     async def on_cancel(self, ctx: Ctx) -> None:
-        ctx.data.pop(PENDING, None)
+        StaffQuestion.drop(ctx)
 
     async def handle(self, ctx: Ctx) -> None:
         if _pending(ctx) is None:
             # The question went stale: nothing to answer any more.
-            ctx.data.pop(PENDING, None)
+            StaffQuestion.drop(ctx)
             ctx.goto("main", "menu")
             return
         await super().handle(ctx)
 
     # -- resolve -------------------------------------------------------------------------------
 
-    def _keep_text(self, ctx: Ctx, key: str, next_state: str, retry: str) -> None:
-        """Keep a typed answer of at least NOTE_MIN characters under `key` and go on to
-        `next_state`; anything else is asked again with `retry`."""
-        if ctx.inbound.kind != Kind.TEXT or len(ctx.text) < NOTE_MIN:
+    def _keep_text(self, ctx: Ctx, field: Literal["note", "reason"], retry: str) -> None:
+        """Keep a typed answer of at least NOTE_MIN characters as the question's `field` and go
+        on to the next question; anything else is asked again with `retry`."""
+        question = _question(ctx)
+        if ctx.inbound.kind != Kind.TEXT or len(ctx.text) < NOTE_MIN or question is None:
             ctx.say(retry.format(n=NOTE_MIN))
             ctx.stay()
             return
-        ctx.data[PENDING][key] = ctx.text[:NOTE_MAX]
-        ctx.goto(next_state, remember=False)
+        setattr(question, field, ctx.text[:NOTE_MAX])
+        ctx.goto(_next_question(ctx.state), remember=False)
 
     async def ask_resolve_note(self, ctx: Ctx) -> None:
         self._prompt(ctx, _("what was done about report {ticket}? Write a short note for the "
                             "resident.").format(ticket=_ticket(ctx)))
 
     async def on_resolve_note(self, ctx: Ctx) -> None:
-        self._keep_text(ctx, "note", "resolve_photo",
+        self._keep_text(ctx, "note",
                         _("Please write the note as text (at least {n} characters)."))
 
     async def ask_resolve_photo(self, ctx: Ctx) -> None:
@@ -344,8 +408,10 @@ class StaffFlow(Flow):
         if loaded is None:
             return
         staff, report = loaded
-        if ctx.inbound.kind in (Kind.PHOTO, Kind.DOCUMENT) and ctx.inbound.media:
-            photos: list[dict[str, Any]] = ctx.data[PENDING].setdefault("photos", [])
+        question = _question(ctx)
+        if ctx.inbound.kind in (Kind.PHOTO, Kind.DOCUMENT) and ctx.inbound.media \
+                and question is not None:
+            photos = question.photos
             for media in ctx.inbound.media[:3]:
                 try:
                     stored = await ctx.services.save_photo(media)
@@ -353,8 +419,7 @@ class StaffFlow(Flow):
                     ctx.say(_("That file is not a photo. Please send a photo (JPG or PNG)."))
                     ctx.stay()
                     return
-                photos.append({"path": stored.path, "content_type": stored.content_type,
-                               "size": stored.size, "sha256": stored.sha256})
+                photos.append(StoredPhoto.of(stored))
             await self.resolve(ctx, staff, report)
             return
         if await _typed_choice(ctx):
@@ -363,11 +428,11 @@ class StaffFlow(Flow):
         ctx.stay()
 
     async def resolve(self, ctx: Ctx, staff: StaffMember, report: Report) -> None:
-        pending = ctx.data.get(PENDING) or {}
+        question = _question(ctx)
         try:
             outcome = await report_actions(ctx).resolve(
-                report, actor_id=ctx.person.id, note=pending.get("note") or "",
-                photos=pending.get("photos") or [])
+                report, actor_id=ctx.person.id, note=(question.note or "") if question else "",
+                photos=[p.model_dump() for p in question.photos] if question else [])
         except TransitionRefused as refused:
             _give_up(ctx, refused)
             return
@@ -382,7 +447,7 @@ class StaffFlow(Flow):
             ticket=_ticket(ctx)))
 
     async def on_notours_reason(self, ctx: Ctx) -> None:
-        self._keep_text(ctx, "reason", "notours_agency",
+        self._keep_text(ctx, "reason",
                         _("Please write the reason as text (at least {n} characters)."))
 
     def _agency_options(self, ctx: Ctx, *, exclude: str | None) -> list[Option]:
@@ -413,7 +478,8 @@ class StaffFlow(Flow):
         city = ctx.services.city
         actions = report_actions(ctx)
         if ctx.state == "notours_agency":
-            reason = (ctx.data.get(PENDING) or {}).get("reason") or ""
+            question = _question(ctx)
+            reason = (question.reason or "") if question is not None else ""
             outcome = await actions.hand_back(report, actor_id=ctx.person.id, reason=reason,
                                               suggested=agency_key)
             _finish(ctx)
@@ -473,10 +539,3 @@ class StaffFlow(Flow):
                       for code in REJECT_REASONS])
 
     on_reject_reason = on_notours_agency
-
-
-OPTION_HANDLERS["st"] = staff_button
-GROUP_COMMANDS["link"] = link_group
-COMMANDS["link"] = link_private
-if staff_group_message not in GROUP_HANDLERS:
-    GROUP_HANDLERS.append(staff_group_message)

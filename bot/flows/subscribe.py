@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Ctx, Flow
-from bot.flows.common import opt_back, opt_cancel, opt_menu
-from bot.flows.router import (
-    GROUP_HANDLERS,
-    OPTION_HANDLERS,
-    START_ARGS,
-    TEXT_CODES,
-    leave_flow,
-)
+from bot.flows.base import Ctx, Flow, Routes
+from bot.flows.common import kelurahan_options, mark, opt_back, opt_cancel, opt_menu
+from bot.flows.options import OptionId
+from bot.flows.router import leave_flow
+from bot.flows.state import FlowState
 from bot.i18n import _
 from bot.messages import Kind, Option
 from broadcasts import links
 from broadcasts.groups import COMMUNITY, TOPIC, GroupCatalog, kim_key, load_catalog
 from broadcasts.subscribers import SubscriberService
 from storage.models.broadcast import Subscriber
+
+
+class SubscribeState(FlowState):
+    """What the subscription menu offered (kept as top-level keys of the conversation)."""
+
+    # The kelurahan whose KIM the menu offers.
+    sub_kel: str | None = None
+    # Kelurahan that a typed name could mean, offered to choose from.
+    sub_choices: list[str] | None = None
 
 
 def catalog_of(ctx: Ctx) -> GroupCatalog:
@@ -44,6 +49,10 @@ class SubscribeFlow(Flow):
     name = "subscribe"
     first_state = "main"
 
+    def routes(self) -> Routes:
+        return Routes(buttons={"fw": forwarded_button}, start_args=(start_code,),
+                      typed_codes=(typed_code,), group_messages=(link_kim_group,))
+
     async def ask_main(self, ctx: Ctx) -> None:
         service = subscribers(ctx)
         catalog = catalog_of(ctx)
@@ -51,7 +60,7 @@ class SubscribeFlow(Flow):
         keys = set(await service.subscriptions(me)) if me else set()
         kelurahan = me.kelurahan_code if me and me.kelurahan_code else \
             await service.suggested_kelurahan(ctx.person.id)
-        ctx.data["sub_kel"] = kelurahan
+        SubscribeState.kept(ctx).sub_kel = kelurahan
         stopped = bool(me and me.stopped)
         lines = [_("📢 Announcements from the city")]
         if stopped:
@@ -65,12 +74,12 @@ class SubscribeFlow(Flow):
                            "you:"))
         options: list[Option] = []
         if kelurahan and (group := catalog.kim_for_kelurahan(kelurahan)) is not None:
-            options.append(Option("sub:kim", _mark(group.key in keys) + group.name()))
+            options.append(Option("sub:kim", mark(group.key in keys) + group.name()))
             options.append(Option("sub:kel", _("📍 Another kelurahan")))
         else:
             options.append(Option("sub:kel", _("📍 Choose my kelurahan (KIM)")))
         for group in [*catalog.of_kind(COMMUNITY), *catalog.of_kind(TOPIC)]:
-            options.append(Option(f"sub:g:{group.key}", _mark(group.key in keys) + group.name()))
+            options.append(Option(f"sub:g:{group.key}", mark(group.key in keys) + group.name()))
         if stopped:
             options.append(Option("sub:resume", _("▶️ Receive announcements again")))
         elif keys:
@@ -92,7 +101,7 @@ class SubscribeFlow(Flow):
         me = await _me(ctx, create=True)
         assert me is not None
         if picked == "sub:kim":
-            code = ctx.data.get("sub_kel")
+            code = SubscribeState.kept(ctx).sub_kel
             if code and ctx.services.city.has_kelurahan(code):
                 if me.kelurahan_code != code:
                     await service.set_kelurahan(me, code)
@@ -101,8 +110,8 @@ class SubscribeFlow(Flow):
                         group=catalog.kim_for_kelurahan(code).name()))  # type: ignore[union-attr]
                 else:
                     await self._toggle(ctx, me, kim_key(code))
-        elif picked.startswith("sub:g:"):
-            await self._toggle(ctx, me, picked[len("sub:g:"):])
+        elif (key := OptionId.parse(picked).after("sub", "g")) is not None:
+            await self._toggle(ctx, me, key)
         elif picked == "sub:stop":
             await service.set_stopped(me, True)
             ctx.say(_("Done: you will not receive announcements any more. Your choices are "
@@ -144,7 +153,7 @@ class SubscribeFlow(Flow):
             await self._choose(ctx, matches[0].code)
             return
         if matches:
-            ctx.data["sub_choices"] = [m.code for m in matches[:6]]
+            SubscribeState.kept(ctx).sub_choices = [m.code for m in matches[:6]]
             ctx.goto("pick_kelurahan")
             return
         ctx.say(_("We could not find a kelurahan called “{text}” in Binjai. Please check the "
@@ -152,18 +161,14 @@ class SubscribeFlow(Flow):
         ctx.stay()
 
     async def ask_pick_kelurahan(self, ctx: Ctx) -> None:
-        city = ctx.services.city
-        options = []
-        for code in ctx.data.get("sub_choices", []):
-            kel = city.kelurahan(code)
-            kec = city.kecamatan_by_code(kel.kecamatan_code)
-            options.append(Option(f"k:{code}", f"{kel.name} ({kec.name if kec else ''})"))
+        options = kelurahan_options(ctx.services.city,
+                                    SubscribeState.kept(ctx).sub_choices or [], "k")
         ctx.say(_("Which one do you mean?"), options=[*options, opt_back(), opt_cancel()])
 
     async def on_pick_kelurahan(self, ctx: Ctx) -> None:
-        picked = ctx.choice()
-        if picked and picked.startswith("k:") and ctx.services.city.has_kelurahan(picked[2:]):
-            await self._choose(ctx, picked[2:])
+        code = ctx.picked().after("k")
+        if code is not None and ctx.services.city.has_kelurahan(code):
+            await self._choose(ctx, code)
             return
         ctx.say(_("Please choose from the list."))
         ctx.stay()
@@ -175,12 +180,8 @@ class SubscribeFlow(Flow):
         await self._resume(ctx, me)
         group = catalog_of(ctx).kim_for_kelurahan(code)
         ctx.say(_("Subscribed: {group}.").format(group=group.name() if group else code))
-        ctx.data.pop("sub_choices", None)
+        SubscribeState.kept(ctx).sub_choices = None
         ctx.goto("main", remember=False)
-
-
-def _mark(on: bool) -> str:
-    return "✅ " if on else "⬜ "
 
 
 # --- entry points outside the flow -----------------------------------------------------------
@@ -256,10 +257,8 @@ async def _accept_invite(ctx: Ctx, code: str) -> bool:
 
 async def forwarded_button(ctx: Ctx) -> bool:
     """A relay pressed "✅ Forwarded" under a campaign's forwarding kit."""
-    option = ctx.inbound.option_id or ""
-    try:
-        delivery_id = int(option.split(":", 1)[1])
-    except (IndexError, ValueError):
+    delivery_id = OptionId.parse(ctx.inbound.option_id).number_after("fw")
+    if delivery_id is None:
         return False
     return await _record_forward(ctx, delivery_id)
 
@@ -293,12 +292,3 @@ async def link_kim_group(ctx: Ctx) -> bool:
         ctx.say(_("Done: this group now receives the announcements of {group}.").format(
             group=group.name()))
     return True
-
-
-if start_code not in START_ARGS:
-    START_ARGS.append(start_code)
-if typed_code not in TEXT_CODES:
-    TEXT_CODES.append(typed_code)
-if link_kim_group not in GROUP_HANDLERS:
-    GROUP_HANDLERS.append(link_kim_group)
-OPTION_HANDLERS["fw"] = forwarded_button

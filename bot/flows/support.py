@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.flows.base import Ctx
 from bot.flows.common import nav_options
 from bot.flows.notices import report_actions
+from bot.flows.options import OptionId
+from bot.flows.state import ReportDraft
 from bot.i18n import _, format_date, ngettext
 from bot.labels import status_label
 from bot.messages import Option
@@ -24,20 +24,23 @@ def _excerpt(text: str) -> str:
 class SupportStep:
     """ReportFlow's states `similar`: shown after the description, before the photos."""
 
+    def next_step(self, state: str) -> str:
+        raise NotImplementedError  # ReportFlow's order of steps
+
     async def ask_similar(self, ctx: Ctx) -> None:
-        draft: dict[str, Any] = ctx.data["draft"]
+        draft = ReportDraft.get(ctx) or ReportDraft.start(ctx)
         matches = []
-        if not draft.get("similar_seen") and draft.get("category") and draft.get("description"):
+        if not draft.similar_seen and draft.category and draft.description:
             matches = await find_similar(
                 session=ctx.services.session, city=ctx.services.city,
-                category_key=draft["category"], kelurahan_code=draft.get("kelurahan"),
-                description=draft["description"], lat=draft.get("lat"), lon=draft.get("lon"),
+                category_key=draft.category, kelurahan_code=draft.kelurahan,
+                description=draft.description, lat=draft.lat, lon=draft.lon,
                 exclude_reporter=ctx.person.id)
         if not matches:
-            ctx.goto("photos", remember=False)
+            ctx.goto(self.next_step("similar"), remember=False)
             return
         city = ctx.services.city
-        draft["similar"] = [m.report.id for m in matches]
+        draft.similar = [m.report.id for m in matches if m.report.id is not None]
         lines = [_("Residents have already reported what looks like the same problem:"), ""]
         options = []
         for match in matches:
@@ -60,26 +63,26 @@ class SupportStep:
         ctx.say("\n".join(lines), options=options + nav_options())
 
     async def on_similar(self, ctx: Ctx) -> None:
-        draft: dict[str, Any] = ctx.data["draft"]
-        picked = ctx.choice() or ""
+        draft = ReportDraft.get(ctx) or ReportDraft.start(ctx)
+        picked = ctx.choice()
+        report_id = OptionId.parse(picked).number_after("sup")
         if picked == "own":
-            draft["similar_seen"] = True
-            ctx.goto("photos", remember=False)
+            draft.similar_seen = True
+            ctx.goto(self.next_step("similar"), remember=False)
             return
-        if picked.startswith("sup:") and picked[4:].isdigit():
-            report_id = int(picked[4:])
+        if report_id is not None:
             actions = report_actions(ctx)
-            report = await actions.get(report_id) if report_id in draft.get("similar", []) \
+            report = await actions.get(report_id) if report_id in (draft.similar or []) \
                 else None
             if report is None or report.status not in OPEN:
                 ctx.say(_("That report has just been closed. Let us continue with yours."))
-                draft["similar_seen"] = True
-                ctx.goto("photos", remember=False)
+                draft.similar_seen = True
+                ctx.goto(self.next_step("similar"), remember=False)
                 return
             await actions.support(report, identity_id=ctx.person.id)
             facts = await actions.facts(report)
             count = len(facts.supporters)
-            ctx.data.pop("draft", None)
+            ReportDraft.drop(ctx)
             ctx.say(_("👍 Thank you! You now support report {ticket}. We will tell you here at "
                       "every step.").format(ticket=report.ticket) + "\n" +
                     ngettext("{n} resident supports it.", "{n} residents support it.",

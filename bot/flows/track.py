@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.flows.base import Ctx, Flow
 from bot.flows.common import opt_cancel, opt_menu
+from bot.flows.options import OptionId
 from bot.i18n import _, format_date
 from bot.labels import status_label
 from bot.messages import Kind, Option
@@ -79,12 +80,13 @@ class MyReportsFlow(Flow):
         ctx.say("\n".join(lines), options=options + [opt_menu()])
 
     async def on_list(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
+        picked = ctx.choice()
         if picked == "m:report":
             await ctx.services.flows["report"].enter(ctx)
             return
-        if picked.startswith("t:"):
-            report = await ctx.services.reports.get(picked[2:])
+        ticket = OptionId.parse(picked).after("t")
+        if ticket is not None:
+            report = await ctx.services.reports.get(ticket)
             if report is not None and report.reporter_id == ctx.person.id:
                 text = await public_text(ctx.services.session, ctx.services.city, report,
                                now=ctx.services.now(), viewer_id=ctx.person.id)
@@ -103,10 +105,9 @@ class LanguageFlow(Flow):
             Option("lang:id", "Bahasa Indonesia"), Option("lang:en", "English"), opt_cancel()])
 
     async def on_choose(self, ctx: Ctx) -> None:
-        picked = ctx.choice() or ""
-        if picked in ("lang:id", "lang:en"):
-            ctx.locale_changed = picked[5:]
-            ctx.services.set_locale(ctx, picked[5:])
+        locale = ctx.picked().after("lang")
+        if locale in ("id", "en"):
+            ctx.services.set_locale(ctx, locale)
             ctx.say(_("Done. I will write to you in English from now on."))
             ctx.goto("main", "menu")
             return

@@ -10,7 +10,7 @@ from sqlmodel import select
 from chat import Chat
 from conftest import Clock
 from factories import png_bytes
-from storage.models import Report, ReportPhoto
+from storage.models import Conversation, Identity, Report, ReportPhoto
 
 
 async def start_report(chat: Chat) -> None:
@@ -279,3 +279,33 @@ async def test_indonesian_is_the_default(channel_env: object) -> None:
     await chat.say("/start")
     assert "Pemerintah Kota Binjai" in chat.text or "Kota Binjai" in chat.text
     assert "Buat laporan" in " ".join(chat.options)
+
+
+async def test_a_draft_saved_before_typed_state_is_continued_and_sent(
+    channel_env: object, en_chat: Chat, clock: Clock
+) -> None:
+    """A conversation stored by an earlier version (the draft as a plain dict) still loads."""
+    chat = en_chat
+    await chat.say("/start")
+    old_draft = {
+        "photos": [], "saved_at": clock.now.isoformat(), "category": "jalan_rusak",
+        "kecamatan": "12.75.02", "kelurahan": "12.75.02.1005", "similar_seen": True,
+        "description": "Jalan berlubang besar di depan sekolah, sudah dua minggu",
+        "state": "identity",
+    }
+    async with channel_env.box.db.session() as session:  # type: ignore[attr-defined]
+        identity = (await session.exec(select(Identity).where(
+            Identity.user_key == chat.user_key))).one()
+        conversation = (await session.exec(select(Conversation).where(
+            Conversation.identity_id == identity.id))).one()
+        conversation.data = {"draft": old_draft, "_stack": ["category", "place"]}
+        session.add(conversation)
+    await chat.say("menu")
+    await chat.tap("Continue my unfinished report")
+    assert "see your name" in chat.text
+    await chat.tap("Yes, show my name")
+    assert "Please check your report" in chat.text
+    assert "Tangsi, Binjai Kota" in chat.text
+    assert "Jalan berlubang besar" in chat.text
+    await chat.tap("Send report")
+    assert chat.ticket().startswith("BJI-2026-")
