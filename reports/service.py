@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reports.lifecycle import Status
@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from storage.city import City
 
 
-@dataclass(slots=True)
-class DraftReport:
+class DraftReport(BaseModel):
+    """What a resident filled in before sending (a chat draft, an Open311 request)."""
+
+    model_config = ConfigDict(extra="ignore")
+
     category: str
     kelurahan: str
     description: str
@@ -28,21 +31,7 @@ class DraftReport:
     lat: float | None = None
     lon: float | None = None
     anonymous: bool = False
-    photos: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DraftReport:
-        return cls(
-            category=data["category"],
-            kelurahan=data["kelurahan"],
-            description=data["description"],
-            kecamatan=data.get("kecamatan"),
-            address=data.get("address"),
-            lat=data.get("lat"),
-            lon=data.get("lon"),
-            anonymous=bool(data.get("anonymous", False)),
-            photos=list(data.get("photos", [])),
-        )
+    photos: list[dict[str, Any]] = Field(default_factory=list)
 
 
 def format_ticket(city_code: str, year: int, number: int) -> str:

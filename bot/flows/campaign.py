@@ -26,6 +26,7 @@ from broadcasts.campaigns import (
     CampaignDraft,
     CampaignError,
     CampaignService,
+    CampaignStatus,
 )
 from broadcasts.groups import COMMUNITY, TOPIC
 from storage.media import MediaRejected
@@ -376,10 +377,10 @@ class CampaignFlow(Flow):
 
     @staticmethod
     def _sent_text(campaign_id: int, status: str) -> str:
-        if status == "pending_approval":
+        if status == CampaignStatus.PENDING_APPROVAL:
             return _("Campaign #{id} is waiting for approval by another Kominfo staff member "
                      "(/siaran → Recent campaigns).").format(id=campaign_id)
-        if status == "scheduled":
+        if status == CampaignStatus.SCHEDULED:
             return _("Campaign #{id} is scheduled. You will receive a reach summary when it "
                      "has been sent.").format(id=campaign_id)
         return _("Campaign #{id} is being sent. You will receive a reach summary when it "
@@ -425,7 +426,7 @@ class CampaignFlow(Flow):
         if reach["targeted"]:
             text += "\n\n" + "\n".join(summary_lines(reach))
         options = []
-        if campaign.status == "pending_approval" and campaign.created_by != actor(ctx):
+        if campaign.status == CampaignStatus.PENDING_APPROVAL and campaign.created_by != actor(ctx):
             options.append(Option("c:approve", _("✅ Approve and send")))
         if campaign.status in ("draft", "approved"):
             options.append(Option("c:go", _("🚀 Send")))

@@ -485,7 +485,7 @@ class ReportFlow(SupportStep, Flow):
                                                                         "description"))
             return
         result = await ctx.services.reports.submit(
-            draft=DraftReport.from_dict(draft.dump()), reporter=ctx.person
+            draft=DraftReport.model_validate(draft.dump()), reporter=ctx.person
         )
         send_notices(ctx, await report_actions(ctx).after_submit(result))
         ReportDraft.drop(ctx)
