@@ -1,57 +1,126 @@
-"""The tables, one module per part of the city's work; importing this package registers them all
-with `SQLModel.metadata` (migrations, tests)."""
+"""The tables, one module per part of the city's work.
 
-from sqlmodel import SQLModel
+A table module is imported when one of its names is first used, so a command loads only the
+tables it needs (each module imports the modules its foreign keys point to); `metadata` loads
+them all, for migrations and tests.
+"""
 
-from storage.models.agency import (
-    AgencyGroup,
-    LinkCode,
-    Notification,
-    Rating,
-    ReminderSent,
-    StaffMember,
-    Supporter,
-)
-from storage.models.broadcast import (
-    BroadcastCode,
-    BroadcastGroup,
-    Campaign,
-    CampaignText,
-    Delivery,
-    Dispatcher,
-    LinkClick,
-    Relay,
-    RelayForward,
-    RelayJoin,
-    Subscriber,
-    Subscription,
-)
-from storage.models.faq import (
-    FaqFeedback,
-    FaqQuestion,
-    QuestionStatus,
-)
-from storage.models.outbound import (
-    OutboundMessage,
-    OutboundStatus,
-    PendingMessage,
-)
-from storage.models.report import (
-    Agency,
-    Category,
-    Conversation,
-    Identity,
-    InboundEvent,
-    Kecamatan,
-    Kelurahan,
-    Report,
-    ReportEvent,
-    ReportPhoto,
-    RoutingOverride,
-    TicketCounter,
-)
+from __future__ import annotations
 
-metadata = SQLModel.metadata
+import importlib
+from typing import TYPE_CHECKING, Any
+
+MODULES = ("report", "agency", "broadcast", "faq", "outbound")
+_WHERE = {
+    "Agency": "report",
+    "AgencyGroup": "agency",
+    "BroadcastCode": "broadcast",
+    "BroadcastGroup": "broadcast",
+    "Campaign": "broadcast",
+    "CampaignStatus": "broadcast",
+    "CampaignText": "broadcast",
+    "Category": "report",
+    "Conversation": "report",
+    "Delivery": "broadcast",
+    "DeliveryStatus": "broadcast",
+    "Dispatcher": "broadcast",
+    "FaqFeedback": "faq",
+    "FaqQuestion": "faq",
+    "Identity": "report",
+    "InboundEvent": "report",
+    "Kecamatan": "report",
+    "Kelurahan": "report",
+    "LinkClick": "broadcast",
+    "LinkCode": "agency",
+    "Notification": "agency",
+    "OutboundMessage": "outbound",
+    "OutboundStatus": "outbound",
+    "PendingMessage": "outbound",
+    "QuestionStatus": "faq",
+    "Rating": "agency",
+    "Relay": "broadcast",
+    "RelayForward": "broadcast",
+    "RelayJoin": "broadcast",
+    "ReminderSent": "agency",
+    "Report": "report",
+    "ReportEvent": "report",
+    "ReportPhoto": "report",
+    "RoutingOverride": "report",
+    "StaffMember": "agency",
+    "Subscriber": "broadcast",
+    "Subscription": "broadcast",
+    "Supporter": "agency",
+    "TicketCounter": "report",
+}
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+    from storage.models.agency import (
+        AgencyGroup,
+        LinkCode,
+        Notification,
+        Rating,
+        ReminderSent,
+        StaffMember,
+        Supporter,
+    )
+    from storage.models.broadcast import (
+        BroadcastCode,
+        BroadcastGroup,
+        Campaign,
+        CampaignStatus,
+        CampaignText,
+        Delivery,
+        DeliveryStatus,
+        Dispatcher,
+        LinkClick,
+        Relay,
+        RelayForward,
+        RelayJoin,
+        Subscriber,
+        Subscription,
+    )
+    from storage.models.faq import (
+        FaqFeedback,
+        FaqQuestion,
+        QuestionStatus,
+    )
+    from storage.models.outbound import (
+        OutboundMessage,
+        OutboundStatus,
+        PendingMessage,
+    )
+    from storage.models.report import (
+        Agency,
+        Category,
+        Conversation,
+        Identity,
+        InboundEvent,
+        Kecamatan,
+        Kelurahan,
+        Report,
+        ReportEvent,
+        ReportPhoto,
+        RoutingOverride,
+        TicketCounter,
+    )
+
+    metadata: MetaData
+
+
+def __getattr__(name: str) -> Any:
+    if name == "metadata":
+        from sqlmodel import SQLModel
+
+        for each in MODULES:
+            importlib.import_module(f"storage.models.{each}")
+        return SQLModel.metadata
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"storage.models.{where}"), name)
+
 
 __all__ = [
     "Agency",
@@ -59,10 +128,12 @@ __all__ = [
     "BroadcastCode",
     "BroadcastGroup",
     "Campaign",
+    "CampaignStatus",
     "CampaignText",
     "Category",
     "Conversation",
     "Delivery",
+    "DeliveryStatus",
     "Dispatcher",
     "FaqFeedback",
     "FaqQuestion",

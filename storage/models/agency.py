@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import storage.models.report  # noqa: F401  (the tables this module's foreign keys point to)
 from storage.types import ts_field, ts_field_opt
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import storage.models.report  # noqa: F401  (the tables this module's foreign keys point to)
 from storage.types import UTCDateTime, ts_field, ts_field_opt
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
+import storage.models.report  # noqa: F401  (the tables this module's foreign keys point to)
 from storage.types import ts_field, ts_field_opt
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
+import storage.models.report  # noqa: F401  (the tables this module's foreign keys point to)
 from storage.types import ts_field
 
 
