@@ -1,8 +1,10 @@
-"""The media store: report photos kept on disk under EMAS_DATA_DIR/media, checked by content."""
+"""The media store: report photos kept on disk under EMAS_DATA_DIR/media, decoded and stored
+again without their metadata."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +46,47 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+# A photo larger than this many pixels is refused before it is decoded: a few kilobytes of
+# compressed data can claim billions of pixels (a decompression bomb). 50 MP is above any
+# phone camera's photo as the chat apps send it.
+MAX_PIXELS = 50_000_000
+JPEG_QUALITY = 85
+
+
+def _clean(data: bytes) -> tuple[bytes, str, str]:
+    """Decode the image and encode it again without any metadata (EXIF with its GPS position
+    and camera owner, XMP, comments), turned upright as its EXIF orientation said; what does
+    not decode is refused. PNG stays PNG (drawings, screenshots); everything else is JPEG."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            if opened.width * opened.height > MAX_PIXELS:
+                raise MediaRejected("too_large")
+            opened.load()
+            image = ImageOps.exif_transpose(opened) or opened
+            keep_png = opened.format == "PNG"
+    except MediaRejected:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError,
+            SyntaxError):
+        raise MediaRejected("not_image") from None
+    out = io.BytesIO()
+    if keep_png:
+        if image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        image.save(out, format="PNG", optimize=True)  # no info, no EXIF: nothing carried over
+        return out.getvalue(), "image/png", ".png"
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue(), "image/jpeg", ".jpg"
+
+
 class MediaStore:
-    """Content-addressed files: the same photo sent twice is kept once."""
+    """Content-addressed files: the same photo sent twice is kept once. Every image is
+    decoded and stored again without metadata, so nothing it carried (a GPS position, the
+    owner's name) is kept or shown to anyone."""
 
     def __init__(self, root: Path, *, max_bytes: int) -> None:
         self.root = root
@@ -56,20 +97,19 @@ class MediaStore:
             raise MediaRejected("empty")
         if len(data) > self.max_bytes:
             raise MediaRejected("too_large")
-        kind = sniff_image(data)
-        if kind is None:
+        if sniff_image(data) is None:
             raise MediaRejected("not_image")
-        ctype, ext = kind
-        digest = hashlib.sha256(data).hexdigest()
+        clean, ctype, ext = _clean(data)
+        digest = hashlib.sha256(clean).hexdigest()
         now = utcnow()
         rel = Path(f"{now:%Y}") / f"{now:%m}" / f"{digest}{ext}"
         target = self.root / rel
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(target.suffix + ".part")
-            tmp.write_bytes(data)
+            tmp.write_bytes(clean)
             tmp.replace(target)
-        return StoredMedia(path=str(rel), content_type=ctype, size=len(data), sha256=digest)
+        return StoredMedia(path=str(rel), content_type=ctype, size=len(clean), sha256=digest)
 
     def absolute(self, rel: str) -> Path:
         path = (self.root / rel).resolve()

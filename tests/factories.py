@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import zlib
@@ -24,7 +25,24 @@ def png_bytes(width: int = 4, height: int = 3, *, seed: int = 0) -> bytes:
             + chunk(b"IEND", b""))
 
 
-def jpeg_bytes(size: int = 2048) -> bytes:
-    """Bytes that start and end like a JPEG, of roughly `size` bytes."""
-    body = os.urandom(max(size - 6, 0))
-    return b"\xff\xd8\xff\xe0" + body + b"\xff\xd9"
+def jpeg_bytes(size: int = 2048, *, exif: bytes | None = None) -> bytes:
+    """A real JPEG of noise, of roughly `size` bytes (noise hardly compresses), with `exif`
+    (raw EXIF bytes) when given."""
+    from PIL import Image
+
+    side = max(8, int((size / 1.2) ** 0.5))
+    image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=95, **({"exif": exif} if exif else {}))
+    return out.getvalue()
+
+
+def same_picture(kept: bytes, sent: bytes) -> bool:
+    """Whether a stored image shows what was sent: same size, pixels within JPEG's loss."""
+    from PIL import Image, ImageChops, ImageStat
+
+    with Image.open(io.BytesIO(kept)) as a, Image.open(io.BytesIO(sent)) as b:
+        if a.size != b.size:
+            return False
+        diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+        return bool(ImageStat.Stat(diff.convert("L")).mean[0] < 40)
