@@ -174,7 +174,12 @@ def create_app(settings: Settings, *, container: Container | None = None,
                 await channel.stop()
             await box.db.dispose()
 
-    app = FastAPI(title="e-Masyarakat bot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # The API's own documentation is for developers: nowhere else does it help, and it maps
+    # the surface for anyone probing the server.
+    development = settings.env == "development"
+    app = FastAPI(title="e-Masyarakat bot", lifespan=lifespan, redoc_url=None,
+                  docs_url="/docs" if development else None,
+                  openapi_url="/openapi.json" if development else None)
     app.state.container = box
     if settings.telegram_enabled and box.telegram is None:
         _attach_telegram(box)
@@ -220,8 +225,14 @@ def create_app(settings: Settings, *, container: Container | None = None,
             return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
         try:
             answer = await channel.handle_json(data)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             return JSONResponse({"detail": "malformed update"}, status_code=400)
+        except Exception as exc:
+            # Answered 200 so that Telegram does not send the same update again and again
+            # (a failing update would hold back every later one); one line, no payload.
+            logger.warning("telegram update %s could not be handled (%s)", data["update_id"],
+                           type(exc).__name__)
+            return JSONResponse({})
         return JSONResponse(answer or {})
 
     async def to_whatsapp(request: Request, method: str) -> Response:

@@ -83,3 +83,13 @@ async def test_with_public_url_the_webhook_is_registered_with_its_secret(
             pass
     assert double.webhook.url == "https://emas.binjaikota.test/webhooks/telegram"
     assert double.webhook.secret_token == WEBHOOK_SECRET
+
+
+async def test_the_api_documentation_is_served_only_in_development(settings: Settings) -> None:
+    for env, expected in (("development", 200), ("test", 404)):
+        app = create_app(settings.model_copy(update={"env": env}), start_channels=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+            for path in ("/docs", "/openapi.json"):
+                assert (await client.get(path)).status_code == expected, (env, path)
+        await app.state.container.db.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import asyncio
 
 import pytest
@@ -47,6 +49,40 @@ async def test_malformed_webhook_gets_400(telegram: TelegramEnv, body: bytes) ->
     )
     assert response.status_code == 400
     assert await count(telegram, InboundEvent) == 0
+
+
+def _strange_updates() -> list[bytes]:
+    """Authenticated but malformed updates, as a broken or hostile sender makes them."""
+    message = {"message_id": 1, "chat": {"id": 700_001, "type": "private"},
+               "from": {"id": 700_001, "is_bot": False, "first_name": "Budi"}, "text": "halo"}
+    return [
+        json.dumps({"update_id": 1, "message": {**message, "date": 10 ** 30}}).encode(),
+        json.dumps({"update_id": 2, "message": {**message, "chat": {"id": 10 ** 40,
+                                                                   "type": "private"}}}).encode(),
+        json.dumps({"update_id": 3, "message": {**message, "date": "kemarin"}}).encode(),
+        json.dumps({"update_id": 4, "callback_query": {"id": 5, "data": ["x"]}}).encode(),
+        b'{"update_id": 5, "message": ' + b"9" * 5000 + b"}",
+        json.dumps({"update_id": 6, "message": {**message, "entities": "bold"}}).encode(),
+        json.dumps({"update_id": 7, "edited_message": None, "message": None}).encode(),
+    ]
+
+
+@pytest.mark.parametrize("body", _strange_updates())
+async def test_a_strange_update_never_gets_a_server_error(
+    telegram: TelegramEnv, body: bytes, caplog: pytest.LogCaptureFixture,
+) -> None:
+    response = await telegram.client.post(
+        "/webhooks/telegram", content=body,
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
+                 "Content-Type": "application/json"},
+    )
+    assert response.status_code in (200, 400)
+    assert not [r for r in caplog.records if r.exc_info], "no traceback per request"
+    assert all("halo" not in r.getMessage() for r in caplog.records)
+    # The bot still answers the next resident.
+    chat = telegram.chat(chat_id=700_077)
+    await chat.say("/start")
+    assert chat.texts
 
 
 async def test_same_update_three_times_has_one_effect(telegram: TelegramEnv) -> None:
