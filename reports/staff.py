@@ -126,11 +126,27 @@ async def make_link_code(
     return code, expires
 
 
+class LinkNotAllowed(PermissionError):
+    """Only the agency's own staff, or Kominfo, may link a group to it; the code stays unspent."""
+
+
+def may_link(staff: StaffMember | None, agency_key: str) -> bool:
+    return staff is not None and staff.active and (
+        staff.role == Role.KOMINFO or staff.agency_key == agency_key)
+
+
 async def redeem_link_code(
     *, session: AsyncSession, code: str, channel: str, chat_key: str, linked_by: int | None,
-    now: datetime,
+    staff: StaffMember | None, now: datetime,
 ) -> str | None:
-    """Link the group to the code's agency; None when the code is unknown, used or expired."""
+    """Link the group to the code's agency; None when the code is unknown, used or expired.
+    Raises LinkNotAllowed, spending nothing, when `staff` (who sent it) is not active staff of
+    that agency or Kominfo: a group member who saw the code cannot link their own group."""
+    pending = await repo_agencies.get_link_code(session=session, code_hash=_hash(code), now=now)
+    if pending is None:
+        return None
+    if not may_link(staff, pending.agency_key):
+        raise LinkNotAllowed(pending.agency_key)
     found = await repo_agencies.use_link_code(session=session, code_hash=_hash(code), now=now)
     if found is None:
         return None

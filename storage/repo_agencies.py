@@ -82,6 +82,16 @@ async def create_link_code(
     return code
 
 
+async def get_link_code(
+    *, session: AsyncSession, code_hash: str, now: datetime
+) -> LinkCode | None:
+    """A code that can still be spent (unused, unexpired), without spending it."""
+    result = await session.exec(select(LinkCode).where(
+        col(LinkCode.code_hash) == code_hash, col(LinkCode.used_at).is_(None),
+        col(LinkCode.expires_at) > now))
+    return result.first()
+
+
 async def use_link_code(
     *, session: AsyncSession, code_hash: str, now: datetime
 ) -> LinkCode | None:

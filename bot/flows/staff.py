@@ -25,7 +25,7 @@ from reports.actions import ActionError, Outcome, ReportActions
 from reports.lifecycle import TransitionRefused
 from reports.roles import can_act
 from reports.service import parse_ticket
-from reports.staff import redeem_link_code, staff_for
+from reports.staff import LinkNotAllowed, redeem_link_code, staff_for
 from storage.media import MediaRejected
 from storage.models import Report
 from storage.models.agency import StaffMember
@@ -313,9 +313,15 @@ async def link_group(ctx: Ctx) -> bool:
     if not code:
         ctx.say(_("Send /link followed by the code from Kominfo, e.g. /link ABCD-2345."))
         return True
-    agency_key = await redeem_link_code(
-        session=ctx.services.session, code=code, channel=ctx.person.channel,
-        chat_key=_chat(ctx), linked_by=ctx.person.id, now=ctx.services.now())
+    try:
+        agency_key = await redeem_link_code(
+            session=ctx.services.session, code=code, channel=ctx.person.channel,
+            chat_key=_chat(ctx), linked_by=ctx.person.id, staff=await _staff(ctx),
+            now=ctx.services.now())
+    except LinkNotAllowed:
+        ctx.say(_("Only the agency's staff or Kominfo can link a group. Ask Kominfo to register "
+                  "you as staff, then send the code again."))
+        return True
     if agency_key is None:
         ctx.say(_("That code is not valid, was used already, or has expired. Ask Kominfo for "
                   "a new one."))

@@ -18,9 +18,16 @@ from storage.types import utcnow
 GROUP = "-1001234567890"
 
 
+async def remove_staff_member(box: Container, telegram_id: str) -> None:
+    from reports.staff import account_for, remove_staff
+
+    async with box.db.session() as session:
+        await remove_staff(session=session, account=account_for(telegram_id=telegram_id))
+
+
 async def link(box: Container, code: str, *, user: str = "5550001",
                chat: str = GROUP) -> str:
-    inbound = Inbound(channel=Channel.TELEGRAM, user_key=user, event_id=f"link-{code}-{chat}",
+    inbound = Inbound(channel=Channel.TELEGRAM, user_key=user, event_id=f"link-{code}-{chat}-{user}",
                       kind=Kind.COMMAND, command="link", command_arg=code, is_group=True,
                       chat_key=chat, text=f"/link {code}", locale_hint="en")
     out = await box.engine.process(inbound)
@@ -82,6 +89,11 @@ async def test_a_group_is_linked_once_with_a_code_from_the_command_line(
     issued = json.loads(out)
     assert issued["agency"] == "putr" and len(issued["code"]) == 9
 
+    # A group member who is not staff cannot use the code, and does not spend it.
+    text = await link(container, issued["code"].lower(), user="5550077")
+    assert "Only the agency's staff or Kominfo can link a group" in text
+    await staff(container, "5550001", role="officer", agency="putr", name="Andi",
+                channel="telegram")
     text = await link(container, issued["code"].lower())
     assert "Dinas Pekerjaan Umum dan Tata Ruang" in text
     code, out = await acli(settings, "agency", "groups", "--json")
@@ -94,11 +106,30 @@ async def test_a_group_is_linked_once_with_a_code_from_the_command_line(
         assert len(await repo_agencies.list_groups(session=session)) == 1
 
 
+async def test_only_the_agencys_staff_or_kominfo_link_a_group(
+    container: Container, clock: Clock
+) -> None:
+    async with container.db.session() as session:
+        code, _expires = await make_link_code(session=session, city=container.city,
+                                              agency_key="dlh", now=clock(), hours=24)
+    await staff(container, "5550001", role="officer", agency="putr", name="Andi",
+                channel="telegram")
+    assert "Only the agency's staff" in await link(container, code)  # another agency's
+    await remove_staff_member(container, "5550001")
+    await staff(container, "5550003", role="officer", agency="dlh", name="Dewi",
+                channel="telegram")
+    assert "Dinas Lingkungan Hidup" in await link(container, code, user="5550003")
+    async with container.db.reader() as session:
+        assert [g.agency_key for g in await repo_agencies.list_groups(session=session)] == [
+            "dlh"]
+
+
 async def test_an_expired_link_code_links_nothing(container: Container, clock: Clock) -> None:
     async with container.db.session() as session:
         code, _expires = await make_link_code(session=session, city=container.city,
                                               agency_key="dlh", now=clock(), hours=24)
     clock.advance(hours=25)
+    await staff(container, "5550001", role="kominfo", name="Rina", channel="telegram")
     assert "expired" in await link(container, code)
     async with container.db.reader() as session:
         assert await repo_agencies.list_groups(session=session) == []
