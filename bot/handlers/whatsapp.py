@@ -38,6 +38,7 @@ from bot.messages import Channel, Inbound, Reply
 from bot.outbound import Outbound
 from bot.settings import Settings
 from storage.db import Database
+from storage.phone import to_e164
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class WhatsAppChannel:
         self.outbound = outbound
         self.db = db
         self.clock = clock
+        self.own_number = to_e164(settings.twilio_whatsapp_from)
         self.windows = Windows(clock)
         self.sender = WhatsAppSender(connection=account.connect(), settings=settings, db=db,
                                      windows=self.windows, clock=clock)
@@ -113,9 +115,9 @@ class WhatsAppChannel:
         if form is None:
             return Response("forbidden", status_code=403, media_type="text/plain")
         fields = {key: str(value) for key, value in form.items()}
-        inbound = parse_form(fields, fetcher=self.media.fetcher)
+        inbound = parse_form(fields, fetcher=self.media.fetcher, own_number=self.own_number)
         if inbound is None:
-            logger.info("whatsapp webhook without a message or sender ignored")
+            logger.warning("whatsapp webhook ignored: not a message from a WhatsApp resident")
         else:
             self._spawn(self.process(inbound))
         return Response(EMPTY_TWIML, media_type="text/xml")

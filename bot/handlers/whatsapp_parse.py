@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -46,6 +47,10 @@ def form_int(value: object) -> int | None:
         return None
 
 
+# Twilio's message ids: SM (or MM for media) and 32 hexadecimal digits.
+_MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
+
+
 def _float(value: str | None) -> float | None:
     try:
         return float(value) if value not in (None, "") else None
@@ -53,12 +58,20 @@ def _float(value: str | None) -> float | None:
         return None
 
 
-def parse_form(form: Mapping[str, str], *, fetcher: MediaFetcher | None = None) -> Inbound | None:
-    """Turn Twilio's inbound-message form into the neutral Inbound; None when it names no
-    message or no sender."""
-    sid = form.get("MessageSid") or form.get("SmsMessageSid")
-    user = to_e164(form.get("From")) or to_e164(form.get("WaId"))
-    if not sid or not user:
+def parse_form(form: Mapping[str, str], *, fetcher: MediaFetcher | None = None,
+               own_number: str | None = None) -> Inbound | None:
+    """Turn Twilio's inbound-message form into the neutral Inbound; None when it is not a
+    WhatsApp message from someone else: no message id or one not shaped as Twilio makes them
+    (a signed form whose fields were shifted into each other), an SMS or other sender, or the
+    bot's own number (answering it would loop)."""
+    sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
+    if not _MESSAGE_SID.fullmatch(sid):
+        return None
+    sender = form.get("From") or ""
+    if sender and not sender.startswith("whatsapp:"):
+        return None
+    user = to_e164(sender) or to_e164(form.get("WaId"))
+    if not user or (own_number is not None and user == own_number):
         return None
     inbound = Inbound(
         channel=Channel.WHATSAPP,

@@ -102,3 +102,21 @@ def test_a_slash_command_is_a_command() -> None:
     inbound = parse_form(form(Body="/bahasa en"))
     assert inbound is not None
     assert (inbound.kind, inbound.command, inbound.command_arg) == (Kind.COMMAND, "bahasa", "en")
+
+
+@pytest.mark.parametrize("fields", [
+    {"From": "+6281234567890"},  # an SMS, not WhatsApp
+    {"From": "messenger:12345", "WaId": "6281234567890"},
+    {"MessageSid": "SM" + "a" * 31},  # a field shifted into its neighbour
+    {"MessageSid": "SM" + "a" * 32 + "N"},
+    {"MessageSid": "XX" + "a" * 32},
+])
+def test_what_is_not_a_whatsapp_message_is_ignored(fields: dict[str, str]) -> None:
+    assert parse_form(form(**fields, Body="halo")) is None
+
+
+def test_the_bots_own_number_is_never_answered() -> None:
+    own = "+14155238886"
+    assert parse_form(form(From=f"whatsapp:{own}", WaId=own[1:], Body="halo"),
+                      own_number=own) is None
+    assert parse_form(form(Body="halo"), own_number=own) is not None
