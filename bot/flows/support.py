@@ -13,13 +13,6 @@ from bot.messages import Option
 from reports.duplicates import find_similar
 from reports.lifecycle import OPEN
 
-EXCERPT = 120
-
-
-def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
-
 
 class SupportStep:
     """ReportFlow's states `similar`: shown after the description, before the photos."""
@@ -44,16 +37,15 @@ class SupportStep:
         lines = [_("Residents have already reported what looks like the same problem:"), ""]
         options = []
         for match in matches:
+            # Another resident's report: what, where (the kelurahan only), how far along and
+            # since when. Never its words, address, photos or reporter (UU 27/2022).
             report = match.report
+            category = city.category(report.category_key)
             kel = city.kelurahan(report.kelurahan_code) if report.kelurahan_code else None
-            place = kel.name if kel else "-"
-            if report.address:
-                place += f", {report.address}"
-            supporters = ngettext("{n} supporter", "{n} supporters",
-                                  match.supporters).format(n=match.supporters)
-            lines.append(f"• {report.ticket} · {status_label(report.status)} · {place} · "
-                         f"{format_date(report.created_at, fmt='medium')} · {supporters}")
-            lines.append(f"  “{_excerpt(report.description)}”")
+            lines.append(" · ".join([
+                report.ticket, category.name() if category else "-",
+                _("Kel. {name}").format(name=kel.name) if kel else "-",
+                status_label(report.status), format_date(report.created_at, fmt="medium")]))
             options.append(Option(f"sup:{report.id}", _("👍 Support {ticket}").format(
                 ticket=report.ticket)))
         lines += ["", _("Support it instead of filing a new report: you will be told of its "

@@ -44,7 +44,10 @@ async def test_a_report_within_100_metres_is_offered_and_supported(channel_env: 
     await describe(chat, "Aspal rusak parah, motor sering jatuh di sini",
                    near=(HERE[0] + 0.0003, HERE[1] + 0.0001))
     assert "already reported what looks like the same problem" in chat.text
-    assert first.ticket in chat.text and "0 supporters" in chat.text
+    offer = chat.text
+    assert first.ticket in offer and "Damaged road" in offer and "Kel. Kartini" in offer
+    # Another resident's report shows no words, address, photo or reporter of theirs.
+    assert "Jalan berlubang" not in offer and "SD Negeri" not in offer and "Budi" not in offer
     await chat.tap(f"Support {first.ticket}")
     assert f"You now support report {first.ticket}" in chat.text
     assert "1 resident supports it" in chat.text
@@ -139,3 +142,22 @@ def test_description_similarity_ignores_filler_words() -> None:
                            "Sampah di pasar tavip belum diangkut 3 hari") >= 75
     assert text_similarity("Sampah menumpuk di TPS pasar tavip tidak diangkut",
                            "Sampah berserakan di jalan Gatot Subroto") < 75
+
+
+async def test_me_too_never_shows_an_anonymous_neighbours_words_address_or_name(
+    channel_env: Any,
+) -> None:
+    box = channel_env.box
+    first = await file_report(box, lat=HERE[0], lon=HERE[1], anonymous=True,
+                              description="Jalan amblas depan rumah Pak Harun no 12")
+    async with box.db.session() as session:
+        stored = await repo_agencies.get_report(session=session, report_id=first.id or 0)
+        assert stored is not None
+        stored.address = "Jl. Cut Nyak Dhien gg. Mawar no 12"
+        session.add(stored)
+    chat = channel_env.chat(chat_id=700_055, language_code="en")
+    await describe(chat, "Jalan rusak berat, banyak lubang",
+                   near=(HERE[0] + 0.0002, HERE[1]))
+    assert first.ticket in chat.text
+    for secret in ("amblas", "Harun", "Cut Nyak Dhien", "Mawar", "Budi"):
+        assert secret not in chat.text, secret
