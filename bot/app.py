@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from bot.broadcast_texts import CAMPAIGN_WORDS
 from bot.engine import Engine, Outgoing
@@ -28,6 +28,7 @@ from bot.notice_outbox import NoticeOutbox
 from bot.outbound import Outbound
 from bot.outbox import agency_jobs
 from bot.settings import Settings
+from broadcasts.campaigns import LinkFollower
 from broadcasts.hub import BroadcastHub
 from faq.library import FaqLibrary, category_words
 from reports.sla import calendar_for
@@ -196,14 +197,11 @@ def create_app(settings: Settings, *, container: Container | None = None,
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    tracked_links = LinkFollower()
+
     @app.get("/l/{code}")
     async def tracked_link(code: str) -> Response:
-        from fastapi.responses import RedirectResponse
-
-        from broadcasts.campaigns import follow_link
-
-        async with box.db.session() as session:
-            url = await follow_link(session=session, code=code, now=utcnow())
+        url = await tracked_links.follow(db=box.db, code=code, now=utcnow())
         if url is None:
             return JSONResponse({"detail": "not found"}, status_code=404)
         return RedirectResponse(url, status_code=302)

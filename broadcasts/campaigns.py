@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from broadcasts.reach import campaign_reach
 from broadcasts.subscribers import ensure_groups
 from storage import repo_broadcasts as repo
 from storage.city import City
+from storage.db import Database
 from storage.models.broadcast import Campaign, CampaignStatus
 
 TITLE_LIMIT = 200
@@ -337,8 +339,33 @@ def tracked_url(public_url: str | None, salt: str, delivery_id: int, url: str) -
     return f"{public_url.rstrip('/')}/l/{links.click_code(salt, delivery_id)}"
 
 
+class LinkFollower:
+    """Tracked links for one process: each recipient's first click is counted; any later
+    click on the same code (the same person again, or a flood of requests) is answered from
+    memory, with no database read or write."""
+
+    def __init__(self, *, remember: int = 100_000) -> None:
+        self.remember = remember
+        self._known: OrderedDict[str, str] = OrderedDict()
+
+    async def follow(self, *, db: Database, code: str, now: datetime) -> str | None:
+        """The campaign's page for `code`, or None for an unknown or forged code."""
+        url = self._known.get(code)
+        if url is not None:
+            self._known.move_to_end(code)
+            return url
+        async with db.session() as session:
+            url = await follow_link(session=session, code=code, now=now)
+        if url is not None:
+            self._known[code] = url
+            while len(self._known) > self.remember:
+                self._known.popitem(last=False)
+        return url
+
+
 async def follow_link(*, session: AsyncSession, code: str, now: datetime) -> str | None:
-    """Count a click on a tracked link; the campaign's link, or None for an unknown code."""
+    """Count a click on a tracked link (once per recipient); the campaign's link, or None for
+    an unknown code."""
     delivery_id = links.click_delivery_id(code)
     if delivery_id is None:
         return None

@@ -655,10 +655,17 @@ async def get_delivery(*, session: AsyncSession, delivery_id: int) -> Delivery |
     return await session.get(Delivery, delivery_id)
 
 
-async def record_click(*, session: AsyncSession, delivery: Delivery, now: datetime) -> None:
+async def record_click(*, session: AsyncSession, delivery: Delivery, now: datetime) -> bool:
+    """Count a recipient's click once: False (nothing written) when their copy's link was
+    clicked before."""
+    t = _table(LinkClick)
+    seen = await _run(session, select(t.c.id).where(t.c.delivery_id == delivery.id).limit(1))
+    if seen.first() is not None:
+        return False
     session.add(LinkClick(campaign_id=delivery.campaign_id, delivery_id=delivery.id,
                           kelurahan_code=delivery.kelurahan_code, at=now))
     await session.flush()
+    return True
 
 
 # --- reach -----------------------------------------------------------------------------------
@@ -667,8 +674,8 @@ async def record_click(*, session: AsyncSession, delivery: Delivery, now: dateti
 def _receipt_status() -> tuple[Any, Any]:
     """The delivery status with WhatsApp receipts applied, and the join that brings them."""
     om = _table(OutboundMessage)
-    sent, delivered, read, failed = (DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value, DeliveryStatus.READ.value,
-                                      DeliveryStatus.FAILED.value)
+    sent, delivered = DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value
+    read, failed = DeliveryStatus.READ.value, DeliveryStatus.FAILED.value
     status = case(
         (and_(T_DEL.c.status.in_([sent, delivered]), om.c.status == OutboundStatus.READ), read),
         (and_(T_DEL.c.status == sent, om.c.status == OutboundStatus.DELIVERED), delivered),
