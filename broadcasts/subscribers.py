@@ -276,6 +276,7 @@ class ImportReport:
     kept_stopped: int = 0
     relays: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    applied: bool = False  # False: rejected rows, and nothing was written
 
 
 @dataclass
@@ -378,8 +379,52 @@ def _parse_row(line: int, raw: dict[str, str], city: City, catalog: GroupCatalog
                 consent=consent)
 
 
+# A field longer than this is refused with its row (no column of the import needs more); the
+# csv module's own limit, well above it, keeps one runaway field from stopping the import.
+FIELD_LIMIT = 1000
+_CSV_FIELD_LIMIT = 1 << 20
+# Workbooks, documents and images that are sometimes picked instead of the CSV export.
+_BINARY_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff",
+                 b"GIF8")
+
+
+def decode_csv(data: bytes) -> str:
+    """The text of a CSV file as offices save it: UTF-8 with or without a BOM, UTF-16 (Excel's
+    "Unicode text"), or Windows-1252/Latin-1 (older Excel). Anything else, a spreadsheet's
+    binary format or an image, is refused in one line.
+
+    Decided by fixed rules rather than a guessing library: a short file of Indonesian names
+    is valid in several encodings, and only these are what the city's offices produce."""
+    not_text = CsvImportError("this is not a CSV text file (save it as CSV)")
+    if data.startswith(_BINARY_MAGIC):
+        raise not_text
+    head = data[:4096]
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = data.decode("utf-16")
+        elif head.count(b"\x00") > len(head) // 4:
+            # UTF-16 without a byte order mark: every other byte is zero in Latin script.
+            even, odd = head[0::2].count(b"\x00"), head[1::2].count(b"\x00")
+            text = data.decode("utf-16-le" if odd > even else "utf-16-be")
+        elif b"\x00" in head:
+            raise not_text
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = data.decode("cp1252", errors="strict")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    sample = text[:4096]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n")
+    if controls > len(sample) // 100:
+        raise not_text
+    return text
+
+
 def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row by canonical column name), streaming."""
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     reader = csv.reader(stream)
     try:
         header = next(reader)
@@ -398,26 +443,24 @@ def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
 
 async def import_subscribers(*, db: Database, city: City, catalog: GroupCatalog,
                              stream: IO[str], now: Callable[[], datetime],
-                             batch: int = 500) -> ImportReport:
-    """Validate every row and upsert the good ones, `batch` rows per transaction.
+                             partial: bool = False) -> ImportReport:
+    """Check every row, then import all of them in one transaction, or none: with a rejected
+    row nothing is written unless `partial` (then the good rows are). `applied` says which.
 
     Running the same file again changes nothing. A subscriber who opted out stays opted out.
     """
     report = ImportReport()
     seen: set[tuple[str, str]] = set()
     pending: list[_Row] = []
-    async with db.session() as session:
-        await ensure_groups(session, catalog)
-
-    async def flush() -> None:
-        async with db.session() as session:
-            service = SubscriberService(session=session, city=city, catalog=catalog, now=now)
-            for row in pending:
-                await _upsert(service, row, report)
-        pending.clear()
-
     for line, raw in read_rows(stream):
         report.rows += 1
+        too_long = next((name for name, value in raw.items() if len(value) > FIELD_LIMIT),
+                        None)
+        if too_long is not None:
+            report.rejected.append({"line": line, "address": "",
+                                    "reason": f"{too_long} is longer than {FIELD_LIMIT} "
+                                              "characters"})
+            continue
         parsed = _parse_row(line, raw, city, catalog)
         if isinstance(parsed, str):
             report.rejected.append({"line": line, "address": (raw.get("address") or "").strip(),
@@ -430,10 +473,14 @@ async def import_subscribers(*, db: Database, city: City, catalog: GroupCatalog,
             continue
         seen.add(key)
         pending.append(parsed)
-        if len(pending) >= batch:
-            await flush()
-    if pending:
-        await flush()
+    if report.rejected and not partial:
+        return report
+    async with db.session() as session:
+        await ensure_groups(session, catalog)
+        service = SubscriberService(session=session, city=city, catalog=catalog, now=now)
+        for row in pending:
+            await _upsert(service, row, report)
+    report.applied = True
     return report
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -41,33 +42,43 @@ def subscribers() -> None:
 
 @subscribers.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--partial", is_flag=True,
+              help="Import the good rows even when some are rejected.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def import_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
+def import_cmd(ctx: click.Context, file: Path, partial: bool, as_json: bool) -> None:
     """Import subscribers from a CSV file with the columns channel, address, name, kelurahan,
-    groups, role, consent_source. Every row is checked; rejected rows are listed with the
-    reason. Importing the same file again changes nothing; opt-outs are kept."""
-    from broadcasts.subscribers import CsvImportError, import_subscribers
+    groups, role, consent_source (UTF-8, UTF-16 or Windows-1252). Every row is checked and
+    rejected rows are listed with the reason; with any rejected row nothing is imported unless
+    --partial. Importing the same file again changes nothing; opt-outs are kept."""
+    import io
+
+    from broadcasts.subscribers import CsvImportError, decode_csv, import_subscribers
     from storage.types import utcnow
 
     async def go(db: Any, city: Any, catalog: Any) -> dict[str, Any]:
-        with file.open(encoding="utf-8-sig", newline="") as stream:
-            report = await import_subscribers(db=db, city=city, catalog=catalog, stream=stream,
-                                              now=utcnow)
+        text = decode_csv(await asyncio.to_thread(file.read_bytes))
+        report = await import_subscribers(db=db, city=city, catalog=catalog,
+                                          stream=io.StringIO(text, newline=""), now=utcnow,
+                                          partial=partial)
         return dataclasses.asdict(report)
 
     data = run_or_fail(_with_parts(get_settings(ctx), go), CsvImportError)
     if as_json:
         echo_json(data)
+    elif not data["applied"]:
+        click.echo(f"{data['rows']} rows, {len(data['rejected'])} rejected: nothing imported. "
+                   "Correct the rows below, or import the good ones with --partial.")
     else:
         click.echo(f"{data['rows']} rows: {data['created']} new, {data['updated']} updated, "
                    f"{data['unchanged']} unchanged, {len(data['rejected'])} rejected; "
                    f"{data['relays']} kepala lingkungan registered; {data['kept_stopped']} "
                    f"opted out and kept so")
+    if not as_json:
         for row in data["rejected"]:
             click.echo(f"  line {row['line']}: {row['reason']}")
-    if data["rejected"] and not data["created"] and not data["updated"] \
-            and not data["unchanged"]:
+    if not data["applied"] or (data["rejected"] and not data["created"]
+                               and not data["updated"] and not data["unchanged"]):
         ctx.exit(1)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.app import Container
 from bot.settings import Settings
 from broadcasting import deliveries
@@ -31,9 +33,19 @@ async def test_import_checks_every_row_and_is_idempotent(
         container: Container, settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "pelanggan.csv"
     path.write_text(CSV, encoding="utf-8")
-    code, out = await acli(settings, "subscribers", "import", str(path), "--json")
+    # With rejected rows, nothing is imported until the file is corrected...
+    code, out = await acli(settings, "subscribers", "import", str(path))
+    assert code == 1
+    assert out.startswith("12 rows, 7 rejected: nothing imported.")
+    assert "line 5: address: not a Telegram chat id" in out or "line 5:" in out
+    async with container.db.reader() as session:
+        assert await repo_broadcasts.get_subscriber(session=session, channel="telegram",
+                                                    address="700002") is None
+    # ...or the good rows are, with --partial.
+    code, out = await acli(settings, "subscribers", "import", str(path), "--partial", "--json")
     assert code == 0
     report = json.loads(out)
+    assert report["applied"] is True
     assert (report["rows"], report["created"], report["relays"]) == (12, 5, 1)
     reasons = {r["line"]: r["reason"] for r in report["rejected"]}
     assert set(reasons) == {5, 7, 8, 10, 11, 12, 13}
@@ -63,7 +75,7 @@ async def test_import_checks_every_row_and_is_idempotent(
         assert andi is not None
         andi.stopped = True
         session.add(andi)
-    code, out = await acli(settings, "subscribers", "import", str(path), "--json")
+    code, out = await acli(settings, "subscribers", "import", str(path), "--partial", "--json")
     again = json.loads(out)
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 5)
     assert again["kept_stopped"] == 1 and again["relays"] == 0
@@ -85,7 +97,7 @@ async def test_create_preview_send_status(
         container: Container, settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "pelanggan.csv"
     path.write_text(CSV, encoding="utf-8")
-    await acli(settings, "subscribers", "import", str(path))
+    await acli(settings, "subscribers", "import", str(path), "--partial")
     code, out = await acli(settings, "campaign", "create", "--title", "Kerja bakti",
                            "--text", "Kerja bakti hari Minggu.", "--text-en", "Clean-up Sunday.",
                            "--group", "KIM Binjai Utara", "--group", "cgen",
@@ -141,3 +153,46 @@ async def test_a_second_staff_member_approves(
     assert json.loads(out)["status"] == "scheduled"
     code, out = await acli(settings, "campaign", "list", "--json")
     assert [c["id"] for c in json.loads(out)] == [int(campaign_id)]
+
+
+GOOD = ("channel,address,name,kelurahan,groups,role,consent source\n"
+        "telegram,710001,Ucok Sitepu,Pahlawan,cgen,resident,formulir KIM\n"
+        "telegram,710002,Rosé Ginting,Damai,,resident,formulir KIM\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "cp1252"])
+async def test_import_reads_the_encodings_offices_save(
+        container: Container, settings: Settings, tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "pelanggan.csv"
+    path.write_bytes(GOOD.encode(encoding))
+    code, out = await acli(settings, "subscribers", "import", str(path), "--json")
+    assert code == 0 and json.loads(out)["created"] == 2
+    async with container.db.reader() as session:
+        rose = await repo_broadcasts.get_subscriber(session=session, channel="telegram",
+                                                    address="710002")
+    assert rose is not None and rose.name == "Rosé Ginting"
+
+
+@pytest.mark.parametrize("content", [
+    b"PK\x03\x04" + bytes(range(256)) * 20,  # an .xlsx workbook
+    b"\x89PNG\r\n\x1a\n" + b"\x00\x01\x02" * 400,
+])
+async def test_import_refuses_a_binary_file_in_one_line(
+        container: Container, settings: Settings, tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "pelanggan.csv"
+    path.write_bytes(content)
+    code, out = await acli(settings, "subscribers", "import", str(path))
+    assert code == 1
+    assert out.strip().splitlines() == ["Error: this is not a CSV text file (save it as CSV)"]
+
+
+async def test_a_huge_field_rejects_its_row_not_the_import(
+        container: Container, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "pelanggan.csv"
+    path.write_text(GOOD + "telegram,710003," + "A" * 200_000 + ",Damai,,resident,formulir\n",
+                    encoding="utf-8")
+    code, out = await acli(settings, "subscribers", "import", str(path), "--partial", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["created"] == 2
+    assert report["rejected"] == [{"line": 4, "address": "",
+                                   "reason": "name is longer than 1000 characters"}]
