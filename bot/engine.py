@@ -10,9 +10,10 @@ from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from bot.flood import FloodGate
 from bot.flows.base import Ctx, Flow, Person
 from bot.flows.router import Router
-from bot.i18n import DEFAULT_LOCALE, normalize_locale, use_locale
+from bot.i18n import DEFAULT_LOCALE, _, normalize_locale, use_locale
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply
 from bot.services import Services
@@ -65,10 +66,14 @@ class Engine:
         self.understand = understand
         self.clock = clock
         self.locks = KeyedLocks()
+        self.flood = FloodGate(settings.message_limit_per_minute)
 
     async def process(self, inbound: Inbound) -> list[Outgoing]:
         """Handle one inbound event; a redelivered event id yields no effect and no reply."""
         key = f"{inbound.channel}:{inbound.user_key}"
+        if not inbound.is_group and not self.flood.admit(key, self.clock()) \
+                and not await self._lifted(inbound):
+            return self._flooded(inbound, key)
         lock = await self.locks.acquire(key)
         try:
             for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -88,6 +93,28 @@ class Engine:
             return []
         finally:
             self.locks.release(key, lock)
+
+    async def _lifted(self, inbound: Inbound) -> bool:
+        """Whether staff lifted this account's limits (read only when it is over one)."""
+        async with self.db.reader() as session:
+            who = await repo.get_identity(session=session, channel=inbound.channel,
+                                          user_key=inbound.user_key)
+            return who is not None and who.id is not None and await repo.limits_lifted(
+                session=session, identity_id=who.id, now=self.clock())
+
+    def _flooded(self, inbound: Inbound, key: str) -> list[Outgoing]:
+        """Over the per-minute limit: the message is not handled (nothing is recorded, so a
+        redelivery later is), and the account is told once per minute."""
+        logger.warning("%s account over %d messages a minute; messages dropped",
+                       inbound.channel, self.flood.per_minute)
+        if not self.flood.tell_once(key, self.clock()):
+            return []
+        locale = normalize_locale(inbound.locale_hint) or DEFAULT_LOCALE
+        with use_locale(locale):
+            text = _("You sent many messages in a short time, so we paused for a moment. "
+                     "Please wait a minute, then continue.")
+        return [Outgoing(channel=inbound.channel, to=inbound.user_key, reply=Reply(text=text),
+                         locale=locale)]
 
     async def _process_once(self, inbound: Inbound) -> list[Outgoing]:
         now = self.clock()

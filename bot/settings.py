@@ -54,6 +54,10 @@ class Settings(BaseSettings):
 
     # Limits residents meet while filing a report.
     max_photo_bytes: int = 10 * 1024 * 1024
+    # Per account, against spam and runaway scripts (staff lift them for one person with
+    # `emas report lift-limit`): reports filed per hour, and messages handled per minute.
+    report_limit_per_hour: int = 5
+    message_limit_per_minute: int = 30
     max_photos: int = 3
     draft_ttl_hours: int = 48
 

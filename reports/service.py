@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -103,6 +103,17 @@ class ReportService:
             for p in draft.photos
         ]
         return await repo.create_report(session=self.session, report=report, photos=photos)
+
+    async def over_limit(self, *, reporter_id: int, per_hour: int) -> bool:
+        """Whether this person filed `per_hour` reports in the last hour already (staff may
+        lift the limit for one person)."""
+        now = self.now()
+        filed = await repo.count_reports_since(session=self.session, reporter_id=reporter_id,
+                                               since=now - timedelta(hours=1))
+        if filed < per_hour:
+            return False
+        return not await repo.limits_lifted(session=self.session, identity_id=reporter_id,
+                                            now=now)
 
     async def get(self, ticket: str) -> Report | None:
         return await repo.get_report_by_ticket(session=self.session, ticket=ticket)

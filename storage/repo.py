@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import Table, bindparam, func, text
 from sqlalchemy import select as core_select
 from sqlalchemy import update as core_update
 from sqlmodel import col, select
@@ -18,6 +18,7 @@ from storage.models import (
     Identity,
     InboundEvent,
     Kelurahan,
+    LimitLift,
     Report,
     ReportEvent,
     ReportPhoto,
@@ -260,6 +261,30 @@ async def list_reports(
     if reporter_id is not None:
         query = query.where(Report.reporter_id == reporter_id)
     return (await session.exec(query.limit(limit).offset(offset))).all()
+
+
+async def count_reports_since(*, session: AsyncSession, reporter_id: int,
+                              since: datetime) -> int:
+    """How many reports one person filed since `since`."""
+    query = select(func.count()).select_from(Report).where(
+        Report.reporter_id == reporter_id, col(Report.created_at) >= since)
+    return int((await session.exec(query)).one())
+
+
+async def limits_lifted(*, session: AsyncSession, identity_id: int, now: datetime) -> bool:
+    lift = await session.get(LimitLift, identity_id)
+    return lift is not None and lift.until > now
+
+
+async def lift_limits(*, session: AsyncSession, identity_id: int, until: datetime,
+                      lifted_by: str) -> None:
+    lift = await session.get(LimitLift, identity_id)
+    if lift is None:
+        session.add(LimitLift(identity_id=identity_id, until=until, lifted_by=lifted_by))
+    else:
+        lift.until, lift.lifted_by = until, lifted_by
+        session.add(lift)
+    await session.flush()
 
 
 async def kelurahan_names(*, session: AsyncSession) -> dict[str, str]:

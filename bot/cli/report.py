@@ -150,3 +150,38 @@ def assign(ctx: click.Context, ticket: str, agency: str) -> None:
 
     moved, now = _move(get_settings(ctx), ticket, act)
     click.echo(f"{moved}: {now} ({agency})")
+
+
+@report.command("lift-limit")
+@click.option("--telegram-id", help="The person's Telegram user id.")
+@click.option("--phone", help="The person's WhatsApp number.")
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(1, 24 * 90))
+@click.option("--by", default="kominfo", show_default=True, help="Who lifts it (audited).")
+@click.pass_context
+def lift_limit(ctx: click.Context, telegram_id: str | None, phone: str | None, hours: int,
+               by: str) -> None:
+    """Let one person file more reports and send more messages than the per-account limits
+    allow (an office filing for many residents), for a number of hours."""
+    from datetime import timedelta
+
+    from reports.staff import StaffError, account_for
+    from storage import repo
+    from storage.types import utcnow
+
+    try:
+        account = account_for(telegram_id=telegram_id, phone=phone)
+    except StaffError as error:
+        raise click.UsageError(str(error)) from None
+
+    async def go(session: Any, city: Any) -> str:
+        who = await repo.get_identity(session=session, channel=account.channel,
+                                      user_key=account.user_key)
+        if who is None or who.id is None:
+            raise click.ClickException(f"nobody has written to the bot from {account.user_key}"
+                                       f" on {account.channel}")
+        until = utcnow() + timedelta(hours=hours)
+        await repo.lift_limits(session=session, identity_id=who.id, until=until, lifted_by=by)
+        return format_datetime(until, fmt="d MMM y HH.mm")
+
+    until = run(with_session(get_settings(ctx), go))
+    click.echo(f"limits lifted for {account.user_key} on {account.channel} until {until}")

@@ -484,6 +484,20 @@ class ReportFlow(SupportStep, Flow):
             ctx.goto({"category": "category", "kelurahan": "place"}.get(missing[0],
                                                                         "description"))
             return
+        if await _over_report_limit(ctx):
+            # The draft stays: the resident can send it later, nothing is lost.
+            ctx.say(ngettext(
+                "You have sent {n} report in the last hour, the most one account may send. "
+                "This report is kept: please send it again in a while, or call {number} if it "
+                "is an emergency.",
+                "You have sent {n} reports in the last hour, the most one account may send. "
+                "This report is kept: please send it again in a while, or call {number} if it "
+                "is an emergency.", ctx.services.settings.report_limit_per_hour).format(
+                n=ctx.services.settings.report_limit_per_hour,
+                number=ctx.services.city.emergency_number),
+                options=[Option("submit", _("✅ Send report")), *nav_options()])
+            ctx.stay()
+            return
         result = await ctx.services.reports.submit(
             draft=DraftReport.model_validate(draft.dump()), reporter=ctx.person
         )
@@ -521,3 +535,9 @@ class ReportFlow(SupportStep, Flow):
     def draft_summary(draft: ReportDraft) -> str:
         when = format_datetime(draft.saved_at) if draft.saved_at else "-"
         return _("You have an unfinished report (last changed {when}).").format(when=when)
+
+
+async def _over_report_limit(ctx: Ctx) -> bool:
+    services = ctx.services
+    return await services.reports.over_limit(
+        reporter_id=ctx.person.id, per_hour=services.settings.report_limit_per_hour)

@@ -29,6 +29,17 @@ class Identity(SQLModel, table=True):
     last_inbound_at: datetime | None = ts_field_opt()
 
 
+class LimitLift(SQLModel, table=True):
+    """Staff lifted the per-account limits for one person until `until` (an office that files
+    on behalf of many residents, say)."""
+
+    __tablename__ = "limit_lift"
+
+    identity_id: int = Field(foreign_key="identity.id", primary_key=True)
+    until: datetime = ts_field()
+    lifted_by: str = Field(max_length=128)
+
+
 class Conversation(SQLModel, table=True):
     """Where a person stands in a flow; `version` guards against concurrent writers."""
 
