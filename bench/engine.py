@@ -46,8 +46,10 @@ async def run(residents: int, rounds: int, url: str | None) -> dict[str, float]:
     try:
         url = url or f"sqlite+aiosqlite:///{workdir}/emas.db"
         await asyncio.to_thread(upgrade, url)
+        # Simulated residents type far faster than people: the per-account limits are off.
         settings = Settings(_env_file=None, env="development",  # type: ignore[call-arg]
-                            database_url=url, data_dir=workdir / "data")
+                            database_url=url, data_dir=workdir / "data",
+                            message_limit_per_minute=0, report_limit_per_hour=0)
         box = build_container(settings)
         async with box.db.session() as session:
             await seed(session=session, pack=load_city_pack(settings.city_dir))

@@ -19,7 +19,10 @@ class FloodGate:
         self._swept = datetime.min.replace(tzinfo=UTC)
 
     def admit(self, key: str, now: datetime) -> bool:
-        """Count a message; False when the account is over its limit for the last minute."""
+        """Count a message; False when the account is over its limit for the last minute
+        (a limit of 0 admits everything)."""
+        if self.per_minute <= 0:
+            return True
         self._sweep(now)
         times = self._seen.setdefault(key, deque())
         while times and now - times[0] >= WINDOW:

@@ -106,7 +106,9 @@ class ReportService:
 
     async def over_limit(self, *, reporter_id: int, per_hour: int) -> bool:
         """Whether this person filed `per_hour` reports in the last hour already (staff may
-        lift the limit for one person)."""
+        lift the limit for one person); a limit of 0 is none."""
+        if per_hour <= 0:
+            return False
         now = self.now()
         filed = await repo.count_reports_since(session=self.session, reporter_id=reporter_id,
                                                since=now - timedelta(hours=1))

@@ -102,6 +102,9 @@ def settings(tmp_path: Path, template_db: str) -> Settings:
         database_url=url,
         data_dir=tmp_path / "data",
         content_dir=CONTENT,
+        # Test residents type at machine speed on a clock that stands still: the per-minute
+        # message limit is off here; tests/bot/test_limits.py sets it.
+        message_limit_per_minute=0,
     )
 
 
