@@ -489,12 +489,19 @@ async def _upsert(service: SubscriberService, row: _Row, report: ImportReport) -
     subscriber = await service.find(row.channel, row.address)
     created = subscriber is None
     changed = False
+    # Someone who said STOP in chat stays stopped, whatever a list says about them.
+    said_stop = await repo.said_stop_in_chat(session=session, channel=row.channel,
+                                             address=row.address)
     if subscriber is None:
         subscriber = Subscriber(channel=row.channel, address=row.address, name=row.name,
                                 kelurahan_code=row.kelurahan_code, role=row.role,
                                 consent_source=row.consent, source="import",
                                 is_group=row.channel == "telegram" and row.address.startswith("-"),
                                 created_at=service.now(), updated_at=service.now())
+        if said_stop:
+            subscriber.stopped, subscriber.stop_reason = True, "resident"
+            subscriber.stopped_at = service.now()
+            report.kept_stopped += 1
         await repo.save_subscriber(session=session, subscriber=subscriber)
     else:
         for attr, value in (("name", row.name), ("kelurahan_code", row.kelurahan_code),
@@ -502,6 +509,10 @@ async def _upsert(service: SubscriberService, row: _Row, report: ImportReport) -
             if value is not None and getattr(subscriber, attr) != value:
                 setattr(subscriber, attr, value)
                 changed = True
+        if said_stop and not subscriber.stopped:
+            subscriber.stopped, subscriber.stop_reason = True, "resident"
+            subscriber.stopped_at = service.now()
+            changed = True
         if changed:
             await repo.save_subscriber(session=session, subscriber=subscriber)
         if subscriber.stopped:

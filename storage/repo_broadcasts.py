@@ -181,10 +181,24 @@ async def last_report_kelurahan(*, session: AsyncSession, identity_id: int) -> s
     return result.scalar_one_or_none()
 
 
+# Whether a subscriber said STOP: on the subscriber row (a list, a relay) or in chat, on the
+# person's identity. Every count and every audience reads this one rule.
+_WITH_IDENTITY = T_SUB.outerjoin(
+    T_ID, and_(T_ID.c.channel == T_SUB.c.channel, T_ID.c.user_key == T_SUB.c.address))
+STOPPED = or_(T_SUB.c.stopped == true(), func.coalesce(T_ID.c.opted_out, false()) == true())
+
+
+async def said_stop_in_chat(*, session: AsyncSession, channel: str, address: str) -> bool:
+    found = await _run(session, select(T_ID.c.opted_out).where(
+        T_ID.c.channel == channel, T_ID.c.user_key == address))
+    return bool(found.scalar_one_or_none())
+
+
 async def count_subscribers(*, session: AsyncSession) -> dict[str, int]:
+    stopped = STOPPED.label("stopped")
     rows = await _run(session,
-        select(T_SUB.c.channel, T_SUB.c.stopped, func.count()).group_by(T_SUB.c.channel,
-                                                                          T_SUB.c.stopped)
+        select(T_SUB.c.channel, stopped, func.count()).select_from(_WITH_IDENTITY)
+        .group_by(T_SUB.c.channel, stopped)
     )
     out: dict[str, int] = {}
     for channel, stopped, n in rows.all():
@@ -391,7 +405,7 @@ class AudienceQuery:
         return func.coalesce(T_ID.c.locale, T_SUB.c.locale, literal("id"))
 
     def _opted_out(self) -> ColumnElement[bool]:
-        return or_(T_SUB.c.stopped == true(), func.coalesce(T_ID.c.opted_out, false()) == true())
+        return STOPPED
 
     def _where(self) -> ColumnElement[bool]:
         cond = or_(self._chosen(), self._relay())

@@ -196,3 +196,29 @@ async def test_a_huge_field_rejects_its_row_not_the_import(
     assert code == 0 and report["created"] == 2
     assert report["rejected"] == [{"line": 4, "address": "",
                                    "reason": "name is longer than 1000 characters"}]
+
+
+async def test_a_resident_who_said_stop_in_chat_is_never_imported_as_reachable(
+        container: Container, settings: Settings, tmp_path: Path) -> None:
+    from agencies_kit import send
+
+    await send(container, "710001", "/start", channel="telegram")
+    await send(container, "710001", "STOP", channel="telegram")
+    code, out = await acli(settings, "subscribers", "stats", "--json")
+    before = json.loads(out)
+    path = tmp_path / "pelanggan.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    code, out = await acli(settings, "subscribers", "import", str(path), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["kept_stopped"] == 1
+    async with container.db.reader() as session:
+        ucok = await repo_broadcasts.get_subscriber(session=session, channel="telegram",
+                                                    address="710001")
+    assert ucok is not None and ucok.stopped
+    code, out = await acli(settings, "subscribers", "stats", "--json")
+    after = json.loads(out)
+    assert after.get("telegram", 0) - before.get("telegram", 0) == 1  # Rosé only
+    assert after.get("telegram_stopped", 0) - before.get("telegram_stopped", 0) == 1
+    # Importing the list again does not undo it.
+    code, out = await acli(settings, "subscribers", "import", str(path), "--json")
+    assert json.loads(out)["kept_stopped"] == 1
