@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -142,6 +143,12 @@ class EmasGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit,
                 click.exceptions.Abort, KeyboardInterrupt, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader went away (`emas chat | head`): nothing more to say, and nothing
+            # to complain about. Python's own advice: point stdout at devnull, exit 1.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(1) from None
         except Exception as exc:
             line = describe_failure(exc)
             logging.getLogger("bot.cli").debug("command failed", exc_info=True)

@@ -106,3 +106,23 @@ def test_every_command_loads_and_explains_itself() -> None:
         assert f" {name} [OPTIONS]" in result.output
     unknown = runner.invoke(main, ["repot", "list"])
     assert unknown.exit_code == 2 and "No such command 'repot'" in unknown.output
+
+
+def test_a_reader_that_goes_away_ends_the_chat_quietly(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    emas = Path(sys.executable).with_name("emas")
+    env = {**os.environ, "EMAS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/data/emas.db",
+           "EMAS_DATA_DIR": str(tmp_path / "data")}
+    for step in (["db", "upgrade"], ["seed"]):
+        subprocess.run([str(emas), *step], env=env, cwd=tmp_path, check=True,
+                       capture_output=True, timeout=120)
+    chat = subprocess.Popen([str(emas), "chat"], env=env, cwd=tmp_path, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert chat.stdout is not None and chat.stdin is not None
+    chat.stdout.readline()  # the banner, then the reader goes away, as `| head -1` does
+    chat.stdout.close()
+    _out, err = chat.communicate(b"/start\nmenu\n", timeout=120)
+    assert err.decode() == ""
