@@ -68,10 +68,6 @@ def map_link(report: Report) -> str | None:
     return f"https://maps.google.com/?q={report.latitude:.6f},{report.longitude:.6f}"
 
 
-def agency_name(city: City, key: str | None, *, short: bool = False) -> str:
-    return city.agency_label(key, short=short)
-
-
 def due_text(clock: StageClock | None, now: datetime, calendar: WorkCalendar) -> str | None:
     if clock is None or clock.stage not in (VERIFY, ANSWER):
         return None
@@ -126,7 +122,7 @@ def triage_options(report: Report, city: City) -> list[Option]:
     rid = report.id
     return [
         Option(f"st:ver:{rid}", _("✅ Verify → {agency}").format(
-            agency=agency_name(city, report.agency_key, short=True))),
+            agency=city.agency_label(report.agency_key, short=True))),
         Option(f"st:route:{rid}", _("🔀 Another agency")),
         Option(f"st:rej:{rid}", _("❌ Reject")),
         Option(f"st:dup:{rid}", _("🔁 Duplicate")),
@@ -152,7 +148,7 @@ def resident_reply(text: str, facts: ReportFacts, status: str, city: City, *,
         template_vars={
             "1": facts.report.ticket,
             "2": status_label(status),
-            "3": agency_name(city, facts.report.agency_key),
+            "3": city.agency_label(facts.report.agency_key),
         },
     )
 
@@ -164,7 +160,7 @@ def resident_update(
     """What a reporter or supporter is told when their report moves."""
     report = facts.report
     ticket = report.ticket
-    agency = agency_name(city, report.agency_key)
+    agency = city.agency_label(report.agency_key)
     # Sentences start with the subject; the first letter is raised once the text is complete.
     if is_reporter:
         subject = _("your report {ticket}").format(ticket=ticket)
@@ -226,7 +222,7 @@ def agency_post(facts: ReportFacts, *, city: City, now: datetime, calendar: Work
                 media_dir: Path, reopened: bool = False, note: str | None = None) -> Reply:
     """A report arriving at an agency: the details, the photos and the action buttons."""
     report = facts.report
-    agency = agency_name(city, report.agency_key, short=True)
+    agency = city.agency_label(report.agency_key, short=True)
     if reopened:
         head = _("🔺 Reopened and escalated: the resident says report {ticket} is not "
                  "fixed.").format(ticket=report.ticket)
@@ -247,8 +243,8 @@ def triage_post(facts: ReportFacts, *, city: City, now: datetime, calendar: Work
     report = facts.report
     lines = [_("📥 New report to verify: {ticket}").format(ticket=report.ticket)]
     lines += details(facts, city=city, now=now, calendar=calendar)
-    lines.append(_("Routing suggests: {agency}").format(agency=agency_name(city,
-                                                                          report.agency_key)))
+    lines.append(_("Routing suggests: {agency}").format(
+        agency=city.agency_label(report.agency_key)))
     return staff_reply("\n".join(lines), facts, triage_options(report, city),
                        facts.photo_paths(media_dir, "before"))
 
@@ -259,14 +255,15 @@ def handed_back_post(facts: ReportFacts, *, city: City, by_agency: str | None, r
     report = facts.report
     lines = [
         _("↩️ {agency} handed report {ticket} back: it is not theirs.").format(
-            agency=agency_name(city, by_agency, short=True), ticket=report.ticket),
+            agency=city.agency_label(by_agency, short=True), ticket=report.ticket),
         _("Reason: {reason}").format(reason=reason),
     ]
     options: list[Option] = []
     if suggested:
-        lines.append(_("Suggested agency: {agency}").format(agency=agency_name(city, suggested)))
+        lines.append(_("Suggested agency: {agency}").format(
+            agency=city.agency_label(suggested)))
         options.append(Option(f"st:asg:{report.id}:{suggested}", _("➡️ Pass to {agency}").format(
-            agency=agency_name(city, suggested, short=True))))
+            agency=city.agency_label(suggested, short=True))))
     options += [Option(f"st:route:{report.id}", _("🔀 Another agency")),
                 Option(f"st:rej:{report.id}", _("❌ Reject"))]
     return staff_reply("\n".join(lines), facts, options)
@@ -276,7 +273,7 @@ def reminder_post(facts: ReportFacts, *, city: City, now: datetime, calendar: Wo
                   stage: str, overdue: bool, with_buttons: bool) -> Reply:
     """A due-soon reminder or an escalation on a breached deadline."""
     report = facts.report
-    agency = agency_name(city, report.agency_key, short=True)
+    agency = city.agency_label(report.agency_key, short=True)
     if stage == VERIFY:
         if overdue:
             head = _("🔺 Overdue: report {ticket} has not been verified and passed to an agency "

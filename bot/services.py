@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +38,8 @@ class Services:
         if media.fetch is None:
             raise MediaRejected("not_image")
         data = await media.fetch()
-        return self.media.save_image(data)
+        # Decoding and re-encoding a 10 MB photo takes a while: not on the event loop.
+        return await asyncio.to_thread(self.media.save_image, data)
 
     async def set_opted_out(self, ctx: Ctx, opted_out: bool) -> bool:
         """Stop (True) or resume (False) every message to this person that is not a reply to

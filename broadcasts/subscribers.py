@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from broadcasts import links
 from broadcasts.audience import ROLES
 from broadcasts.groups import GroupCatalog, GroupInfo, kim_key
+from storage import repo as identities
 from storage import repo_broadcasts as repo
 from storage import repo_outbound
 from storage.city import City
@@ -490,8 +491,9 @@ async def _upsert(service: SubscriberService, row: _Row, report: ImportReport) -
     created = subscriber is None
     changed = False
     # Someone who said STOP in chat stays stopped, whatever a list says about them.
-    said_stop = await repo.said_stop_in_chat(session=session, channel=row.channel,
-                                             address=row.address)
+    person = await identities.get_identity(session=session, channel=row.channel,
+                                           user_key=row.address)
+    said_stop = person is not None and person.opted_out
     if subscriber is None:
         subscriber = Subscriber(channel=row.channel, address=row.address, name=row.name,
                                 kelurahan_code=row.kelurahan_code, role=row.role,

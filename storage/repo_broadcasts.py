@@ -183,15 +183,10 @@ async def last_report_kelurahan(*, session: AsyncSession, identity_id: int) -> s
 
 # Whether a subscriber said STOP: on the subscriber row (a list, a relay) or in chat, on the
 # person's identity. Every count and every audience reads this one rule.
-_WITH_IDENTITY = T_SUB.outerjoin(
-    T_ID, and_(T_ID.c.channel == T_SUB.c.channel, T_ID.c.user_key == T_SUB.c.address))
+_IDENTITY_OF_SUBSCRIBER = and_(T_ID.c.channel == T_SUB.c.channel,
+                               T_ID.c.user_key == T_SUB.c.address)
+_WITH_IDENTITY = T_SUB.outerjoin(T_ID, _IDENTITY_OF_SUBSCRIBER)
 STOPPED = or_(T_SUB.c.stopped == true(), func.coalesce(T_ID.c.opted_out, false()) == true())
-
-
-async def said_stop_in_chat(*, session: AsyncSession, channel: str, address: str) -> bool:
-    found = await _run(session, select(T_ID.c.opted_out).where(
-        T_ID.c.channel == channel, T_ID.c.user_key == address))
-    return bool(found.scalar_one_or_none())
 
 
 async def count_subscribers(*, session: AsyncSession) -> dict[str, int]:
@@ -416,9 +411,7 @@ class AudienceQuery:
         return cond
 
     def _from(self) -> Any:
-        return T_SUB.outerjoin(
-            T_ID, and_(T_ID.c.channel == T_SUB.c.channel, T_ID.c.user_key == T_SUB.c.address)
-        ).outerjoin(T_RELAY, T_RELAY.c.subscriber_id == T_SUB.c.id)
+        return _WITH_IDENTITY.outerjoin(T_RELAY, T_RELAY.c.subscriber_id == T_SUB.c.id)
 
 
 async def max_subscriber_id(*, session: AsyncSession) -> int:

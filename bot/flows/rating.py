@@ -10,7 +10,6 @@ from bot.flows.state import FlowState
 from bot.i18n import _
 from bot.labels import refusal_text
 from bot.messages import Kind, Option
-from bot.notices import agency_name
 from reports.actions import ActionError
 from reports.lifecycle import TransitionRefused
 
@@ -55,7 +54,7 @@ async def rate_button(ctx: Ctx) -> bool:
     else:
         ctx.say(_("We are sorry it is not fixed. Report {ticket} has been reopened and sent "
                   "back to {agency}; its head and Kominfo have been alerted.").format(
-            ticket=report.ticket, agency=agency_name(ctx.services.city, report.agency_key)))
+            ticket=report.ticket, agency=ctx.services.city.agency_label(report.agency_key)))
     leave_flow(ctx)
     RatingState.start(ctx, report=report.id, ticket=report.ticket)
     ctx.goto("stars", RatingFlow.name, remember=False)

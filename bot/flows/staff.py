@@ -20,7 +20,6 @@ from bot.flows.state import FlowState, Moment, ReportDraft, StoredPhoto
 from bot.i18n import _
 from bot.labels import REJECT_REASONS, refusal_text, reject_reason
 from bot.messages import Kind, Option, Reply
-from bot.notices import agency_name
 from reports.actions import ActionError, Outcome, ReportActions
 from reports.lifecycle import TransitionRefused
 from reports.roles import can_act
@@ -193,7 +192,7 @@ async def _act(ctx: Ctx, actions: ReportActions, staff: StaffMember, report: Rep
     if verb == "ver":
         outcome = await actions.verify(report, actor_id=ctx.person.id)
         _done(ctx, outcome, _("✅ Report {ticket} verified and passed to {agency} ({name}).")
-              .format(ticket=report.ticket, agency=agency_name(city, report.agency_key),
+              .format(ticket=report.ticket, agency=city.agency_label(report.agency_key),
                       name=staff.name))
         return
     if verb == "asg":
@@ -202,7 +201,7 @@ async def _act(ctx: Ctx, actions: ReportActions, staff: StaffMember, report: Rep
             return
         outcome = await actions.assign(report, arg, actor_id=ctx.person.id)
         _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
-            ticket=report.ticket, agency=agency_name(city, arg), name=staff.name))
+            ticket=report.ticket, agency=city.agency_label(arg), name=staff.name))
         return
     state = QUESTIONS[verb][0]
     if verb == "res" and report.status not in ("assigned", "in_progress", "reopened"):
@@ -329,7 +328,7 @@ async def link_group(ctx: Ctx) -> bool:
     logger.info("a group was linked to agency %s", agency_key)
     ctx.say(_("✅ This group is now linked to {agency}. New reports for the agency will be "
               "posted here; its staff can act on them with the buttons.").format(
-        agency=agency_name(ctx.services.city, agency_key)))
+        agency=ctx.services.city.agency_label(agency_key)))
     return True
 
 
@@ -503,7 +502,7 @@ class StaffFlow(Flow):
         outcome = await actions.assign(report, agency_key, actor_id=ctx.person.id)
         _finish(ctx)
         _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
-            ticket=report.ticket, agency=agency_name(city, agency_key), name=staff.name))
+            ticket=report.ticket, agency=city.agency_label(agency_key), name=staff.name))
 
     # -- duplicate -----------------------------------------------------------------------------
 
