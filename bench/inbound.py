@@ -14,9 +14,8 @@ What runs where (the machine's two cores are shared as in production):
 Each resident walks a whole report transcript, answering from the keyboard the bot last sent
 (callback data, not labels): /start, "Make a report", a category, a typed kelurahan, skip the
 landmark, a description ("file mine anyway" when similar reports are shown), skip photos, name
-visibility, send; then starts over. The flood limit is lifted on both sides: the double enforces
-none, and the app's bot is built without PTB's AIORateLimiter, which would otherwise hold the
-whole bot to Telegram's 30 messages/s (``--bot-rate-limiter`` keeps it, to see that cap).
+visibility, send; then starts over. The flood limit is lifted on the double's side: it enforces
+none (the app paces only broadcasts, and a 429 would hold only its chat's lane).
 
 Like Telegram, the residents' updates reach the webhook over at most the webhook's
 max_connections (40 by default) at once; an update waiting for a connection is already late.
@@ -30,8 +29,9 @@ not counted; updates/s = updates sent in the measured window and answered / wind
 
 Latency "from webhook to reply": from the start of the webhook POST to the moment the double
 receives the last sendMessage/editMessageText that the update caused for that chat. The webhook
-handler (bot/app.py -> TelegramChannel.handle) awaits the engine and the sends before it
-answers the POST, so the POST round trip is an upper bound; both are reported. A button press is
+handler (bot/app.py -> TelegramChannel.handle) answers the POST once the update committed; its
+replies leave after, from the chat's lane, so the POST round trip is a lower bound; both are
+reported. A button press is
 answered in the webhook's answer (answerCallbackQuery), which the driver hands to the double as
 Telegram would.
 
@@ -156,26 +156,19 @@ def _watch_stalls(path: str, threshold: float = 0.015) -> Callable[[], Awaitable
     return heartbeat
 
 
-def serve_app(conn: Connection, options: dict[str, Any], rate_limited: bool,
-              stalls: str | None = None) -> None:
+def serve_app(conn: Connection, options: dict[str, Any], stalls: str | None = None) -> None:
     """Child process: the app under uvicorn, as `emas serve` runs it; sends back its port."""
     import logging
 
     import uvicorn
 
     from bot.app import create_app
-    from bot.handlers.telegram import build_bot
 
     logging.basicConfig(level=logging.WARNING)
     # Simulated residents type far faster than people: the per-account limits are off.
     settings = Settings(_env_file=None, message_limit_per_minute=0,  # type: ignore[call-arg]
                         report_limit_per_hour=0, **options)
     app = create_app(settings)
-    if not rate_limited:
-        assert settings.telegram_token
-        channel = app.state.container.channels["telegram"]
-        channel.bot = build_bot(settings.telegram_token, settings.telegram_api_url,
-                                rate_limited=False)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
 
@@ -521,7 +514,7 @@ async def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             context = multiprocessing.get_context("spawn")
             parent_end, child_end = context.Pipe()
             process = context.Process(target=serve_app, name="emas-app",
-                                      args=(child_end, options, args.bot_rate_limiter, args.stalls))
+                                      args=(child_end, options, args.stalls))
             process.start()
             assert process.pid is not None
             deadline = time.monotonic() + 60
@@ -605,7 +598,6 @@ async def _drive(kind: str, args: argparse.Namespace, double: TelegramDouble, ap
         "errors": stats.errors,
         "error_kinds": stats.error_kinds,
         "error_examples": stats.error_examples,
-        "bot_rate_limiter": args.bot_rate_limiter,
         **meter.result,
         "app_cpu_ms_per_update": round(10 * meter.result["app_cpu_pct"] / rate, 2)
         if rate else None,
@@ -637,8 +629,6 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="unmeasured lead-in")
     parser.add_argument("--pg-url", default=PG_URL,
                         help="PostgreSQL database to (re)create for the run")
-    parser.add_argument("--bot-rate-limiter", action="store_true",
-                        help="keep PTB's AIORateLimiter (30 messages/s for the whole bot)")
     parser.add_argument("--py-spy", metavar="PREFIX",
                         help="profile the app process in the window: PREFIX-<db>.txt "
                              "(py-spy raw, collapsed stacks)")

@@ -25,7 +25,7 @@ from bot.flows.faq import make_understand
 from bot.i18n import get_locale
 from bot.messages import Reply
 from bot.notice_outbox import NoticeOutbox
-from bot.outbound import Outbound
+from bot.outbound import Journal, Outbound
 from bot.outbox import agency_jobs
 from bot.settings import Settings
 from broadcasts.campaigns import LinkFollower
@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 
 Job = Callable[[], Awaitable[None]]
+
+# The channels whose replies go through the durable outbox (the terminal prints at once).
+DURABLE_CHANNELS = frozenset({"telegram", "whatsapp"})
 
 
 @dataclass
@@ -87,8 +90,8 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
                      marker=settings.faq_reload_marker)
     flows = build_flows(faq=faq)
     engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows,
-                    understand=make_understand(faq), clock=clock)
-    outbound = Outbound()
+                    understand=make_understand(faq), clock=clock, durable=DURABLE_CHANNELS)
+    outbound = Outbound(Journal(db, clock))
 
     async def tell_staff(channel: str, address: str, locale: str, text: str) -> None:
         """A campaign's reach summary to the staff member who sent it."""
@@ -171,6 +174,11 @@ def create_app(settings: Settings, *, container: Container | None = None,
                     for task in tasks:
                         task.cancel()
         finally:
+            # Stop taking messages, let the lanes send what is queued (what cannot go in time
+            # stays in the outbox for the next start), then close the channels' clients.
+            for channel in box.channels.values():
+                await channel.quiesce()
+            await box.outbound.aclose()
             for channel in box.channels.values():
                 await channel.stop()
             await box.db.dispose()

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flood import FloodGate
 from bot.flows.base import Ctx, Flow, Person
 from bot.flows.router import Router
 from bot.i18n import DEFAULT_LOCALE, _, normalize_locale, use_locale
 from bot.locks import KeyedLocks
-from bot.messages import Inbound, Reply
+from bot.messages import Inbound, Reply, reply_payload
 from bot.services import Services
 from bot.settings import Settings
 from reports.service import ReportService
@@ -23,6 +24,7 @@ from storage import repo
 from storage.city import City
 from storage.db import Database
 from storage.media import MediaStore
+from storage.models.agency import Notification
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,10 @@ class Outgoing:
     to: str
     reply: Reply
     locale: str
+    # The durable outbox's row, when the message was written down before it was sent.
+    outbox_id: int | None = None
+    # An answer to the recipient's own message (WhatsApp: inside the window, no template).
+    direct: bool = False
 
 
 Understand = Callable[[Ctx], Awaitable[None]]
@@ -55,7 +61,10 @@ class Engine:
         flows: dict[str, Flow],
         understand: Understand,
         clock: Callable[[], datetime] = utcnow,
+        durable: frozenset[str] = frozenset(),
     ) -> None:
+        """``durable``: the channels whose replies are written to the outbox in the event's
+        transaction and sent after it commits (the terminal prints at once)."""
         self.db = db
         self.settings = settings
         self.city = city
@@ -67,6 +76,7 @@ class Engine:
         self.clock = clock
         self.locks = KeyedLocks()
         self.flood = FloodGate(settings.message_limit_per_minute)
+        self.durable = durable
 
     async def process(self, inbound: Inbound) -> list[Outgoing]:
         """Handle one inbound event; a redelivered event id yields no effect and no reply."""
@@ -186,12 +196,38 @@ class Engine:
                 state=ctx.state,
                 data=ctx.data,
             )
-        target = inbound.chat_key or inbound.user_key
-        return [
-            Outgoing(channel=r.channel or inbound.channel, to=r.to or target, reply=r,
-                     locale=ctx.reply_locales.get(id(r), person.locale))
-            for r in ctx.replies
+            target = inbound.chat_key or inbound.user_key
+            outgoing = [
+                Outgoing(channel=r.channel or inbound.channel, to=r.to or target, reply=r,
+                         locale=ctx.reply_locales.get(id(r), person.locale),
+                         direct=r.to is None and (r.channel or inbound.channel) == inbound.channel)
+                for r in ctx.replies
+            ]
+            await self._write_down(session, outgoing, now)
+        return outgoing
+
+    async def _write_down(self, session: AsyncSession, outgoing: list[Outgoing],
+                          now: datetime) -> None:
+        """The transactional outbox: what this event says is written with its new state, so a
+        crash after the commit still sends it (on the next start); this process claims the
+        rows and sends them itself right after the commit."""
+        rows = [
+            Notification(channel=item.channel, user_key=item.to, locale=item.locale,
+                         kind=item.reply.kind, status="sending", attempts=1, claimed_at=now,
+                         created_at=now,
+                         payload=reply_payload(item.reply) | ({"direct": True}
+                                                              if item.direct else {}))
+            for item in outgoing
+            if item.channel in self.durable and (item.reply.text or item.reply.media_paths)
         ]
+        if not rows:
+            return
+        session.add_all(rows)
+        await session.flush()
+        found = iter(rows)
+        for item in outgoing:
+            if item.channel in self.durable and (item.reply.text or item.reply.media_paths):
+                item.outbox_id = next(found).id
 
     async def _ask_next(self, ctx: Ctx) -> None:
         """Ask the question of the state the handler moved to (a state may move on again)."""

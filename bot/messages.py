@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Channel(StrEnum):
@@ -95,6 +96,37 @@ class Reply:
     # window (WhatsApp): "reply" needs none; e.g. "report_status" maps to a template.
     kind: str = "reply"
     template_vars: dict[str, str] = field(default_factory=dict)
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    """A reply as JSON, for the outbox (a button pop-up is not kept: it answered its press)."""
+    payload: dict[str, Any] = {
+        "text": reply.text,
+        "options": [[o.id, o.label] for o in reply.options],
+        "media_paths": list(reply.media_paths),
+        "url_button": list(reply.url_button) if reply.url_button else None,
+        "kind": reply.kind,
+        "template_vars": dict(reply.template_vars),
+    }
+    if reply.request_location:
+        payload["request_location"] = True
+    if reply.edit:
+        payload["edit"] = True
+    return payload
+
+
+def reply_from_payload(payload: dict[str, Any]) -> Reply:
+    button = payload.get("url_button")
+    return Reply(
+        text=payload.get("text", ""),
+        options=[Option(id=i, label=label) for i, label in payload.get("options", [])],
+        media_paths=list(payload.get("media_paths", [])),
+        url_button=(button[0], button[1]) if button else None,
+        kind=payload.get("kind", "reply"),
+        template_vars=dict(payload.get("template_vars", {})),
+        request_location=bool(payload.get("request_location")),
+        edit=bool(payload.get("edit")),
+    )
 
 
 def option_ids(reply: Reply) -> list[str]:

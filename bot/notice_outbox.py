@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.messages import Option, Reply
+from bot.messages import reply_payload
 from bot.notices import Notice, word_all
 from reports.notices import ReportNotice
 from storage import repo_agencies
@@ -22,29 +22,6 @@ from storage.models.agency import Notification
 
 if TYPE_CHECKING:
     from storage.city import City
-
-
-def reply_payload(reply: Reply) -> dict[str, Any]:
-    return {
-        "text": reply.text,
-        "options": [[o.id, o.label] for o in reply.options],
-        "media_paths": list(reply.media_paths),
-        "url_button": list(reply.url_button) if reply.url_button else None,
-        "kind": reply.kind,
-        "template_vars": dict(reply.template_vars),
-    }
-
-
-def reply_from_payload(payload: dict[str, Any]) -> Reply:
-    button = payload.get("url_button")
-    return Reply(
-        text=payload.get("text", ""),
-        options=[Option(id=i, label=label) for i, label in payload.get("options", [])],
-        media_paths=list(payload.get("media_paths", [])),
-        url_button=(button[0], button[1]) if button else None,
-        kind=payload.get("kind", "reply"),
-        template_vars=dict(payload.get("template_vars", {})),
-    )
 
 
 async def enqueue(*, session: AsyncSession, notices: Iterable[Notice], now: datetime) -> int:

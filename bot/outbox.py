@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.engine import Outgoing
 from bot.labels import RECORD_WORDS
-from bot.notice_outbox import reply_from_payload
-from bot.outbound import Outbound
+from bot.messages import reply_from_payload
+from bot.outbound import CLAIM_TIMEOUT, Outbound
 from reports.scheduler import tick
 from storage import repo_agencies
 from storage.db import Database
@@ -22,49 +22,38 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-# A claim older than this belongs to a sender that died mid-way: the rows are taken again.
-CLAIM_TIMEOUT = timedelta(minutes=5)
 OUTBOX_INTERVAL = 2.0
 SCHEDULER_INTERVAL = 60.0
 
 
 async def deliver_pending(*, db: Database, outbound: Outbound, now: datetime,
-                          limit: int = 50) -> int:
-    """Send what the outbox holds; returns how many went out."""
+                          limit: int = 200) -> int:
+    """Hand what the outbox holds to the lanes (notices of the command line and the scheduler,
+    replies a stopped or crashed process did not send); returns how many were handed to a
+    channel's sender (a row for a channel this process does not run is marked failed). The
+    lanes mark each row once it went out."""
     async with db.session() as session:
         rows = await repo_agencies.claim_notifications(
             session=session, now=now, stale_before=now - CLAIM_TIMEOUT, limit=limit)
-    if not rows:
+    outbound.submit([
+        Outgoing(channel=row.channel, to=row.user_key, reply=reply_from_payload(row.payload),
+                 locale=row.locale, outbox_id=row.id, direct=bool(row.payload.get("direct")))
+        for row in rows
+    ])
+    return sum(1 for row in rows if row.channel in outbound.senders)
+
+
+async def recover(*, db: Database) -> int:
+    """At start: on SQLite this process is the only sender, so rows claimed by its previous
+    life (stopped or killed before they went out) are sent again now rather than when their
+    claim expires."""
+    if not db.is_sqlite:
         return 0
-    sent: list[int] = []
-    retry: list[int] = []
-    failed: list[tuple[int, str]] = []
-    for row in rows:
-        if row.channel not in outbound.senders:
-            failed.append((row.id or 0, f"no sender for channel {row.channel}"))
-            continue
-        item = Outgoing(channel=row.channel, to=row.user_key,
-                        reply=reply_from_payload(row.payload), locale=row.locale)
-        try:
-            await outbound.deliver([item])
-        except Exception as exc:
-            logger.warning("notification %s not sent (attempt %d)", row.id, row.attempts,
-                           exc_info=True)
-            if row.attempts >= MAX_ATTEMPTS:
-                failed.append((row.id or 0, type(exc).__name__))
-            else:
-                retry.append(row.id or 0)
-            continue
-        sent.append(row.id or 0)
     async with db.session() as session:
-        await repo_agencies.finish_notifications(session=session, ids=sent, now=now)
-        await repo_agencies.finish_notifications(session=session, ids=retry, now=now,
-                                                 status="pending")
-        for row_id, error in failed:
-            await repo_agencies.finish_notifications(session=session, ids=[row_id], now=now,
-                                                     status="failed", error=error[:200])
-    return len(sent)
+        count = await repo_agencies.release_notifications(session=session, ids=None)
+    if count:
+        logger.info("%d message(s) left by the previous run go out now", count)
+    return count
 
 
 def agency_jobs(box: Container) -> list[Callable[[], Coroutine[Any, Any, None]]]:
@@ -81,6 +70,7 @@ def agency_jobs(box: Container) -> list[Callable[[], Coroutine[Any, Any, None]]]
             await asyncio.sleep(SCHEDULER_INTERVAL)
 
     async def notification_outbox() -> None:
+        await recover(db=box.db)
         while True:
             try:
                 while await deliver_pending(db=box.db, outbound=box.outbound, now=clock()):

@@ -172,10 +172,15 @@ class SenderLimiter:
     async def acquire_reply(self, chat: str | None = None, is_group: bool | None = None) -> None:
         """Take a slot for a reply; while a broadcast runs, replies go before it.
 
-        With no broadcast running a reply goes at once (the channel's own client paces and
-        retries replies, and Telegram tolerates a resident's short bursts); it still counts,
-        so a broadcast starting next leaves room for it.
+        With no broadcast running a reply goes at once (Telegram tolerates a resident's short
+        bursts, and a 429 holds only the lane of its chat); it still counts, so a broadcast
+        starting next leaves room for it. A group's reply first waits for the group's own
+        limit (twenty a minute on Telegram).
         """
+        if chat is not None and (self.limits.group_of(chat) if is_group is None else is_group):
+            # A group's twenty a minute hold its own lane only.
+            while (wait := self.chat_wait(chat, True)) > 0:
+                await self.sleep(wait)
         if not self.bulk_active:
             self._take(self.clock())
             if chat is not None:

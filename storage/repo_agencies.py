@@ -428,6 +428,48 @@ async def finish_notifications(
     )
 
 
+# A message the outbox failed to send this many times is given up.
+MAX_SEND_ATTEMPTS = 5
+
+
+async def fail_notification(*, session: AsyncSession, row_id: int, error: str,
+                            final: bool = False) -> None:
+    """A send failed: the row is tried again by the outbox, or given up when ``final`` or
+    after MAX_SEND_ATTEMPTS."""
+    row = await session.get(Notification, row_id)
+    if row is None or row.status == "sent":
+        return
+    row.status = "failed" if final or row.attempts >= MAX_SEND_ATTEMPTS else "pending"
+    row.error = error
+    session.add(row)
+
+
+async def renew_claims(*, session: AsyncSession, ids: Iterable[int], now: datetime) -> None:
+    """Rows still waiting in this process's lanes: their claim is still alive."""
+    wanted = list(ids)
+    if wanted:
+        await session.exec(
+            update(Notification)
+            .where(col(Notification.id).in_(wanted), col(Notification.status) == "sending")
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def release_notifications(*, session: AsyncSession, ids: Iterable[int] | None) -> int:
+    """Claimed rows back to the outbox (``None``: every claimed row; for a process that owns
+    the database alone, at start, the claims of its previous life)."""
+    query = update(Notification).where(col(Notification.status) == "sending")
+    if ids is not None:
+        wanted = list(ids)
+        if not wanted:
+            return 0
+        query = query.where(col(Notification.id).in_(wanted))
+    result = await session.exec(
+        query.values(status="pending").execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def list_notifications(
     *, session: AsyncSession, status: str | None = None
 ) -> Sequence[Notification]:

@@ -68,6 +68,7 @@ async def flush_outbox(box: Container) -> int:
     total = 0
     while True:
         count = await deliver_pending(db=box.db, outbound=box.outbound, now=box.engine.clock())
+        await box.outbound.drain()
         total += count
         if not count:
             return total

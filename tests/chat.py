@@ -18,6 +18,7 @@ from bot.engine import Engine, Outgoing
 from bot.handlers.terminal import TerminalChannel, render
 from bot.i18n import use_locale
 from bot.messages import Channel, Inbound, Kind, Location, Media
+from bot.outbound import Outbound
 from doubles.telegram_updates import (
     callback_update,
     document_update,
@@ -147,14 +148,18 @@ def location_inbound(user_key: str, lat: float, lon: float, event_id: str) -> In
                    kind=Kind.LOCATION, location=Location(lat, lon))
 
 
-async def deliver_update(client: Any, double: Any, update: dict[str, Any], secret: str) -> Any:
+async def deliver_update(client: Any, double: Any, update: dict[str, Any], secret: str,
+                         outbound: Outbound) -> Any:
     """What Telegram does with one update: POST it to the webhook, then make the Bot API call
-    the webhook's answer may carry (the bot's answer to a button press, say)."""
+    the webhook's answer may carry (the bot's answer to a button press, say). The replies
+    themselves leave after the answer, from the app's lanes: this waits for them too, as a
+    person reading the chat would."""
     double.track_update(update)
     response = await client.post("/webhooks/telegram", json=update,
                                  headers={"X-Telegram-Bot-Api-Secret-Token": secret})
     await double.webhook_reply(response.status_code, response.headers.get("content-type", ""),
                                response.content)
+    await outbound.drain(10)
     return response
 
 
@@ -167,6 +172,7 @@ class TelegramChat(Chat):
         client: Any,
         double: Any,
         secret: str,
+        outbound: Outbound,
         chat_id: int = 700_001,
         language_code: str = "id",
     ) -> None:
@@ -174,6 +180,7 @@ class TelegramChat(Chat):
         self.client = client
         self.double = double
         self.secret = secret
+        self.outbound = outbound
         self.chat_id = chat_id
         self.language_code = language_code
         self.keyboard: dict[str, Any] | None = None
@@ -184,7 +191,7 @@ class TelegramChat(Chat):
     async def post(self, update: dict[str, Any], *, secret: str | None = None) -> int:
         mark = len(self.double.sent)
         response = await deliver_update(self.client, self.double, update,
-                                        self.secret if secret is None else secret)
+                                        self.secret if secret is None else secret, self.outbound)
         self.status_codes.append(response.status_code)
         self._collect(mark)
         return response.status_code

@@ -124,6 +124,7 @@ async def container(settings: Settings, clock: Clock) -> AsyncIterator[Container
     try:
         yield box
     finally:
+        await box.outbound.aclose()
         await box.db.dispose()
 
 
@@ -142,14 +143,13 @@ class TelegramEnv:
         self.client = client
 
     def chat(self, chat_id: int = 700_001, language_code: str = "id") -> TelegramChat:
-        return TelegramChat(
-            self.client, self.double, WEBHOOK_SECRET, chat_id=chat_id, language_code=language_code
-        )
+        return TelegramChat(self.client, self.double, WEBHOOK_SECRET, self.box.outbound,
+                            chat_id=chat_id, language_code=language_code)
 
     async def post(self, update: dict[str, Any], *, secret: str | None = None) -> Any:
         """Deliver an update as Telegram does; returns the webhook's HTTP response."""
         return await deliver_update(self.client, self.double, update,
-                                    WEBHOOK_SECRET if secret is None else secret)
+                                    WEBHOOK_SECRET if secret is None else secret, self.box.outbound)
 
 
 @pytest.fixture
@@ -190,6 +190,7 @@ async def telegram(
             try:
                 yield TelegramEnv(box, double, client)
             finally:
+                await box.outbound.aclose()
                 await channel.stop()
                 await box.db.dispose()
 

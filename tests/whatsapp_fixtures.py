@@ -109,6 +109,8 @@ async def whatsapp(
             await env.channel.drain()
             await double.settle()
         finally:
+            await env.channel.quiesce()
+            await box.outbound.aclose()
             await env.channel.stop()
             await box.db.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 
 from bot.flows.base import Claim, Ctx, Flow
 from bot.flows.common import BACK_WORDS, CANCEL_WORDS, MENU_WORDS
@@ -15,6 +16,9 @@ from bot.messages import Kind, Reply
 # Bare words (typed, not /commands) that stop or resume every message that is not a reply.
 STOP_WORDS = frozenset({"stop", "berhenti", "unsubscribe"})
 RESUME_WORDS = frozenset({"mulai", "start"})
+# In a group, the pointer to a private chat is given at most once in this time: thirty /start
+# in a group get one answer, and a noisy group cannot spend the bot's sending limits.
+GROUP_HINT_INTERVAL = timedelta(hours=1)
 
 
 def _merge(into: dict[str, Claim], more: Mapping[str, Claim], what: str) -> None:
@@ -36,6 +40,7 @@ class Router:
         self.group_messages: list[Claim] = []
         self.start_args: list[Claim] = []
         self.typed_codes: list[Claim] = []
+        self._hinted: dict[str, datetime] = {}  # group chat → when it was last pointed away
         for flow in flows:
             if flow.name in self.flows:
                 raise ValueError(f"two flows are named {flow.name!r}")
@@ -158,12 +163,25 @@ class Router:
             handler = self.group_commands.get(inbound.command)
             if handler is not None and await handler(ctx):
                 return
-        if inbound.mentioned or inbound.command in ("start", "menu", "help", "lapor"):
+        if (inbound.mentioned or inbound.command in ("start", "menu", "help", "lapor")) \
+                and self._may_hint(inbound.chat_key or inbound.user_key, ctx.services.now()):
             ctx.replies.append(Reply(
                 _("Hello! To file or check a report, please chat with me privately. Your report "
                   "stays between you and the city."),
                 url_button=(_("Open a private chat"), "private:"),
             ))
+
+
+    def _may_hint(self, chat: str, now: datetime) -> bool:
+        """Whether the group may be told (again) to chat privately; notes that it was."""
+        last = self._hinted.get(chat)
+        if last is not None and now - last < GROUP_HINT_INTERVAL:
+            return False
+        if len(self._hinted) > 10_000:
+            self._hinted = {c: t for c, t in self._hinted.items()
+                            if now - t < GROUP_HINT_INTERVAL}
+        self._hinted[chat] = now
+        return True
 
 
 def leave_flow(ctx: Ctx) -> None:

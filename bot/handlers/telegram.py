@@ -13,6 +13,7 @@ import os
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from telegram import (
@@ -26,8 +27,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import AIORateLimiter, ExtBot, Updater
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import ExtBot, Updater
 from telegram.helpers import create_deep_linked_url
 
 from bot.engine import Engine, Outgoing
@@ -56,17 +57,16 @@ POLL_TIMEOUT = timedelta(seconds=30)
 # deleteWebhook before polling: tried this many more times before start-up gives up.
 POLL_BOOTSTRAP_RETRIES = 3
 DRAIN_TIMEOUT = 10.0
+# One Bot API call is tried this many times (after a 429's retry_after, or a network error).
+SEND_ATTEMPTS = 5
 
 
-def build_bot(token: str, api_url: str, *, rate_limited: bool = True,
-              pool_size: int = 64) -> ExtBot[None]:
+def build_bot(token: str, api_url: str, *, pool_size: int = 64) -> ExtBot[None]:
     """A bot that calls `{api_url}/bot{token}/{method}` and downloads from `/file/bot...`.
 
     Args:
         token: the bot's token.
         api_url: the Bot API root (Telegram's, or a local Bot API server or test double).
-        rate_limited: with PTB's own rate limiter (replies); the broadcasts' bot has none, as
-            the dispatcher paces it.
         pool_size: connections to the Bot API at most.
     """
     root = api_url.rstrip("/")
@@ -78,7 +78,6 @@ def build_bot(token: str, api_url: str, *, rate_limited: bool = True,
         base_file_url=f"{root}/file/bot",
         request=AiohttpRequest(pool_size=pool_size),
         get_updates_request=AiohttpRequest(pool_size=1, read_timeout=40),
-        rate_limiter=AIORateLimiter(max_retries=3) if rate_limited else None,  # type: ignore[arg-type]
     )
 
 
@@ -234,6 +233,14 @@ class TelegramChannel:
         if not self.bot_username:
             self.bot_username = self.bot.username
 
+    async def quiesce(self) -> None:
+        """At shutdown: stop polling; the updates already fetched are processed."""
+        await self._stop_polling()
+
+    async def drain(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Wait until the replies of what was handled so far went out."""
+        await self.outbound.drain(timeout)
+
     async def stop(self) -> None:
         await self._stop_polling()
         await self.bot.shutdown()
@@ -293,7 +300,11 @@ class TelegramChannel:
         return await self.handle(update, in_answer=True)
 
     async def handle(self, update: Update, *, in_answer: bool = False) -> dict[str, Any] | None:
-        """Run one update; with ``in_answer`` a button press's answer is returned, not sent."""
+        """Run one update; with ``in_answer`` a button press's answer is returned, not sent.
+
+        The replies were written to the outbox with the update's effects; they are queued in
+        their chats' lanes and sent after this returns, so the webhook answers at once and a
+        chat that is slow or paused by a 429 holds no one else."""
         inbound = parse_update(update, bot=self.bot, bot_username=self.bot_username)
         query = update.callback_query
         if inbound is None:
@@ -302,19 +313,18 @@ class TelegramChannel:
             outgoing = await self.engine.process(inbound)
         except Exception:
             logger.exception("failed to process a telegram update")
-            answer = await self._answer(query, None, in_answer)
-            with use_locale(inbound.locale_hint):
-                await self._send_text(inbound.chat_key or inbound.user_key,
-                                      _("Sorry, something went wrong on our side. Please try "
-                                        "again in a moment."))
-            return answer
+            with use_locale(inbound.locale_hint) as locale:
+                sorry = Reply(_("Sorry, something went wrong on our side. Please try again "
+                                "in a moment."))
+            self.outbound.submit([Outgoing(Channel.TELEGRAM, inbound.chat_key or inbound.user_key,
+                                           sorry, locale)])
+            return await self._answer(query, None, in_answer)
         alert = next((o.reply.alert for o in outgoing if o.reply.alert), None)
-        # Without in_answer this stops the button's spinner before the (possibly slower)
-        # replies go out; with it, it only builds the call for the webhook's answer.
-        answer = await self._answer(query, alert, in_answer)
-        await self.outbound.deliver(outgoing, source=Channel.TELEGRAM,
-                                    edit_message=query.message if query else None)
-        return answer
+        # Queued before anything else is awaited: the next update of this chat, processed
+        # meanwhile, queues its replies behind these.
+        self.outbound.submit(outgoing, source=Channel.TELEGRAM,
+                             edit_message=query.message if query else None)
+        return await self._answer(query, alert, in_answer)
 
     async def _answer(self, query: CallbackQuery | None, alert: str | None,
                       in_answer: bool) -> dict[str, Any] | None:
@@ -358,43 +368,57 @@ class TelegramChannel:
             chunks = split_text(render_text(reply), TEXT_LIMIT)
             for i, chunk in enumerate(chunks):
                 last = i == len(chunks) - 1
-                await self._slot(chat_id)
                 if edit is not None and i == 0 and len(chunks) == 1:
                     try:
-                        await self.bot.edit_message_text(
-                            chunk, chat_id=edit.chat.id, message_id=edit.message_id,
-                            parse_mode=ParseMode.HTML, reply_markup=markup)
+                        await self._call(chat_id, partial(
+                            self.bot.edit_message_text, chunk, chat_id=edit.chat.id,
+                            message_id=edit.message_id, parse_mode=ParseMode.HTML,
+                            reply_markup=markup))
                         return
                     except BadRequest:
                         pass  # e.g. the message is too old to edit: send a new one
-                await self.bot.send_message(int(chat_id), chunk, parse_mode=ParseMode.HTML,
-                                            reply_markup=markup if last else None)
+                await self._call(chat_id, partial(
+                    self.bot.send_message, int(chat_id), chunk, parse_mode=ParseMode.HTML,
+                    reply_markup=markup if last else None))
         except Forbidden:
             logger.info("a telegram user has blocked the bot; reply dropped")
-        except TelegramError:
-            logger.exception("telegram send failed")
+        except TelegramError as exc:
+            logger.warning("telegram send failed (%s)", type(exc).__name__)
 
     async def _send_photos(self, chat_id: str, reply: Reply, markup: Any) -> None:
         caption = render_text(reply)
+        fits = len(caption) <= CAPTION_LIMIT
         for i, path in enumerate(reply.media_paths):
             last = i == len(reply.media_paths) - 1
             with open(path, "rb") as fh:  # noqa: ASYNC230 - small local file
                 data = fh.read()
-            fits = len(caption) <= CAPTION_LIMIT
-            await self._slot(chat_id)
-            await self.bot.send_photo(int(chat_id), data,
-                                      caption=caption if last and fits else None,
-                                      parse_mode=ParseMode.HTML,
-                                      reply_markup=markup if last and fits else None)
-        if len(caption) > CAPTION_LIMIT:
+            await self._call(chat_id, partial(
+                self.bot.send_photo, int(chat_id), data, caption=caption if last and fits else None,
+                parse_mode=ParseMode.HTML, reply_markup=markup if last and fits else None))
+        if not fits:
             for chunk in split_text(caption, TEXT_LIMIT):
-                await self._slot(chat_id)
-                await self.bot.send_message(int(chat_id), chunk, parse_mode=ParseMode.HTML,
-                                            reply_markup=markup)
+                await self._call(chat_id, partial(
+                    self.bot.send_message, int(chat_id), chunk, parse_mode=ParseMode.HTML,
+                    reply_markup=markup))
 
-    async def _slot(self, chat_id: str) -> None:
-        if self.limiter is not None:
-            await self.limiter.acquire_reply("telegram", str(chat_id))
-
-    async def _send_text(self, chat_id: str, text: str) -> None:
-        await self.send(chat_id, Reply(text=text))
+    async def _call(self, chat_id: str, request: Callable[[], Awaitable[Any]]) -> Any:
+        """One Bot API call inside the chat's lane: it takes a slot of the bot's rate (and of a
+        group's 20 a minute), and a 429 or a network error waits here, holding only this chat.
+        """
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            if self.limiter is not None:
+                await self.limiter.acquire_reply("telegram", str(chat_id))
+            try:
+                return await request()
+            except RetryAfter as exc:
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                logger.info("telegram asked one chat to wait %.0f s", seconds)
+                await asyncio.sleep(seconds)
+            except (TimedOut, NetworkError) as exc:
+                if attempt == SEND_ATTEMPTS or isinstance(exc, BadRequest | Forbidden):
+                    raise
+                await asyncio.sleep(min(2.0 ** attempt, 30.0))
+        raise AssertionError("unreachable")

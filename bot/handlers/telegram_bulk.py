@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 def bulk_bot(token: str, api_url: str) -> Bot:
     """A Bot for broadcasts: no rate limiter of its own (the dispatcher paces it)."""
-    return build_bot(token, api_url, rate_limited=False, pool_size=100)
+    return build_bot(token, api_url, pool_size=100)
 
 
 def _seconds(exc: RetryAfter) -> float:

@@ -33,7 +33,6 @@ from bot.handlers.whatsapp_parse import parse_form, public_request_url
 from bot.handlers.whatsapp_send import WhatsAppSender, Windows
 from bot.handlers.whatsapp_status import record_status
 from bot.i18n import _, use_locale
-from bot.locks import KeyedLocks
 from bot.messages import Channel, Inbound, Reply
 from bot.outbound import Outbound
 from bot.settings import Settings
@@ -72,7 +71,6 @@ class WhatsAppChannel:
         self.settings = settings  # the public URL, for checking signatures
         self._validator = RequestValidator(account.auth_token)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._locks = KeyedLocks()
         outbound.register(Channel.WHATSAPP, self)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -85,16 +83,24 @@ class WhatsAppChannel:
         async with asyncio.timeout(timeout):
             while self._tasks:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self.outbound.drain()
 
-    async def stop(self) -> None:
+    async def quiesce(self) -> None:
+        """At shutdown: let the messages taken so far be processed (their replies are in the
+        outbox then)."""
         try:
-            await self.drain(DRAIN_TIMEOUT)
+            async with asyncio.timeout(DRAIN_TIMEOUT):
+                while self._tasks:
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
         except TimeoutError:
             logger.warning("%d whatsapp message(s) still processing at shutdown; cancelled",
                            len(self._tasks))
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        await self.quiesce()
         await self.sender.aclose()
         await self.media.aclose()
 
@@ -145,38 +151,26 @@ class WhatsAppChannel:
     # -- processing ----------------------------------------------------------------------
 
     async def process(self, inbound: Inbound) -> None:
-        """Run one message through the engine and send what it answers, in order per resident."""
-        lock = await self._locks.acquire(inbound.user_key)
-        others: list[Outgoing] = []
+        """Run one message through the engine and queue what it answers in the lanes."""
         try:
-            try:
-                outgoing = await self.engine.process(inbound)
-            except Exception:
-                logger.exception("failed to process a whatsapp message")
-                with use_locale(inbound.locale_hint) as locale:
-                    sorry = Reply(_("Sorry, something went wrong on our side. Please try again "
-                                    "in a moment."))
-                outgoing = [Outgoing(Channel.WHATSAPP, inbound.user_key, sorry, locale)]
-            mine: list[Outgoing] = []
-            for item in outgoing:
-                if item.channel == Channel.WHATSAPP and item.to == inbound.user_key \
-                        and item.reply.to is None:
-                    mine.append(item)
-                else:
-                    others.append(item)
-            try:
-                # The resident just wrote: what waited for their window goes first.
-                recipient = await self.sender.recipient(inbound.user_key)
-                await self.sender.flush_pending(recipient)
-                await self.sender.send_items(mine, direct=True, known=recipient)
-            except Exception:
-                logger.exception("failed to send whatsapp replies")
-        finally:
-            self._locks.release(inbound.user_key, lock)
-        if others:
-            await self.outbound.deliver(others, source=Channel.WHATSAPP)
+            outgoing = await self.engine.process(inbound)
+        except Exception:
+            logger.exception("failed to process a whatsapp message")
+            with use_locale(inbound.locale_hint) as locale:
+                sorry = Reply(_("Sorry, something went wrong on our side. Please try again "
+                                "in a moment."))
+            outgoing = [Outgoing(Channel.WHATSAPP, inbound.user_key, sorry, locale, direct=True)]
+        self.outbound.submit(outgoing, source=Channel.WHATSAPP)
 
     async def deliver(self, outgoing: list[Outgoing], *, edit_message: Any = None) -> None:
-        """Messages that do not answer the recipient's own message (notifications): the window,
-        templates, waiting and opt-outs apply."""
-        await self.sender.send_items(outgoing, direct=False)
+        """One resident's messages, in order, from their lane. Answers to the resident's own
+        message go first what waited for their window, and need no template; notifications
+        follow the window, templates, waiting and opt-out rules."""
+        direct = [item for item in outgoing if item.direct]
+        if direct:
+            recipient = await self.sender.recipient(direct[0].to)
+            await self.sender.flush_pending(recipient)
+            await self.sender.send_items(direct, direct=True, known=recipient)
+        others = [item for item in outgoing if not item.direct]
+        if others:
+            await self.sender.send_items(others, direct=False)

@@ -171,7 +171,8 @@ async def test_a_kim_group_chat_links_with_a_one_time_code(telegram: TelegramEnv
         code = await service.create_group_code(group_key="kim:12.75.01",
                                                created_by="operator")
     group = -100_555_0001
-    chat = TelegramChat(telegram.client, telegram.double, WEBHOOK_SECRET, chat_id=5_550_001)
+    chat = TelegramChat(telegram.client, telegram.double, WEBHOOK_SECRET, telegram.box.outbound,
+                        chat_id=5_550_001)
     update = group_text_update(group, f"/kim {code}", mention_bot=False, language_code="en")
     await chat.post(update)
     assert "this group now receives the announcements of KIM Binjai Utara" in \
