@@ -85,6 +85,7 @@ GOAL_RATE = 300.0
 GOAL_P99_MS = 100.0
 FIRST_CHAT_ID = 800_000_001
 REPLY_METHODS = SEND_METHODS | EDIT_METHODS
+REPLY_TIMEOUT = 10.0
 REPORT_STEPS = 9  # updates in one report transcript, without the similar-reports step
 TICKET = re.compile(r"BJI-\d{4}-\d{6}")
 DESCRIPTIONS = [
@@ -296,6 +297,7 @@ class Resident:
         self.keyboard_message_id: int | None = None
         self.texts: list[str] = []
         self.done = False
+        self.arrived = asyncio.Event()  # the double accepted a message for this chat
 
     async def run(self) -> None:
         # Residents start in different slot rounds, so that at any moment some are starting,
@@ -382,8 +384,8 @@ class Resident:
             self.stats.fail(type(error).__name__)
             return False
         finished = time.monotonic()
-        replies = [c for c in self.double.sent[mark:]
-                   if c.chat_id == self.chat_id and c.method in REPLY_METHODS]
+        # The replies leave the app after the webhook's answer, from the chat's lane.
+        replies = await self.replies_since(mark)
         measured = self.pacer.measured(started)
         if status != 200:
             if measured:
@@ -400,6 +402,28 @@ class Resident:
             self.stats.by_step.setdefault(step, []).append(reply_ms)
             self.stats.webhook_ms.append((finished - started) * 1000)
         return True
+
+    async def replies_since(self, mark: int) -> list[Call]:
+        """This chat's replies sent after ``mark``, once the last one (with its keyboard, or a
+        moment after a plain one) has arrived."""
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while True:
+            replies = [c for c in self.double.sent[mark:]
+                       if c.chat_id == self.chat_id and c.method in REPLY_METHODS]
+            if replies and replies[-1].reply_markup:
+                return replies
+            wait = deadline - time.monotonic()
+            if replies:
+                wait = min(wait, 0.2)
+            if wait <= 0:
+                return replies
+            self.arrived.clear()
+            try:
+                async with asyncio.timeout(wait):
+                    await self.arrived.wait()
+            except TimeoutError:
+                return [c for c in self.double.sent[mark:]
+                        if c.chat_id == self.chat_id and c.method in REPLY_METHODS]
 
     def _read(self, replies: list[Call]) -> None:
         self.texts = [c.plain_text for c in replies if c.plain_text]
@@ -569,6 +593,14 @@ async def _drive(kind: str, args: argparse.Namespace, double: TelegramDouble, ap
                      stats=stats, places=places, rng=random.Random(i))
             for i in range(args.residents)
         ]
+        by_chat = {r.chat_id: r for r in residents}
+
+        def wake(call: Call) -> None:
+            resident = by_chat.get(call.chat_id) if isinstance(call.chat_id, int) else None
+            if resident is not None:
+                resident.arrived.set()
+
+        double.on_sent = wake
         await asyncio.gather(_window(pacer, meter, profile), *(r.run() for r in residents))
     updates = len(stats.reply_ms)
     rate = updates / args.seconds

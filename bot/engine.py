@@ -17,14 +17,13 @@ from bot.flows.router import Router
 from bot.i18n import DEFAULT_LOCALE, _, normalize_locale, use_locale
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply, reply_payload
-from bot.services import Services
+from bot.services import FetchFirst, Services, fetch_media
 from bot.settings import Settings
 from reports.service import ReportService
-from storage import repo
+from storage import repo, repo_agencies
 from storage.city import City
 from storage.db import Database
 from storage.media import MediaStore
-from storage.models.agency import Notification
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -89,6 +88,12 @@ class Engine:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
                     return await self._process_once(inbound)
+                except FetchFirst:
+                    # Rolled back; the files are fetched with no transaction open, then the
+                    # event runs again with them at hand.
+                    if all(m.ready is not None for m in inbound.media):
+                        raise
+                    await asyncio.gather(*(fetch_media(m, self.media) for m in inbound.media))
                 except (repo.VersionConflict, IntegrityError):
                     if attempt == MAX_ATTEMPTS:
                         raise
@@ -211,23 +216,19 @@ class Engine:
         """The transactional outbox: what this event says is written with its new state, so a
         crash after the commit still sends it (on the next start); this process claims the
         rows and sends them itself right after the commit."""
-        rows = [
-            Notification(channel=item.channel, user_key=item.to, locale=item.locale,
-                         kind=item.reply.kind, status="sending", attempts=1, claimed_at=now,
-                         created_at=now,
-                         payload=reply_payload(item.reply) | ({"direct": True}
-                                                              if item.direct else {}))
-            for item in outgoing
-            if item.channel in self.durable and (item.reply.text or item.reply.media_paths)
-        ]
-        if not rows:
+        durable = [item for item in outgoing
+                   if item.channel in self.durable and (item.reply.text or item.reply.media_paths)]
+        if not durable:
             return
-        session.add_all(rows)
-        await session.flush()
-        found = iter(rows)
-        for item in outgoing:
-            if item.channel in self.durable and (item.reply.text or item.reply.media_paths):
-                item.outbox_id = next(found).id
+        ids = await repo_agencies.write_outbox(session=session, rows=[
+            {"channel": item.channel, "user_key": item.to, "locale": item.locale,
+             "kind": item.reply.kind, "status": "sending", "attempts": 1, "claimed_at": now,
+             "created_at": now,
+             "payload": reply_payload(item.reply) | ({"direct": True} if item.direct else {})}
+            for item in durable
+        ])
+        for item, row_id in zip(durable, ids, strict=True):
+            item.outbox_id = row_id
 
     async def _ask_next(self, ctx: Ctx) -> None:
         """Ask the question of the state the handler moved to (a state may move on again)."""

@@ -46,6 +46,8 @@ class Media:
     size: int | None
     fetch: Callable[[], Awaitable[bytes]] | None = None
     ref: str | None = None  # the channel's own id or URL, never shown to anyone
+    # Once downloaded (outside the event's transaction): the stored file, or why it is not.
+    ready: Any = None
 
 
 @dataclass(slots=True)

@@ -30,7 +30,7 @@ from storage.db import Database
 logger = logging.getLogger(__name__)
 
 # How often sent rows are marked in the database (one statement for all of them).
-JOURNAL_INTERVAL = 0.2
+JOURNAL_INTERVAL = 0.5
 # A claim of an outbox row older than this belongs to a process that died: the rows are taken
 # again. The journal renews the claims of rows still waiting in a lane long before that.
 CLAIM_TIMEOUT = timedelta(seconds=60)

@@ -23,6 +23,7 @@ from bot.flows.support import SupportStep
 from bot.i18n import _, format_datetime, ngettext
 from bot.messages import Kind, Option
 from bot.report_views import receipt_text
+from bot.services import FetchFirst
 from reports.service import DraftReport
 from storage.media import MediaRejected
 
@@ -401,6 +402,8 @@ class ReportFlow(SupportStep, Flow):
             return _("That file is not a photo. Please send a photo (JPG or PNG).")
         try:
             stored = await ctx.services.save_photo(media)
+        except FetchFirst:
+            raise
         except MediaRejected as exc:
             if exc.reason == "too_large":
                 return _("That file is too large (the limit is {mb} MB). Please send a smaller "

@@ -16,6 +16,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 from telegram import (
     Bot,
     CallbackQuery,
@@ -46,6 +47,7 @@ from bot.messages import (
 )
 from bot.outbound import Outbound
 from broadcasts.limiter import Limiter
+from storage.media import MediaRejected
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ POLL_TIMEOUT = timedelta(seconds=30)
 # deleteWebhook before polling: tried this many more times before start-up gives up.
 POLL_BOOTSTRAP_RETRIES = 3
 DRAIN_TIMEOUT = 10.0
+DOWNLOAD_TIMEOUT = 60.0
 # One Bot API call is tried this many times (after a 429's retry_after, or a network error).
 SEND_ATTEMPTS = 5
 
@@ -81,7 +84,10 @@ def build_bot(token: str, api_url: str, *, pool_size: int = 64) -> ExtBot[None]:
     )
 
 
-def parse_update(update: Update, *, bot: Bot, bot_username: str | None) -> Inbound | None:
+Fetcher = Callable[[str, int | None], Callable[[], Awaitable[bytes]]]
+
+
+def parse_update(update: Update, *, fetcher: Fetcher, bot_username: str | None) -> Inbound | None:
     """Turn a Telegram update into the neutral Inbound; None for updates residents did not send."""
     event_id = str(update.update_id)
     if update.callback_query is not None:
@@ -136,13 +142,13 @@ def parse_update(update: Update, *, bot: Bot, bot_username: str | None) -> Inbou
         largest = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
         inbound.kind, inbound.text = Kind.PHOTO, text
         inbound.media = [Media(kind=Kind.PHOTO, content_type="image/jpeg",
-                               size=largest.file_size, fetch=_fetcher(bot, largest.file_id),
+                               size=largest.file_size, fetch=fetcher(largest.file_id, largest.file_size),
                                ref=largest.file_id)]
     elif message.document:
         doc = message.document
         inbound.kind, inbound.text = Kind.DOCUMENT, text
         inbound.media = [Media(kind=Kind.DOCUMENT, content_type=doc.mime_type,
-                               size=doc.file_size, fetch=_fetcher(bot, doc.file_id),
+                               size=doc.file_size, fetch=fetcher(doc.file_id, doc.file_size),
                                ref=doc.file_id)]
     elif message.location or message.venue:
         loc = message.venue.location if message.venue else message.location
@@ -164,12 +170,54 @@ def parse_update(update: Update, *, bot: Bot, bot_username: str | None) -> Inbou
     return inbound
 
 
-def _fetcher(bot: Bot, file_id: str) -> Callable[[], Awaitable[bytes]]:
-    async def fetch() -> bytes:
-        file = await bot.get_file(file_id)
-        return bytes(await file.download_as_bytearray())
+class TelegramFiles:
+    """Downloads of the photos and files residents send. The size is checked from what the
+    update declares, again from getFile, and again while the bytes arrive: a file with no
+    declared size stops at the limit, not at Telegram's 20 MB."""
 
-    return fetch
+    def __init__(self, bot: Bot, *, max_bytes: int) -> None:
+        self.bot = bot
+        self.max_bytes = max_bytes
+        self._client: httpx.AsyncClient | None = None
+
+    def fetcher(self, file_id: str, declared: int | None) -> Callable[[], Awaitable[bytes]]:
+        async def fetch() -> bytes:
+            return await self.download(file_id, declared)
+
+        return fetch
+
+    async def download(self, file_id: str, declared: int | None) -> bytes:
+        limit = self.max_bytes
+        if declared is not None and declared > limit:
+            raise MediaRejected("too_large")
+        try:
+            file = await self.bot.get_file(file_id)
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():  # over the Bot API's 20 MB
+                raise MediaRejected("too_large") from None
+            raise
+        if (file.file_size or 0) > limit:
+            raise MediaRejected("too_large")
+        if not file.file_path:
+            raise MediaRejected("empty")
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT)
+        async with self._client.stream("GET", file.file_path) as response:
+            response.raise_for_status()
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limit:
+                raise MediaRejected("too_large")
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > limit:
+                    raise MediaRejected("too_large")
+        return bytes(data)
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
 
 def _keyboard(reply: Reply, bot_username: str | None) -> Any:
@@ -221,6 +269,7 @@ class TelegramChannel:
         self.engine = engine
         self.outbound = outbound
         self.bot_username = bot_username
+        self.files = TelegramFiles(bot, max_bytes=engine.media.max_bytes)
         self._updater: Updater | None = None
         self._consumer: asyncio.Task[None] | None = None
         # The broadcasts' shared limiter (broadcasts.limiter.Limiter): replies take the
@@ -243,6 +292,7 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         await self._stop_polling()
+        await self.files.aclose()
         await self.bot.shutdown()
 
     async def set_webhook(self, url: str, secret: str) -> None:
@@ -305,7 +355,7 @@ class TelegramChannel:
         The replies were written to the outbox with the update's effects; they are queued in
         their chats' lanes and sent after this returns, so the webhook answers at once and a
         chat that is slow or paused by a 429 holds no one else."""
-        inbound = parse_update(update, bot=self.bot, bot_username=self.bot_username)
+        inbound = parse_update(update, fetcher=self.files.fetcher, bot_username=self.bot_username)
         query = update.callback_query
         if inbound is None:
             return await self._answer(query, None, in_answer)

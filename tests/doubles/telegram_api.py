@@ -30,7 +30,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .telegram_markup import EntityParseError, FormattedText, parse_formatted_text, utf16_length
@@ -187,6 +187,9 @@ class StoredFile:
     file_size: int
     mime_type: str | None = None
     file_name: str | None = None
+    size_known: bool = True  # False: getFile leaves file_size out, as Telegram sometimes does
+    seconds: float = 0.0  # how long the download takes (served in pieces)
+    served: int = 0  # bytes handed out before the downloader stopped reading
 
 
 @dataclass
@@ -548,6 +551,8 @@ class TelegramDouble:
         }
         self.requests: list[Call] = []
         self.sent: list[Call] = []
+        # Called with each accepted call that sent something (a benchmark waits on it).
+        self.on_sent: Callable[[Call], None] | None = None
         self.rejected: list[Call] = []
         self.downloads: list[str] = []
         self.files: dict[str, StoredFile] = {}
@@ -665,8 +670,11 @@ class TelegramDouble:
         file_size: int | None = None,
         mime_type: str | None = None,
         file_name: str | None = None,
+        size_known: bool = True,
+        seconds: float = 0.0,
     ) -> StoredFile:
-        """Make ``file_id`` known to getFile and downloadable from the file URL."""
+        """Make ``file_id`` known to getFile and downloadable from the file URL (over
+        ``seconds``; without a size in getFile's answer when not ``size_known``)."""
         number = next(self._file_numbers)
         stored = StoredFile(
             file_id=file_id,
@@ -676,6 +684,8 @@ class TelegramDouble:
             file_size=len(content) if file_size is None else file_size,
             mime_type=mime_type,
             file_name=file_name,
+            size_known=size_known,
+            seconds=seconds,
         )
         self.files[file_id] = stored
         self._files_by_path[stored.file_path] = stored
@@ -847,6 +857,8 @@ class TelegramDouble:
         self.requests.append(call)
         if call.method not in READ_METHODS:
             self.sent.append(call)
+            if self.on_sent is not None:
+                self.on_sent(call)
         return JSONResponse(body)
 
     def _refuse(self, call: Call, error: ApiError) -> Response:
@@ -887,7 +899,23 @@ class TelegramDouble:
         if stored is None:
             return JSONResponse(ApiError(404, "Not Found").body(), status_code=404)
         self.downloads.append(stored.file_path)
-        return Response(stored.content, media_type=stored.mime_type or "application/octet-stream")
+        media_type = stored.mime_type or "application/octet-stream"
+        if not stored.seconds and stored.size_known:
+            stored.served = len(stored.content)
+            return Response(stored.content, media_type=media_type)
+        return StreamingResponse(self._pieces(stored), media_type=media_type)
+
+    @staticmethod
+    async def _pieces(stored: StoredFile) -> AsyncIterator[bytes]:
+        """The file in 64 KiB pieces spread over its ``seconds`` (no Content-Length)."""
+        size = 64 * 1024
+        count = max(1, -(-len(stored.content) // size))
+        for start in range(0, len(stored.content), size):
+            if stored.seconds:
+                await asyncio.sleep(stored.seconds / count)
+            piece = stored.content[start:start + size]
+            stored.served += len(piece)
+            yield piece
 
     # ----- shared rules -------------------------------------------------------------------
 
@@ -1319,12 +1347,15 @@ class TelegramDouble:
             raise _bad_request("invalid file_id")
         if stored.file_size > MAX_DOWNLOAD_SIZE:
             raise _bad_request("file is too big")
-        return {
+        answer = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
             "file_size": stored.file_size,
             "file_path": stored.file_path,
         }
+        if not stored.size_known:
+            del answer["file_size"]
+        return answer
 
     async def _send_chat_action(self, params: _Params, call: Call) -> Any:
         chat_id = self._chat_id(params)

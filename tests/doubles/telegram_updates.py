@@ -237,7 +237,7 @@ def callback_update(
 def photo_update(
     chat_id: int,
     file_id: str,
-    file_size: int,
+    file_size: int | None,
     update_id: int | None = None,
     user_id: int | None = None,
     language_code: str | None = "id",
@@ -248,24 +248,26 @@ def photo_update(
     height: int = 960,
     message_id: int | None = None,
 ) -> dict[str, Any]:
-    """A photo; like Telegram, a small thumbnail first and the full size last."""
+    """A photo; like Telegram, a small thumbnail first and the full size last (``file_size``
+    None: the sizes are left out, as Telegram may)."""
     thumb_w, thumb_h = max(1, width // 16), max(1, height // 16)
-    sizes = [
+    sizes: list[dict[str, Any]] = [
         {
             "file_id": f"{file_id}-thumb",
             "file_unique_id": f"u-{file_id}-thumb",
             "width": thumb_w,
             "height": thumb_h,
-            "file_size": max(1, file_size // 64),
         },
         {
             "file_id": file_id,
             "file_unique_id": f"u-{file_id}",
             "width": width,
             "height": height,
-            "file_size": file_size,
         },
     ]
+    if file_size is not None:
+        sizes[0]["file_size"] = max(1, file_size // 64)
+        sizes[1]["file_size"] = file_size
     content: dict[str, Any] = {"photo": sizes}
     if caption is not None:
         content["caption"] = caption

@@ -1,0 +1,94 @@
+"""A slow or oversized photo holds no one else: downloads happen outside every database
+transaction, and a file without a declared size stops at the limit (ARCHITECTURE rule 6)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from conftest import WEBHOOK_SECRET, TelegramEnv
+from doubles.telegram_updates import photo_update, text_update
+from factories import jpeg_bytes
+from storage import repo
+
+
+async def _post(telegram: TelegramEnv, update: dict[str, Any]) -> httpx.Response:
+    telegram.double.track_update(update)
+    response: httpx.Response = await telegram.client.post(
+        "/webhooks/telegram", json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+    return response
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:  # noqa: ASYNC109
+    async with asyncio.timeout(timeout):
+        for _tick in itertools.count():
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+
+
+def _texts(telegram: TelegramEnv, chat: int) -> list[str]:
+    return [c.plain_text or "" for c in telegram.double.sent if c.chat_id == chat
+            and c.method in ("sendMessage", "editMessageText")]
+
+
+async def _at_photo_step(telegram: TelegramEnv) -> Any:
+    chat = telegram.chat(language_code="en")
+    await chat.say("/start")
+    await chat.tap("Make a report")
+    await chat.tap("Damaged road")
+    await chat.say("Tangsi")
+    await chat.tap("Skip")
+    await chat.say("Jalan berlubang dalam di depan sekolah")
+    assert "photo" in chat.text.lower()
+    return chat
+
+
+async def test_a_slowly_downloading_photo_holds_no_other_resident(telegram: TelegramEnv) -> None:
+    chat = await _at_photo_step(telegram)
+    data = jpeg_bytes(200_000)
+    telegram.double.add_file("AgAC-slow", data, seconds=3.0)
+    sending = asyncio.create_task(
+        _post(telegram, photo_update(chat.chat_id, "AgAC-slow", len(data), language_code="en")))
+    await _until(lambda: "photos/" in " ".join(telegram.double.downloads))  # under way
+    # Another resident, and the same resident's neighbour on the database, meanwhile.
+    other = 700_777
+    answered = await _post(telegram, text_update(other, "/start", language_code="en"))
+    assert answered.status_code == 200
+    await _until(lambda: bool(_texts(telegram, other)))
+    assert not sending.done()  # the photo is still arriving
+    assert (await sending).status_code == 200
+    await telegram.box.outbound.drain(10)
+    assert "1 photo received" in _texts(telegram, chat.chat_id)[-1]
+    async with telegram.box.db.reader() as session:
+        assert await repo.list_reports(session=session) == []  # nothing half-written
+
+
+async def test_a_photo_without_a_declared_size_stops_at_the_limit(telegram: TelegramEnv) -> None:
+    chat = await _at_photo_step(telegram)
+    huge = b"\xff\xd8\xff\xe0" + bytes(19 * 1024 * 1024)
+    stored = telegram.double.add_file("AgAC-huge", huge, size_known=False, seconds=2.0)
+    await chat.post(photo_update(chat.chat_id, "AgAC-huge", None, language_code="en"))
+    assert "too large" in chat.text and "10 MB" in chat.text
+    # The download stopped soon after the limit, not at the file's 19 MB.
+    limit = telegram.box.settings.max_photo_bytes
+    assert limit < stored.served < limit + 4 * 1024 * 1024
+    await chat.tap("Skip photos")
+    assert "name" in chat.text.lower()  # the conversation goes on
+
+
+async def test_a_declared_oversized_photo_is_refused_without_downloading(
+    telegram: TelegramEnv,
+) -> None:
+    chat = await _at_photo_step(telegram)
+    telegram.double.add_file("AgAC-big", jpeg_bytes(4096), file_size=11 * 1024 * 1024)
+    await chat.post(photo_update(chat.chat_id, "AgAC-big", 11 * 1024 * 1024,
+                                 language_code="en"))
+    assert "too large" in chat.text
+    assert telegram.double.downloads == []
+    assert not [c for c in telegram.double.requests if c.method == "getFile"]
