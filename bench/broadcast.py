@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/broadcast.py rate       # 1. 3,000 at 30 msg/s: rate / limit, 429s
     .venv/bin/python bench/broadcast.py faults     # 2. the same, 10% of calls 5xx or 429: lost
+    .venv/bin/python bench/broadcast.py faults-5xx # 2b. the same, 10% of calls 5xx (no 429)
     .venv/bin/python bench/broadcast.py ceiling    # 3. no limit: messages/s sustained
     .venv/bin/python bench/broadcast.py memory     # 4. 1,000,000 recipients: peak memory
     .venv/bin/python bench/broadcast.py replies    # 5. replies during a full-rate broadcast: p99
@@ -50,13 +51,14 @@ sys.path[:0] = [sys.argv[1]]
 from doubles.telegram_api import ApiError, create_bot_api
 
 port, flood, fault_rate = int(sys.argv[2]), sys.argv[3] == "1", float(sys.argv[4])
+only_5xx = sys.argv[7] == "5xx"
 double = create_bot_api(sys.argv[5], flood_limits=flood)
 rng = random.Random(7)
 original = double._injected_fault
 
 def injected(method):
     if fault_rate and method == "sendMessage" and rng.random() < fault_rate:
-        if rng.random() < 0.5:
+        if not only_5xx and rng.random() < 0.5:
             return ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
         return ApiError(502, "Bad Gateway")
     return original(method)
@@ -73,6 +75,7 @@ async def stats(request):
         "rejected_429_chats": [str(c.params.get("chat_id")) for c in sends if c.status == 429],
         "rejected_5xx": sum(1 for c in sends if c.status >= 500),
         "times": [c.timestamp for c in ok] if keep else [],
+        "order": [str(c.chat_id) for c in ok] if keep else [],
         "per_chat": {},
     }
     if keep:
@@ -155,11 +158,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def double_process(*, flood: bool, fault_rate: float = 0.0,
-                   keep: bool = True) -> contextlib.AbstractContextManager[str]:
+def double_process(*, flood: bool, fault_rate: float = 0.0, keep: bool = True,
+                   faults: str = "mixed") -> contextlib.AbstractContextManager[str]:
+    """``faults``: "mixed" (half 502, half 429 retry_after 1) or "5xx" (502 only)."""
     port = _free_port()
     return _serving([sys.executable, "-c", DOUBLE_SERVER, str(ROOT / "tests"), str(port),
-                     "1" if flood else "0", str(fault_rate), TOKEN, "1" if keep else "0"], port)
+                     "1" if flood else "0", str(fault_rate), TOKEN, "1" if keep else "0",
+                     faults], port)
 
 
 @contextlib.contextmanager
@@ -240,13 +245,14 @@ async def _generate(db: Any, catalog: Any, n: int, start: int) -> None:
                 "WHERE id > :lo AND id <= :hi"), params={"lo": lo, "hi": hi})
 
 
-async def _campaign(box: Any, text: str = "Pengumuman: kerja bakti Minggu pagi.") -> int:
+async def _campaign(box: Any, text: str = "Pengumuman: kerja bakti Minggu pagi.", *,
+                    relays: bool = False) -> int:
     from broadcasting import create_campaign
     from broadcasts.audience import Audience
 
     return await create_campaign(
         box.db, box.city, box.settings, title="bench", text_id=text,
-        audience=Audience(groups=["kim:12.75.01.1001"], relays=False), created_by="bench")
+        audience=Audience(groups=["kim:12.75.01.1001"], relays=relays), created_by="bench")
 
 
 async def _until_done(box: Any, campaign_id: int, within: float = 3600) -> float:
@@ -288,15 +294,37 @@ def _window_max(times: list[float], window: float = 1.0) -> int:
 # --- scenarios -----------------------------------------------------------------------------
 
 
-async def rate(count: int, fault_rate: float = 0.0) -> dict[str, Any]:
+async def _relays(box: Any, count: int, start: int = 700_000) -> None:
+    """Kepala lingkungan, subscribed after everyone else (the highest ids)."""
+    from broadcasting import add_subscribers
+    from broadcasts.groups import load_catalog
+    from broadcasts.subscribers import SubscriberService
+
+    addresses = [str(start + i) for i in range(count)]
+    await add_subscribers(box.db, box.city, box.settings, addresses, groups=(),
+                          kelurahan="12.75.01.1001", role="kepling")
+    async with box.db.session() as session:
+        service = SubscriberService(session=session, city=box.city,
+                                    catalog=load_catalog(box.city, box.settings.city_dir),
+                                    now=box.engine.clock)
+        for address in addresses:
+            me = await service.find("telegram", address)
+            assert me is not None
+            await service.make_relay(me, kelurahan_code="12.75.01.1001", name=None,
+                                     lingkungan=None)
+
+
+async def rate(count: int, fault_rate: float = 0.0, faults: str = "mixed",
+               relays: int = 60) -> dict[str, Any]:
     from broadcasting import delivery_counts
 
     with tempfile.TemporaryDirectory() as tmp, \
-            double_process(flood=True, fault_rate=fault_rate) as root:
+            double_process(flood=True, fault_rate=fault_rate, faults=faults) as root:
         settings = _settings(Path(tmp), telegram_token=TOKEN, telegram_api_url=root,
                              broadcast_telegram_rate=float(LIMIT))
-        box = await _prepare(settings, count)
-        campaign_id = await _campaign(box)
+        box = await _prepare(settings, count - relays)
+        await _relays(box, relays)
+        campaign_id = await _campaign(box, relays=bool(relays))
         async with _dispatching(box, root) as dispatcher:
             elapsed = await _until_done(box, campaign_id)
         stats = await _stats(root)
@@ -306,9 +334,18 @@ async def rate(count: int, fault_rate: float = 0.0) -> dict[str, Any]:
     achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     per_chat = Counter(stats["per_chat"])
     lost = count - len(per_chat)
+    relay_chats = {700_000 + i for i in range(relays)}
+    order = [int(chat) for chat in stats.get("order", [])]
+    firsts: dict[int, int] = {}
+    for position, chat in enumerate(order):
+        firsts.setdefault(chat, position)
+    relay_positions = sorted(firsts[c] for c in relay_chats if c in firsts)
     return {
-        "scenario": "faults" if fault_rate else "rate",
+        "scenario": ("faults-5xx" if faults == "5xx" else "faults") if fault_rate else "rate",
         "deliveries": count,
+        "relays": relays,
+        # Where the relays' first copies came in the order of sending (0 = first message).
+        "relay_first_copy_last_position": relay_positions[-1] if relay_positions else None,
         "limit_per_s": LIMIT,
         "achieved_per_s": round(achieved, 2),
         "rate_over_limit": round(achieved / LIMIT, 4),
@@ -316,7 +353,9 @@ async def rate(count: int, fault_rate: float = 0.0) -> dict[str, Any]:
         "answered_429": stats["rejected_429"],
         "answered_5xx": stats["rejected_5xx"],
         "lost": lost,
-        "duplicates": sum(n - 1 for n in per_chat.values()),
+        # A relay's copy comes with its forwarding kit: several messages to one chat.
+        "duplicates": sum(n - 1 for chat, n in per_chat.items() if int(chat) not in relay_chats),
+        "relay_messages": sum(n for chat, n in per_chat.items() if int(chat) in relay_chats),
         "delivery_states": counts,
         "dispatcher_retries": dispatcher.stats,
         "seconds": round(elapsed, 1),
@@ -506,8 +545,8 @@ async def replies(count: int, residents: int, seconds: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=["rate", "faults", "ceiling", "memory", "replies",
-                                             "all", "memory-child"])
+    parser.add_argument("scenario", choices=["rate", "faults", "faults-5xx", "ceiling", "memory",
+                                             "replies", "all", "memory-child"])
     parser.add_argument("--count", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--tmp")
@@ -516,13 +555,16 @@ def main() -> None:
     if args.scenario == "memory-child":
         print(json.dumps(asyncio.run(memory_child(args.count or 1_000_000, args.tmp))))
         return
-    wanted = ["rate", "faults", "ceiling", "memory", "replies"] if args.scenario == "all" \
+    wanted = ["rate", "faults", "faults-5xx", "ceiling", "memory", "replies"] \
+        if args.scenario == "all" \
         else [args.scenario]
     for name in wanted:
         if name == "rate":
             result = asyncio.run(rate(args.count or 3000))
         elif name == "faults":
             result = asyncio.run(rate(args.count or 3000, fault_rate=0.10))
+        elif name == "faults-5xx":
+            result = asyncio.run(rate(args.count or 3000, fault_rate=0.10, faults="5xx"))
         elif name == "ceiling":
             result = asyncio.run(ceiling(args.count or 30_000, args.concurrency))
         elif name == "memory":

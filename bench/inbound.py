@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -75,7 +76,12 @@ from doubles.telegram_api import (  # noqa: E402
     create_bot_api,
     serve_bot_api,
 )
-from doubles.telegram_updates import callback_update, text_update  # noqa: E402
+from doubles.telegram_updates import (  # noqa: E402
+    callback_update,
+    group_text_update,
+    photo_update,
+    text_update,
+)
 
 TOKEN = "123456:BENCH-token"
 SECRET = "bench-webhook-secret"
@@ -298,6 +304,8 @@ class Resident:
         self.texts: list[str] = []
         self.done = False
         self.arrived = asyncio.Event()  # the double accepted a message for this chat
+        # --slow-photo: this resident attaches a photo; returns the file id of a new one.
+        self.photo: Callable[[], str] | None = None
 
     async def run(self) -> None:
         # Residents start in different slot rounds, so that at any moment some are starting,
@@ -327,7 +335,13 @@ class Resident:
             return
         if "own" in self.options and not await self.tap("own", "similar"):  # file mine anyway
             return
-        if not self.offered("skip") or not await self.tap("skip", "photos"):
+        if self.photo is not None:
+            file_id = self.photo()
+            if not await self.post(photo_update(self.chat_id, file_id, None), "photo"):
+                return
+            if not self.offered("done") or not await self.tap("done", "photos"):
+                return
+        elif not self.offered("skip") or not await self.tap("skip", "photos"):
             return
         if not self.offered("anon") or not await self.tap(self.rng.choice(["anon", "named"]),
                                                           "identity"):
@@ -495,6 +509,50 @@ class CpuMeter:
         }
 
 
+# --- disturbances --------------------------------------------------------------------------------
+
+PHOTO_BYTES = 8 * 1024 * 1024
+PHOTO_SECONDS = 8.0
+FLOOD_GROUPS = 5
+
+
+def _slow_photos(double: TelegramDouble) -> Callable[[], str]:
+    """A new 8 MB photo each time (the bot keeps a photo once), served in 8 s."""
+    from factories import jpeg_bytes
+
+    base = jpeg_bytes(PHOTO_BYTES - 64 * 1024)
+    numbers = itertools.count(1)
+
+    def next_photo() -> str:
+        n = next(numbers)
+        file_id = f"AgAC-slow-{n}"
+        # A different comment segment makes each photo a different file.
+        data = base[:2] + b"\xff\xfe\x00\x10" + n.to_bytes(12, "big") + base[2:]
+        double.add_file(file_id, data, size_known=False, seconds=PHOTO_SECONDS)
+        return file_id
+
+    return next_photo
+
+
+async def _flood_groups(client: aiohttp.ClientSession, connections: asyncio.Semaphore,
+                        double: TelegramDouble, pacer: Pacer, per_second: float) -> None:
+    """Members of a few group chats that are not linked to anything send /start and mention
+    the bot, ``per_second`` updates in all, through the same webhook connections."""
+    interval = 1.0 / per_second
+    for n in itertools.count():
+        now = time.monotonic()
+        if now >= pacer.window_end:
+            return
+        group = -100_900_000_000 - n % FLOOD_GROUPS
+        text = "/start" if n % 2 else "halo bot"
+        update = group_text_update(group, text, user_id=5_000_000 + n % 97,
+                                   mention_bot=not n % 2)
+        async with connections, client.post("/webhooks/telegram", json=update,
+                               headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as r:
+            await r.read()
+        await asyncio.sleep(max(0.0, now + interval - time.monotonic()))
+
+
 # --- one run -------------------------------------------------------------------------------------
 
 
@@ -601,7 +659,21 @@ async def _drive(kind: str, args: argparse.Namespace, double: TelegramDouble, ap
                 resident.arrived.set()
 
         double.on_sent = wake
-        await asyncio.gather(_window(pacer, meter, profile), *(r.run() for r in residents))
+        disturbances = []
+        if args.slow_photo:
+            # One more resident sends an 8 MB photo that takes 8 s to download, report after
+            # report; not counted in the figures.
+            photographer = Resident(args.residents, client=client, connections=connections,
+                                    double=double, pacer=pacer, stats=Stats(), places=places,
+                                    rng=random.Random(-1))
+            photographer.photo = _slow_photos(double)
+            by_chat[photographer.chat_id] = photographer
+            disturbances.append(photographer.run())
+        if args.group_flood:
+            disturbances.append(_flood_groups(client, connections, double, pacer,
+                                              args.group_flood))
+        await asyncio.gather(_window(pacer, meter, profile), *(r.run() for r in residents),
+                             *disturbances)
     updates = len(stats.reply_ms)
     rate = updates / args.seconds
     p50 = _percentile(stats.reply_ms, 50)
@@ -665,6 +737,12 @@ def main() -> None:
                         help="profile the app process in the window: PREFIX-<db>.txt "
                              "(py-spy raw, collapsed stacks)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--group-flood", type=float, default=0.0, metavar="UPDATES_PER_S",
+                        help="meanwhile, group chats that are not linked flood the bot with "
+                             "/start and mentions (e.g. 30)")
+    parser.add_argument("--slow-photo", action="store_true",
+                        help="meanwhile, one more resident attaches an 8 MB photo that takes "
+                             "8 s to download to every report")
     parser.add_argument("--stalls", metavar="FILE",
                         help="write the app's stack each time its event loop stands still for "
                              "more than 40 ms")

@@ -7,6 +7,7 @@ import gc
 import hmac
 import json
 import logging
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -296,10 +297,33 @@ async def run_dispatcher(settings: Settings) -> None:
     dispatcher that takes over when one dies)."""
     box = build_container(settings)
     _attach_broadcast_senders(box)
+    work = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    stopping: list[int] = []
+
+    def stop(signum: int) -> None:
+        # SIGTERM (a service manager, a deploy) or Ctrl-C: finish the messages on the wire,
+        # give back the claims on the rest, and end with exit code 0.
+        if not stopping and work is not None:
+            stopping.append(signum)
+            logger.warning("dispatcher stopping (%s)", signal.Signals(signum).name)
+            work.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
     try:
         # On SQLite this process writes too, so it checkpoints the log as `emas serve` does.
-        await asyncio.gather(box.broadcasts.run(), box.db.checkpoint_loop())
+        # (A TaskGroup waits for both to finish their shutdown when cancelled.)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(box.broadcasts.run(), name="dispatcher")
+            group.create_task(box.db.checkpoint_loop(), name="checkpoints")
+    except asyncio.CancelledError:
+        if not stopping or work is None:
+            raise
+        work.uncancel()
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
         await box.db.dispose()
 
 

@@ -288,12 +288,16 @@ class _Pump:
             if wait > 0:
                 self._defer(job, wait)
                 continue
-            await self.limiter.bulk_slot()
-            if self.limiter.chat_wait(message.address, message.is_group) > 0:
-                self._defer(job, 0.0)  # a reply took this chat meanwhile
-                continue
+            try:
+                await self.limiter.bulk_slot()
+                if self.limiter.chat_wait(message.address, message.is_group) > 0:
+                    self._defer(job, 0.0)  # a reply took this chat meanwhile
+                    continue
+                await self.sem.acquire()
+            except asyncio.CancelledError:
+                self.ready.appendleft(job)  # not on the wire: shutdown gives it back
+                raise
             self.limiter.note_chat(message.address, message.is_group)
-            await self.sem.acquire()
             task = asyncio.create_task(self._send(job, message))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
@@ -328,6 +332,10 @@ class _Pump:
             self._defer(job, result.retry_after)
             self.wake.set()
         elif outcome is Outcome.RETRY:
+            if result.reason == "server_error":
+                # Refused, not sent: the slot goes to the next message, and this one is tried
+                # again later without holding anyone back.
+                self.limiter.refund()
             job.tries += 1
             self.d.stats["retries"] += 1
             used = job.delivery.attempts - 1 + job.tries

@@ -103,6 +103,13 @@ class SenderLimiter:
         self._last_penalty = now
         self.paused_until = max(self.paused_until, now + max(retry_after, 0.0))
 
+    def refund(self) -> None:
+        """The platform answered a message with a server error: it was not sent and did not
+        count against the limit, so its slot is free for the next one."""
+        if self._window:
+            self._window.pop()
+        self._next_at = max(self.clock(), self._next_at - 1.0 / self.rate)
+
     def _slot_at(self, now: float) -> float:
         at = self._next_at
         if self._window_size and len(self._window) >= self._window_size:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    not_,
     null,
     or_,
     select,
@@ -434,36 +435,50 @@ async def expand_campaign(*, session: AsyncSession, campaign_id: int, audience: 
     top = await max_subscriber_id(session=session)
     hi = min(lo + batch, top)
     added = 0
+    relay = func.coalesce(audience._relay(), false())
+    if lo == 0 and audience.relays:
+        # The kepala lingkungan first, whatever their subscriber ids: they forward the news by
+        # hand, so their copies lead the queue (deliveries are sent in id order).
+        added += await _insert_deliveries(session, campaign_id, audience, now, relay)
     if hi > lo:
-        opted = audience._opted_out()
-        relay = audience._relay()
-        source = (
-            select(
-                literal(campaign_id), T_SUB.c.id, T_SUB.c.channel, T_SUB.c.address,
-                T_SUB.c.kelurahan_code, audience._locale(),
-                case((relay, T_RELAY.c.id), else_=null()), T_SUB.c.is_group,
-                case((opted, literal(DeliveryStatus.SKIPPED.value)), else_=literal(DeliveryStatus.QUEUED.value)),
-                case((opted, literal("opted_out")), else_=null()),
-                literal(0), _ts(now),
-            )
-            .select_from(audience._from())
-            .where(T_SUB.c.id > lo, T_SUB.c.id <= hi, audience._where())
-        )
-        result = await _run(session,
-            insert(T_DEL).from_select(
-                ["campaign_id", "subscriber_id", "channel", "address", "kelurahan_code",
-                 "locale", "relay_id", "is_group", "status", "reason", "attempts",
-                 "next_attempt_at"],
-                source,
-            )
-        )
-        added = max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
+        added += await _insert_deliveries(
+            session, campaign_id, audience, now,
+            and_(T_SUB.c.id > lo, T_SUB.c.id <= hi, not_(relay)))
     done = hi >= top
     await _run(session,
         update(T_CAMP).where(T_CAMP.c.id == campaign_id)
         .values(expanded_upto=hi, expanded=done)
     )
     return added, done
+
+
+async def _insert_deliveries(session: AsyncSession, campaign_id: int, audience: AudienceQuery,
+                             now: datetime, which: ColumnElement[bool]) -> int:
+    opted = audience._opted_out()
+    relay = audience._relay()
+    source = (
+        select(
+            literal(campaign_id), T_SUB.c.id, T_SUB.c.channel, T_SUB.c.address,
+            T_SUB.c.kelurahan_code, audience._locale(),
+            case((relay, T_RELAY.c.id), else_=null()), T_SUB.c.is_group,
+            case((opted, literal(DeliveryStatus.SKIPPED.value)),
+                 else_=literal(DeliveryStatus.QUEUED.value)),
+            case((opted, literal("opted_out")), else_=null()),
+            literal(0), _ts(now),
+        )
+        .select_from(audience._from())
+        .where(which, audience._where())
+        .order_by(T_SUB.c.id)
+    )
+    result = await _run(session,
+        insert(T_DEL).from_select(
+            ["campaign_id", "subscriber_id", "channel", "address", "kelurahan_code",
+             "locale", "relay_id", "is_group", "status", "reason", "attempts",
+             "next_attempt_at"],
+            source,
+        )
+    )
+    return max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
 
 
 @dataclass

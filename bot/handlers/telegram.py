@@ -92,6 +92,8 @@ def parse_update(update: Update, *, fetcher: Fetcher, bot_username: str | None) 
     event_id = str(update.update_id)
     if update.callback_query is not None:
         query = update.callback_query
+        if not isinstance(query.data, str):
+            return None  # not a button of ours (a game, or a malformed update): only answered
         message = query.message if isinstance(query.message, Message) else None
         chat = message.chat if message else None
         is_group = bool(chat and chat.type != ChatType.PRIVATE)

@@ -175,3 +175,20 @@ async def test_whatsapp_outside_the_window_needs_the_template(whatsapp: WhatsApp
     sent = {m.to: m for m in whatsapp.double.messages}
     assert sent[f"whatsapp:{never}"].content_sid == template
     assert sent[f"whatsapp:{never}"].body == "Pengumuman Pemkot Binjai: Info air bersih"
+
+
+async def test_the_kepala_lingkungan_get_their_copies_first(container: Container) -> None:
+    """Relays forward the news by hand: their copies lead the queue (deliveries are claimed
+    and sent in id order), even when they subscribed after everyone else."""
+    await _people(container, [str(n) for n in range(100, 130)], kelurahan=PAHLAWAN,
+                  groups=["kim:" + PAHLAWAN])
+    await _relay(container, "5", PAHLAWAN)
+    await _relay(container, "9", BERNGAM)
+    campaign = await create_campaign(container.db, container.city, container.settings,
+                                     audience=Audience(groups=["kim:" + UTARA], kecamatan=[KOTA]))
+    await container.broadcasts.build_dispatcher().housekeeping()
+    queue = sorted(await deliveries(container.db, campaign), key=lambda d: d.id or 0)
+    assert len(queue) == 32
+    assert [d.address for d in queue[:2]] == ["5", "9"]
+    assert all(d.relay_id is not None for d in queue[:2])
+    assert all(d.relay_id is None for d in queue[2:])

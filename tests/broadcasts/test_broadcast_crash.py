@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.app import Container, build_container
 from bot.settings import Settings
@@ -34,7 +35,8 @@ async def served(settings: Settings) -> AsyncIterator[tuple[TelegramDouble, Sett
             "broadcast_telegram_rate": RATE})
 
 
-async def _start(settings: Settings) -> asyncio.subprocess.Process:
+async def _start(settings: Settings, *, lease: float = 2.0,
+                 stderr: int = asyncio.subprocess.DEVNULL) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "EMAS_DATABASE_URL": settings.database_url,
@@ -42,13 +44,13 @@ async def _start(settings: Settings) -> asyncio.subprocess.Process:
         "EMAS_CONTENT_DIR": str(settings.content_dir),
         "EMAS_TELEGRAM_TOKEN": TOKEN,
         "EMAS_TELEGRAM_API_URL": settings.telegram_api_url,
-        "EMAS_BROADCAST_LEASE_SECONDS": "2",
+        "EMAS_BROADCAST_LEASE_SECONDS": str(lease),
         "EMAS_BROADCAST_TELEGRAM_RATE": str(RATE),
         "PYTHONPATH": str(ROOT),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-c", "from bot.cli import main; main()", "dispatch",
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
 
 
 async def _sent_at_least(double: TelegramDouble, n: int) -> None:
@@ -123,3 +125,40 @@ async def test_two_dispatchers_share_the_work_and_the_limit(
     times = [c.timestamp for c in double.sent if c.method == "sendMessage"]
     assert windows_over(times, 30, 1.0) == 0
     assert not [c for c in double.rejected if c.status == 429]
+
+
+async def test_sigterm_finishes_in_flight_sends_and_gives_the_rest_back(
+        served: tuple[TelegramDouble, Settings]) -> None:
+    """A deploy stops the dispatcher with SIGTERM mid-campaign: it ends within 5 s with exit
+    code 0 and no error on stderr, gives back its claims, so the next one
+    resumes at once (its lease of 60 s is never waited out), and no one gets the message
+    twice."""
+    double, settings = served
+    box, people, campaign = await _prepare(settings)
+    first = await _start(settings, lease=60, stderr=asyncio.subprocess.PIPE)
+    try:
+        await _sent_at_least(double, 60)
+        first.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(5):
+            _out, err = await first.communicate()
+    finally:
+        if first.returncode is None:
+            first.kill()
+            await first.wait()
+    assert first.returncode == 0
+    lines = err.decode().strip().splitlines()
+    assert any("dispatcher stopping (SIGTERM)" in line for line in lines), lines
+    assert not [line for line in lines if " ERROR " in line or "Traceback" in line], lines
+    async with box.db.reader() as session:
+        claimed = (await session.exec(text(
+            "SELECT count(*) FROM delivery WHERE claimed_by IS NOT NULL"))).one()[0]
+    assert claimed == 0
+    assert len(double.sent) < N
+    second = await _start(settings, lease=60)
+    try:
+        await wait_for_status(box.db, campaign, "completed", within=40)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await second.wait()
+        await box.db.dispose()
+    assert _duplicates(double, people) == 0
