@@ -88,6 +88,7 @@ class _Job:
     part: int = 0
     tries: int = 0
     provider_id: str | None = None
+    slot: float = 0.0  # when the part on the wire took its slot of the limit
 
 
 class _Writer:
@@ -289,7 +290,7 @@ class _Pump:
                 self._defer(job, wait)
                 continue
             try:
-                await self.limiter.bulk_slot()
+                job.slot = await self.limiter.bulk_slot()
                 if self.limiter.chat_wait(message.address, message.is_group) > 0:
                     self._defer(job, 0.0)  # a reply took this chat meanwhile
                     continue
@@ -335,7 +336,7 @@ class _Pump:
             if result.reason == "server_error":
                 # Refused, not sent: the slot goes to the next message, and this one is tried
                 # again later without holding anyone back.
-                self.limiter.refund()
+                self.limiter.refund(job.slot)
             job.tries += 1
             self.d.stats["retries"] += 1
             used = job.delivery.attempts - 1 + job.tries

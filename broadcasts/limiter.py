@@ -70,6 +70,7 @@ class SenderLimiter:
         self.paused_until = 0.0
         self.penalties = 0
         self._next_at = 0.0
+        self._credits = 0  # slots given back by refused messages
         self._last_penalty = -math.inf
         self._replies_waiting = 0
         self._last_bulk = -math.inf
@@ -103,20 +104,29 @@ class SenderLimiter:
         self._last_penalty = now
         self.paused_until = max(self.paused_until, now + max(retry_after, 0.0))
 
-    def refund(self) -> None:
-        """The platform answered a message with a server error: it was not sent and did not
-        count against the limit, so its slot is free for the next one."""
-        if self._window:
-            self._window.pop()
-        self._next_at = max(self.clock(), self._next_at - 1.0 / self.rate)
+    def refund(self, taken_at: float) -> None:
+        """The platform answered the message whose slot was taken at ``taken_at`` with a
+        server error: it was not sent and did not count against the limit, so its slot is
+        free for the next one (a credit taken at once, within the one-second window's
+        check)."""
+        if taken_at in self._window:
+            self._window.remove(taken_at)
+        self._credits += 1
 
     def _slot_at(self, now: float) -> float:
-        at = self._next_at
+        at = now if self._credits else self._next_at
         if self._window_size and len(self._window) >= self._window_size:
             at = max(at, self._window[-self._window_size] + 1.0 + GUARD)
         return at
 
     def _take(self, now: float) -> None:
+        if self._credits:
+            self._credits -= 1
+            if self._window_size:
+                self._window.append(now)
+                while len(self._window) > self._window_size:
+                    self._window.popleft()
+            return
         interval = 1.0 / self.rate
         base = self._next_at if now - self._next_at <= SLACK else now
         self._next_at = base + interval
@@ -207,8 +217,8 @@ class SenderLimiter:
         finally:
             self._replies_waiting -= 1
 
-    async def bulk_slot(self) -> None:
-        """Wait for a slot no reply wants and outside a 429 pause; take it."""
+    async def bulk_slot(self) -> float:
+        """Wait for a slot no reply wants and outside a 429 pause; take it; returns when."""
         while True:
             now = self.clock()
             if now < self.paused_until:
@@ -221,20 +231,22 @@ class SenderLimiter:
             if at <= now:
                 self._take(now)
                 self._last_bulk = now
-                return
+                return now
             await self.sleep(at - now)
 
-    async def acquire_bulk(self, chat: str | None = None, is_group: bool | None = None) -> None:
-        """A broadcast message's slot: waits for the chat, then for a free slot."""
+    async def acquire_bulk(self, chat: str | None = None, is_group: bool | None = None) -> float:
+        """A broadcast message's slot: waits for the chat, then for a free slot; returns when
+        it was taken."""
         while True:
             if chat is not None:
                 while (wait := self.chat_wait(chat, is_group)) > 0:
                     await self.sleep(wait)
-            await self.bulk_slot()
+            taken = await self.bulk_slot()
             if chat is None or self.chat_wait(chat, is_group) <= 0:
                 break
         if chat is not None:
             self.note_chat(chat, is_group)
+        return taken
 
 
 class Limiter:
