@@ -49,6 +49,15 @@ class Outgoing:
 Understand = Callable[[Ctx], Awaitable[None]]
 
 
+def apology(inbound: Inbound) -> Outgoing:
+    """What the sender is told when their message could not be handled (nothing of it was
+    kept, so sending it again is safe)."""
+    with use_locale(inbound.locale_hint) as locale:
+        text = _("Sorry, something went wrong on our side. Please try again in a moment.")
+    return Outgoing(inbound.channel, inbound.chat_key or inbound.user_key, Reply(text), locale,
+                    direct=True)
+
+
 class Engine:
     def __init__(
         self,

@@ -88,10 +88,6 @@ class Journal:
         self._failed.extend((row_id, error, final) for row_id in ids)
         self._ensure_running()
 
-    @property
-    def idle(self) -> bool:
-        return not (self._sent or self._failed)
-
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="journal")

@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,16 +67,21 @@ class Chat:
     async def send_voice(self) -> None:
         raise NotImplementedError
 
-    async def file_to_summary(self, description: str, *, category: str = "Damaged road",
-                              kelurahan: str = "Tangsi") -> None:
-        """The common path of an English report up to its summary: no address, no photos,
-        name shown to the agency."""
+    async def to_photos(self, description: str, *, category: str = "Damaged road",
+                        kelurahan: str = "Tangsi") -> None:
+        """The common path of an English report up to its photo step: no address."""
         await self.say("/start")
         await self.tap("Make a report")
         await self.tap(category)
         await self.say(kelurahan)
         await self.tap("Skip")
         await self.say(description)
+
+    async def file_to_summary(self, description: str, *, category: str = "Damaged road",
+                              kelurahan: str = "Tangsi") -> None:
+        """The common path of an English report up to its summary: no address, no photos,
+        name shown to the agency."""
+        await self.to_photos(description, category=category, kelurahan=kelurahan)
         await self.tap("Skip photos")
         await self.tap("Yes, show my name")
 
@@ -146,6 +154,21 @@ class TerminalChat(Chat):
 def location_inbound(user_key: str, lat: float, lon: float, event_id: str) -> Inbound:
     return Inbound(channel=Channel.TERMINAL, user_key=user_key, event_id=event_id,
                    kind=Kind.LOCATION, location=Location(lat, lon))
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Wait until ``condition`` holds (what the lanes send arrives on its own time)."""
+    async with asyncio.timeout(timeout):
+        for _tick in itertools.count():
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+
+
+def replies_to(double: Any, chat: int) -> list[Any]:
+    """The messages the bot sent or edited in ``chat``, as the Bot API double accepted them."""
+    return [c for c in double.sent
+            if c.method in ("sendMessage", "editMessageText") and c.chat_id == chat]
 
 
 async def deliver_update(client: Any, double: Any, update: dict[str, Any], secret: str,

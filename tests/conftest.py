@@ -146,6 +146,13 @@ class TelegramEnv:
         return TelegramChat(self.client, self.double, WEBHOOK_SECRET, self.box.outbound,
                             chat_id=chat_id, language_code=language_code)
 
+    async def post_now(self, update: dict[str, Any]) -> Any:
+        """The webhook alone: its answer, without waiting for the replies it queued."""
+        self.double.track_update(update)  # type: ignore[attr-defined]
+        return await self.client.post(  # type: ignore[attr-defined]
+            "/webhooks/telegram", json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+
     async def post(self, update: dict[str, Any], *, secret: str | None = None) -> Any:
         """Deliver an update as Telegram does; returns the webhook's HTTP response."""
         return await deliver_update(self.client, self.double, update,

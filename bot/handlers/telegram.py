@@ -32,7 +32,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ExtBot, Updater
 from telegram.helpers import create_deep_linked_url
 
-from bot.engine import Engine, Outgoing
+from bot.engine import Engine, Outgoing, apology
+from bot.handlers.downloads import read_capped
 from bot.handlers.telegram_transport import AiohttpRequest
 from bot.i18n import _, use_locale
 from bot.messages import (
@@ -82,6 +83,13 @@ def build_bot(token: str, api_url: str, *, pool_size: int = 64) -> ExtBot[None]:
         request=AiohttpRequest(pool_size=pool_size),
         get_updates_request=AiohttpRequest(pool_size=1, read_timeout=40),
     )
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """Telegram's wait in seconds: ``retry_after`` is a timedelta under ``PTB_TIMEDELTA`` (set
+    above), else whole seconds."""
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 Fetcher = Callable[[str, int | None], Callable[[], Awaitable[bytes]]]
@@ -206,15 +214,7 @@ class TelegramFiles:
             self._client = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT)
         async with self._client.stream("GET", file.file_path) as response:
             response.raise_for_status()
-            length = response.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit:
-                raise MediaRejected("too_large")
-            data = bytearray()
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) > limit:
-                    raise MediaRejected("too_large")
-        return bytes(data)
+            return await read_capped(response, limit)
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
@@ -287,10 +287,6 @@ class TelegramChannel:
     async def quiesce(self) -> None:
         """At shutdown: stop polling; the updates already fetched are processed."""
         await self._stop_polling()
-
-    async def drain(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        """Wait until the replies of what was handled so far went out."""
-        await self.outbound.drain(timeout)
 
     async def stop(self) -> None:
         await self._stop_polling()
@@ -365,11 +361,7 @@ class TelegramChannel:
             outgoing = await self.engine.process(inbound)
         except Exception:
             logger.exception("failed to process a telegram update")
-            with use_locale(inbound.locale_hint) as locale:
-                sorry = Reply(_("Sorry, something went wrong on our side. Please try again "
-                                "in a moment."))
-            self.outbound.submit([Outgoing(Channel.TELEGRAM, inbound.chat_key or inbound.user_key,
-                                           sorry, locale)])
+            self.outbound.submit([apology(inbound)])
             return await self._answer(query, None, in_answer)
         alert = next((o.reply.alert for o in outgoing if o.reply.alert), None)
         # Queued before anything else is awaited: the next update of this chat, processed
@@ -463,14 +455,13 @@ class TelegramChannel:
             try:
                 return await request()
             except RetryAfter as exc:
-                wait = exc.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                seconds = retry_seconds(exc)
                 if attempt == SEND_ATTEMPTS:
                     raise
                 logger.info("telegram asked one chat to wait %.0f s", seconds)
                 await asyncio.sleep(seconds)
             except (TimedOut, NetworkError) as exc:
-                if attempt == SEND_ATTEMPTS or isinstance(exc, BadRequest | Forbidden):
+                if attempt == SEND_ATTEMPTS or isinstance(exc, BadRequest):
                     raise
                 await asyncio.sleep(min(2.0 ** attempt, 30.0))
         raise AssertionError("unreachable")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from telegram.error import (
 )
 from telegram.helpers import create_deep_linked_url
 
-from bot.handlers.telegram import CAPTION_LIMIT, build_bot
+from bot.handlers.telegram import CAPTION_LIMIT, build_bot, retry_seconds
 from broadcasts.limiter import ChannelLimits, telegram_limits
 from broadcasts.sending import BulkMessage, Outcome, SendResult
 
@@ -37,13 +36,6 @@ logger = logging.getLogger(__name__)
 def bulk_bot(token: str, api_url: str) -> Bot:
     """A Bot for broadcasts: no rate limiter of its own (the dispatcher paces it)."""
     return build_bot(token, api_url, pool_size=100)
-
-
-def _seconds(exc: RetryAfter) -> float:
-    """Telegram's wait in seconds: ``retry_after`` is a timedelta under ``PTB_TIMEDELTA`` (which
-    bot.handlers.telegram, imported above, opts in to), else whole seconds."""
-    value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramBulkSender:
@@ -101,7 +93,7 @@ class TelegramBulkSender:
                 sent = await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                                    reply_markup=markup)
         except RetryAfter as exc:
-            return SendResult(Outcome.RETRY_AFTER, retry_after=_seconds(exc))
+            return SendResult(Outcome.RETRY_AFTER, retry_after=retry_seconds(exc))
         except Forbidden:
             return SendResult(Outcome.BLOCKED, reason="blocked")
         except ChatMigrated:

@@ -26,14 +26,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from twilio.request_validator import RequestValidator
 
-from bot.engine import Engine, Outgoing
+from bot.engine import Engine, Outgoing, apology
 from bot.handlers.twilio_client import TwilioAccount
 from bot.handlers.whatsapp_media import WhatsAppMedia
 from bot.handlers.whatsapp_parse import parse_form, public_request_url
 from bot.handlers.whatsapp_send import WhatsAppSender, Windows
 from bot.handlers.whatsapp_status import record_status
-from bot.i18n import _, use_locale
-from bot.messages import Channel, Inbound, Reply
+from bot.messages import Channel, Inbound
 from bot.outbound import Outbound
 from bot.settings import Settings
 from storage.db import Database
@@ -156,10 +155,7 @@ class WhatsAppChannel:
             outgoing = await self.engine.process(inbound)
         except Exception:
             logger.exception("failed to process a whatsapp message")
-            with use_locale(inbound.locale_hint) as locale:
-                sorry = Reply(_("Sorry, something went wrong on our side. Please try again "
-                                "in a moment."))
-            outgoing = [Outgoing(Channel.WHATSAPP, inbound.user_key, sorry, locale, direct=True)]
+            outgoing = [apology(inbound)]
         self.outbound.submit(outgoing, source=Channel.WHATSAPP)
 
     async def deliver(self, outgoing: list[Outgoing], *, edit_message: Any = None) -> None:

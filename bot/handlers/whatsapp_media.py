@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from bot.handlers.downloads import read_capped
 from bot.handlers.twilio_client import TwilioAccount, same_origin
-from bot.handlers.whatsapp_parse import form_int
 from storage.media import MediaRejected
 
 DOWNLOAD_TIMEOUT = 30.0
@@ -49,15 +49,7 @@ class WhatsAppMedia:
         async with self._client.stream("GET", url, auth=self.account.auth) as response:
             if response.status_code != 200:
                 raise MediaUnavailable(response.status_code)
-            declared = form_int(response.headers.get("content-length"))
-            if declared is not None and declared > limit:
-                raise MediaRejected("too_large")
-            data = bytearray()
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) > limit:
-                    raise MediaRejected("too_large")
-        return bytes(data)
+            return await read_capped(response, limit)
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

@@ -72,6 +72,18 @@ async def _prepare(settings: Settings) -> tuple[Container, list[int], int]:
     return box, people, campaign
 
 
+async def _finish(settings: Settings, box: Container, campaign: int, *, lease: float,
+                  within: float) -> None:
+    """A next dispatcher takes the campaign over and completes it."""
+    process = await _start(settings, lease=lease)
+    try:
+        await wait_for_status(box.db, campaign, "completed", within=within)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+        await box.db.dispose()
+
+
 def _duplicates(double: TelegramDouble, people: list[int]) -> int:
     received = Counter(c.chat_id for c in double.sent if c.method == "sendMessage")
     assert set(received) == set(people), "someone never got the message"
@@ -90,13 +102,7 @@ async def test_a_killed_dispatcher_is_resumed_by_the_next(
         await first.wait()
     sent_before = len(double.sent)
     assert sent_before < N
-    second = await _start(settings)
-    try:
-        await wait_for_status(box.db, campaign, "completed", within=60)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        await second.wait()
-        await box.db.dispose()
+    await _finish(settings, box, campaign, lease=2.0, within=60)
     duplicates = _duplicates(double, people)
     # Only what was on the wire when the first one died may go twice.
     assert duplicates <= 8, duplicates
@@ -154,11 +160,5 @@ async def test_sigterm_finishes_in_flight_sends_and_gives_the_rest_back(
             "SELECT count(*) FROM delivery WHERE claimed_by IS NOT NULL"))).one()[0]
     assert claimed == 0
     assert len(double.sent) < N
-    second = await _start(settings, lease=60)
-    try:
-        await wait_for_status(box.db, campaign, "completed", within=40)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        await second.wait()
-        await box.db.dispose()
+    await _finish(settings, box, campaign, lease=60, within=40)
     assert _duplicates(double, people) == 0

@@ -4,11 +4,8 @@ commit and the send never holds or loses anyone else's answer (ARCHITECTURE rule
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.app import build_container, create_app
@@ -16,7 +13,8 @@ from bot.engine import Outgoing
 from bot.messages import Reply
 from bot.outbound import CLAIM_TIMEOUT
 from bot.outbox import deliver_pending, recover
-from conftest import WEBHOOK_SECRET, Clock, TelegramEnv
+from chat import replies_to, until
+from conftest import Clock, TelegramEnv
 from doubles.telegram_updates import callback_update, group_text_update, text_update
 from storage import repo, repo_agencies
 
@@ -31,30 +29,11 @@ def double_options() -> dict[str, object]:
 
 
 def _to(telegram: TelegramEnv, chat: int) -> list[Any]:
-    return [c for c in telegram.double.sent
-            if c.method in ("sendMessage", "editMessageText") and c.chat_id == chat]
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
-    """Wait until what the double received meets ``condition`` (the lanes send on their own)."""
-    async with asyncio.timeout(timeout):
-        for _tick in itertools.count():
-            if condition():
-                return
-            await asyncio.sleep(0.01)
-
-
-async def _post(telegram: TelegramEnv, update: dict[str, Any]) -> httpx.Response:
-    """The webhook alone, without waiting for the replies it queued."""
-    telegram.double.track_update(update)
-    response: httpx.Response = await telegram.client.post(
-        "/webhooks/telegram", json=update,
-        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
-    return response
+    return replies_to(telegram.double, chat)
 
 
 async def test_thirty_starts_in_a_group_get_one_answer(telegram: TelegramEnv) -> None:
-    statuses = [(await _post(telegram, group_text_update(GROUP, "/start", user_id=800_000 + i,
+    statuses = [(await telegram.post_now(group_text_update(GROUP, "/start", user_id=800_000 + i,
                                                          mention_bot=False))).status_code
                 for i in range(30)]
     await telegram.box.outbound.drain(10)
@@ -72,10 +51,10 @@ async def test_a_busy_group_waits_in_its_own_lane_and_a_resident_does_not(
     outbound = telegram.box.outbound
     for i in range(30):  # thirty events, thirty messages
         outbound.submit([Outgoing("telegram", str(GROUP), Reply(f"Laporan baru {i}"), "id")])
-    await _until(lambda: len(_to(telegram, GROUP)) >= 20)
-    response = await _post(telegram, text_update(700_001, "/start"))
+    await until(lambda: len(_to(telegram, GROUP)) >= 20)
+    response = await telegram.post_now(text_update(700_001, "/start"))
     assert response.status_code == 200
-    await _until(lambda: bool(_to(telegram, 700_001)))
+    await until(lambda: bool(_to(telegram, 700_001)))
     assert len(_to(telegram, GROUP)) == 20  # the group's next minute has not come
     assert outbound.lanes == 1  # only the group's lane still waits
     assert not telegram.double.rejected
@@ -86,13 +65,13 @@ async def test_a_429_holds_only_the_chat_it_names(telegram: TelegramEnv) -> None
     pause, exactly once; a second resident writing meanwhile is answered at once. The webhook
     answered before any reply was sent."""
     telegram.double.fail_next(1, 429, retry_after=2, methods=["sendMessage"])
-    first = await _post(telegram, text_update(700_001, "/start"))
+    first = await telegram.post_now(text_update(700_001, "/start"))
     assert first.status_code == 200
     await asyncio.sleep(0.3)
     assert _to(telegram, 700_001) == []  # waiting out its retry_after; the webhook did not
-    second = await _post(telegram, text_update(700_002, "/start"))
+    second = await telegram.post_now(text_update(700_002, "/start"))
     assert second.status_code == 200
-    await _until(lambda: bool(_to(telegram, 700_002)))
+    await until(lambda: bool(_to(telegram, 700_002)))
     assert _to(telegram, 700_001) == []
     await telegram.box.outbound.drain(10)
     assert len(_to(telegram, 700_001)) == 1

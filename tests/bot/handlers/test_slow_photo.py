@@ -4,47 +4,22 @@ transaction, and a file without a declared size stops at the limit (ARCHITECTURE
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import Callable
 from typing import Any
 
-import httpx
-
-from conftest import WEBHOOK_SECRET, TelegramEnv
+from chat import replies_to, until
+from conftest import TelegramEnv
 from doubles.telegram_updates import photo_update, text_update
 from factories import jpeg_bytes
 from storage import repo
 
 
-async def _post(telegram: TelegramEnv, update: dict[str, Any]) -> httpx.Response:
-    telegram.double.track_update(update)
-    response: httpx.Response = await telegram.client.post(
-        "/webhooks/telegram", json=update,
-        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
-    return response
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:  # noqa: ASYNC109
-    async with asyncio.timeout(timeout):
-        for _tick in itertools.count():
-            if condition():
-                return
-            await asyncio.sleep(0.01)
-
-
 def _texts(telegram: TelegramEnv, chat: int) -> list[str]:
-    return [c.plain_text or "" for c in telegram.double.sent if c.chat_id == chat
-            and c.method in ("sendMessage", "editMessageText")]
+    return [c.plain_text or "" for c in replies_to(telegram.double, chat)]
 
 
 async def _at_photo_step(telegram: TelegramEnv) -> Any:
     chat = telegram.chat(language_code="en")
-    await chat.say("/start")
-    await chat.tap("Make a report")
-    await chat.tap("Damaged road")
-    await chat.say("Tangsi")
-    await chat.tap("Skip")
-    await chat.say("Jalan berlubang dalam di depan sekolah")
+    await chat.to_photos("Jalan berlubang dalam di depan sekolah")
     assert "photo" in chat.text.lower()
     return chat
 
@@ -54,13 +29,13 @@ async def test_a_slowly_downloading_photo_holds_no_other_resident(telegram: Tele
     data = jpeg_bytes(200_000)
     telegram.double.add_file("AgAC-slow", data, seconds=3.0)
     sending = asyncio.create_task(
-        _post(telegram, photo_update(chat.chat_id, "AgAC-slow", len(data), language_code="en")))
-    await _until(lambda: "photos/" in " ".join(telegram.double.downloads))  # under way
+        telegram.post_now(photo_update(chat.chat_id, "AgAC-slow", len(data), language_code="en")))
+    await until(lambda: "photos/" in " ".join(telegram.double.downloads), timeout=20)  # under way
     # Another resident, and the same resident's neighbour on the database, meanwhile.
     other = 700_777
-    answered = await _post(telegram, text_update(other, "/start", language_code="en"))
+    answered = await telegram.post_now(text_update(other, "/start", language_code="en"))
     assert answered.status_code == 200
-    await _until(lambda: bool(_texts(telegram, other)))
+    await until(lambda: bool(_texts(telegram, other)), timeout=20)
     assert not sending.done()  # the photo is still arriving
     assert (await sending).status_code == 200
     await telegram.box.outbound.drain(10)
