@@ -541,6 +541,14 @@ async def live_dispatchers(*, session: AsyncSession, lease: timedelta, now: date
 
 
 async def forget_dispatcher(*, session: AsyncSession, dispatcher_id: str) -> None:
+    """A dispatcher leaving: every delivery it still holds goes back to the queue (the last
+    claim may have been cut off by the shutdown before the rows reached its queue), and its
+    heartbeat row goes."""
+    await _run(session,
+        update(T_DEL).where(T_DEL.c.claimed_by == dispatcher_id,
+                            T_DEL.c.status == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_at=None,
+                attempts=T_DEL.c.attempts - 1))
     await _run(session, delete(T_DISP).where(T_DISP.c.id == dispatcher_id))
 
 

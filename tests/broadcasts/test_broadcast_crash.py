@@ -61,15 +61,22 @@ async def _sent_at_least(double: TelegramDouble, n: int) -> None:
     raise AssertionError(f"fewer than {n} messages sent in 60 s")
 
 
-async def _prepare(settings: Settings) -> tuple[Container, list[int], int]:
+@pytest.fixture
+async def prepared(served: tuple[TelegramDouble, Settings]
+                   ) -> AsyncIterator[tuple[Container, list[int], int]]:
+    """N subscribers and one campaign; the pool is closed whatever the test's outcome."""
     from conftest import _reset
 
+    settings = served[1]
     box = build_container(settings)
-    await _reset(box.db)
-    people = list(range(900_000, 900_000 + N))
-    await add_subscribers(box.db, box.city, settings, [str(p) for p in people])
-    campaign = await create_campaign(box.db, box.city, settings, text_id="Info penting")
-    return box, people, campaign
+    try:
+        await _reset(box.db)
+        people = list(range(900_000, 900_000 + N))
+        await add_subscribers(box.db, box.city, settings, [str(p) for p in people])
+        campaign = await create_campaign(box.db, box.city, settings, text_id="Info penting")
+        yield box, people, campaign
+    finally:
+        await box.db.dispose()
 
 
 async def _finish(settings: Settings, box: Container, campaign: int, *, lease: float,
@@ -81,7 +88,6 @@ async def _finish(settings: Settings, box: Container, campaign: int, *, lease: f
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()
-        await box.db.dispose()
 
 
 def _duplicates(double: TelegramDouble, people: list[int]) -> int:
@@ -91,9 +97,10 @@ def _duplicates(double: TelegramDouble, people: list[int]) -> int:
 
 
 async def test_a_killed_dispatcher_is_resumed_by_the_next(
-        served: tuple[TelegramDouble, Settings]) -> None:
+        served: tuple[TelegramDouble, Settings],
+        prepared: tuple[Container, list[int], int]) -> None:
     double, settings = served
-    box, people, campaign = await _prepare(settings)
+    box, people, campaign = prepared
     first = await _start(settings)
     try:
         await _sent_at_least(double, 60)
@@ -110,11 +117,12 @@ async def test_a_killed_dispatcher_is_resumed_by_the_next(
 
 
 async def test_two_dispatchers_share_the_work_and_the_limit(
-        served: tuple[TelegramDouble, Settings]) -> None:
+        served: tuple[TelegramDouble, Settings],
+        prepared: tuple[Container, list[int], int]) -> None:
     """Several dispatchers (PostgreSQL: FOR UPDATE SKIP LOCKED) drain one campaign together,
     within one bot's limit; one dying does not stop the campaign."""
     double, settings = served
-    box, people, campaign = await _prepare(settings)
+    box, people, campaign = prepared
     one, two = await _start(settings), await _start(settings)
     try:
         await _sent_at_least(double, 80)
@@ -126,7 +134,6 @@ async def test_two_dispatchers_share_the_work_and_the_limit(
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
                 await process.wait()
-        await box.db.dispose()
     assert _duplicates(double, people) <= 8
     times = [c.timestamp for c in double.sent if c.method == "sendMessage"]
     assert windows_over(times, 30, 1.0) == 0
@@ -134,13 +141,14 @@ async def test_two_dispatchers_share_the_work_and_the_limit(
 
 
 async def test_sigterm_finishes_in_flight_sends_and_gives_the_rest_back(
-        served: tuple[TelegramDouble, Settings]) -> None:
+        served: tuple[TelegramDouble, Settings],
+        prepared: tuple[Container, list[int], int]) -> None:
     """A deploy stops the dispatcher with SIGTERM mid-campaign: it ends within 5 s with exit
     code 0 and no error on stderr, gives back its claims, so the next one
     resumes at once (its lease of 60 s is never waited out), and no one gets the message
     twice."""
     double, settings = served
-    box, people, campaign = await _prepare(settings)
+    box, people, campaign = prepared
     first = await _start(settings, lease=60, stderr=asyncio.subprocess.PIPE)
     try:
         await _sent_at_least(double, 60)

@@ -281,6 +281,35 @@ async def test_pause_resume_and_cancel_steer_a_running_campaign(env: Env) -> Non
     assert sum(states.values()) == 60
 
 
+async def test_a_claim_cut_off_by_shutdown_is_given_back(env: Env) -> None:
+    """Stopping while a claim's transaction is in flight: the claim commits, but its rows never
+    reach the pump. They must go back to the queue, or the next dispatcher would wait out the
+    lease before those residents get the message."""
+    from storage.types import utcnow
+
+    await env.people(60)
+    campaign = await env.campaign()
+    dispatcher = env.dispatcher()
+    async with running(dispatcher):
+        for _ in range(400):
+            if len(env.double.sent) >= 5:
+                break
+            await asyncio.sleep(0.02)
+        # The claim the shutdown cut off: committed under this dispatcher's name, seen by no one.
+        async with env.box.db.session() as session:
+            orphans = await repo_broadcasts.claim_deliveries(
+                session=session, campaign_id=campaign, channel="telegram",
+                dispatcher_id=dispatcher.id, now=utcnow(), limit=5)
+        assert orphans
+    held = [d for d in await deliveries(env.box.db, campaign) if d.claimed_by is not None]
+    assert held == []
+    orphan_rows = {d.id: d for d in await deliveries(env.box.db, campaign)
+                   if d.id in {o.id for o in orphans}}
+    assert {d.status for d in orphan_rows.values()} <= {"queued", "delivered"}
+    # Given back untouched: the aborted claim did not use up one of the message's attempts.
+    assert all(d.attempts == 0 for d in orphan_rows.values() if d.status == "queued")
+
+
 async def test_a_scheduled_weekly_campaign_starts_on_time_and_plans_the_next(
         env: Env) -> None:
     from datetime import timedelta
