@@ -105,6 +105,7 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
                     engine=engine, outbound=outbound, broadcasts=hub,
                     notice_outbox=NoticeOutbox(city=city, media_dir=settings.media_dir))
     box.background.append(db.checkpoint_loop)
+    box.background.append(engine.photos.run)
     box.background.extend(agency_jobs(box))
     box.background.extend(faq_jobs(box, faq))
     box.background.append(hub.run)
@@ -179,6 +180,7 @@ def create_app(settings: Settings, *, container: Container | None = None,
             # stays in the outbox for the next start), then close the channels' clients.
             for channel in box.channels.values():
                 await channel.quiesce()
+            await box.engine.photos.aclose()
             await box.outbound.aclose()
             for channel in box.channels.values():
                 await channel.stop()

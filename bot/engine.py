@@ -17,7 +17,8 @@ from bot.flows.router import Router
 from bot.i18n import DEFAULT_LOCALE, _, normalize_locale, use_locale
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply, reply_payload
-from bot.services import FetchFirst, Services, fetch_media
+from bot.photos import PhotoFetcher
+from bot.services import FetchFirst, Services
 from bot.settings import Settings
 from reports.service import ReportService
 from storage import repo, repo_agencies
@@ -58,6 +59,11 @@ def apology(inbound: Inbound) -> Outgoing:
                     direct=True)
 
 
+# How long an event waits for a resident's photo before it goes on without it (the photo is
+# then attached in the background when it arrives).
+PHOTO_WAIT = 2.0
+
+
 class Engine:
     def __init__(
         self,
@@ -70,6 +76,8 @@ class Engine:
         understand: Understand,
         clock: Callable[[], datetime] = utcnow,
         durable: frozenset[str] = frozenset(),
+        photos: PhotoFetcher | None = None,
+        photo_wait: float = PHOTO_WAIT,
     ) -> None:
         """``durable``: the channels whose replies are written to the outbox in the event's
         transaction and sent after it commits (the terminal prints at once)."""
@@ -85,6 +93,8 @@ class Engine:
         self.locks = KeyedLocks()
         self.flood = FloodGate(settings.message_limit_per_minute)
         self.durable = durable
+        self.photos = photos or PhotoFetcher(db=db, store=media, clock=clock)
+        self.photo_wait = photo_wait
 
     async def process(self, inbound: Inbound) -> list[Outgoing]:
         """Handle one inbound event; a redelivered event id yields no effect and no reply."""
@@ -94,29 +104,52 @@ class Engine:
             return self._flooded(inbound, key)
         lock = await self.locks.acquire(key)
         try:
-            for attempt in range(1, MAX_ATTEMPTS + 1):
+            attempt = 1
+            while True:
+                for media in inbound.media:
+                    media.fetch_id = None
                 try:
-                    return await self._process_once(inbound)
+                    outgoing = await self._process_once(inbound)
                 except FetchFirst:
-                    # Rolled back; the files are fetched with no transaction open, then the
-                    # event runs again with them at hand.
-                    if all(m.ready is not None for m in inbound.media):
-                        raise
-                    await asyncio.gather(*(fetch_media(m, self.media) for m in inbound.media))
+                    await self._fetch_first(inbound)  # not a failed attempt: run it again
+                    continue
                 except (repo.VersionConflict, IntegrityError):
                     if attempt == MAX_ATTEMPTS:
                         raise
                     logger.info("conversation changed concurrently; retrying (%d)", attempt)
                     await asyncio.sleep(0.01 * attempt)
+                    attempt += 1
+                    continue
                 except DBAPIError as exc:
                     # The database dropped the connection (PostgreSQL restarted, say): the
                     # transaction is gone, the pool is refreshed; do it again on a new one.
                     if not exc.connection_invalidated or attempt == MAX_ATTEMPTS:
                         raise
                     logger.warning("database connection lost; retrying (%d)", attempt)
-            return []
+                    attempt += 1
+                    continue
+                # Committed: the photos the event went on without are the fetcher's now.
+                for media in inbound.media:
+                    if media.fetch_id is not None:
+                        self.photos.adopt(media.fetch_id, media)
+                return outgoing
         finally:
             self.locks.release(key, lock)
+
+    async def _fetch_first(self, inbound: Inbound) -> None:
+        """The event was rolled back for its files: fetch them with no transaction open. A
+        moment's wait usually brings them in; after that, the event goes on without them where
+        its flow can (`Services.photo_or_later`), and waits for the rest otherwise."""
+        waiting = [m for m in inbound.media if m.ready is None]
+        if not waiting:
+            raise RuntimeError("FetchFirst with every file at hand")
+        downloads = [self.photos.begin(m) for m in waiting]
+        if any(m.late for m in waiting):
+            await asyncio.wait(downloads)  # the flow cannot go on without them
+            return
+        await asyncio.wait(downloads, timeout=self.photo_wait)
+        for media in waiting:
+            media.late = media.ready is None
 
     async def _lifted(self, inbound: Inbound) -> bool:
         """Whether staff lifted this account's limits (read only when it is over one)."""

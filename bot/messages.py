@@ -48,6 +48,11 @@ class Media:
     ref: str | None = None  # the channel's own id or URL, never shown to anyone
     # Once downloaded (outside the event's transaction): the stored file, or why it is not.
     ready: Any = None
+    # The download under way (bot.photos.PhotoFetcher.begin), and whether the event went on
+    # without waiting for it: then ``fetch_id`` names the row that will receive it.
+    task: Any = None
+    late: bool = False
+    fetch_id: int | None = None
 
 
 @dataclass(slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,9 +11,9 @@ from bot.i18n import set_locale
 from bot.messages import Media
 from bot.settings import Settings
 from reports.service import ReportService
-from storage import repo_outbound
+from storage import repo, repo_outbound
 from storage.city import City
-from storage.media import MediaRejected, MediaStore, StoredMedia
+from storage.media import MediaStore, StoredMedia
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,24 +24,15 @@ if TYPE_CHECKING:
 class FetchFirst(Exception):  # noqa: N818 - a signal to the engine, not an error
     """A flow wants a file the resident sent that is not downloaded yet. The engine rolls the
     event's transaction back, downloads outside any transaction (a slow photo holds no one's
-    writes), and runs the event again with the file at hand."""
+    writes), and runs the event again with the file at hand, or, for a flow that can go on
+    without it (`Services.photo_or_later`), marked late after a moment's wait."""
 
 
-async def fetch_media(media: Media, store: MediaStore) -> None:
-    """Download and store one file the resident sent; the outcome (the stored file, or why
-    not) is kept on the Media for the flow to read."""
-    if media.ready is not None:
-        return
-    try:
-        if media.fetch is None:
-            raise MediaRejected("not_image")
-        if media.size is not None and media.size > store.max_bytes:
-            raise MediaRejected("too_large")
-        data = await media.fetch()
-        # Decoding and re-encoding a 10 MB photo takes a while: not on the event loop.
-        media.ready = await asyncio.to_thread(store.save_image, data)
-    except Exception as exc:
-        media.ready = exc
+@dataclass(frozen=True, slots=True)
+class LatePhoto:
+    """A photo still downloading when the event went on: `photo_fetch` row ``fetch_id``."""
+
+    fetch_id: int
 
 
 @dataclass(slots=True)
@@ -64,6 +54,19 @@ class Services:
         if isinstance(media.ready, Exception):
             raise media.ready
         return media.ready
+
+    async def photo_or_later(self, ctx: Ctx, media: Media) -> StoredMedia | LatePhoto:
+        """The stored photo; or, when it did not arrive in a moment, a row that receives it in
+        the background (the resident need not wait for a slow download)."""
+        if media.ready is None and media.late and media.ref:
+            media.fetch_id = await repo.add_photo_fetch(
+                session=self.session, identity_id=ctx.person.id, channel=ctx.person.channel,
+                ref=media.ref, declared_size=media.size, now=self.now())
+            return LatePhoto(media.fetch_id)
+        return await self.save_photo(media)
+
+    async def photo_fetches(self, ids: list[int]) -> list[repo.FetchedPhoto]:
+        return await repo.photo_fetches(session=self.session, ids=ids)
 
     async def set_opted_out(self, ctx: Ctx, opted_out: bool) -> bool:
         """Stop (True) or resume (False) every message to this person that is not a reply to

@@ -32,6 +32,9 @@ class DraftReport(BaseModel):
     lon: float | None = None
     anonymous: bool = False
     photos: list[dict[str, Any]] = Field(default_factory=list)
+    # Photos still downloading when the report was sent (`photo_fetch` ids): attached when
+    # they arrive.
+    pending_photos: list[int] | None = None
 
 
 def format_ticket(city_code: str, year: int, number: int) -> str:
@@ -102,7 +105,10 @@ class ReportService:
                         size=p["size"], sha256=p["sha256"], created_at=now)
             for p in draft.photos
         ]
-        return await repo.create_report(session=self.session, report=report, photos=photos)
+        created = await repo.create_report(session=self.session, report=report, photos=photos)
+        await repo.attach_photo_fetches(session=self.session, report_id=created.id or 0,
+                                        ids=draft.pending_photos or [], now=now)
+        return created
 
     async def over_limit(self, *, reporter_id: int, per_hour: int) -> bool:
         """Whether this person filed `per_hour` reports in the last hour already (staff may

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, text
+from sqlalchemy import insert as core_insert
 from sqlalchemy import select as core_select
 from sqlalchemy import update as core_update
 from sqlmodel import col, select
@@ -19,6 +20,7 @@ from storage.models import (
     InboundEvent,
     Kelurahan,
     LimitLift,
+    PhotoFetch,
     Report,
     ReportEvent,
     ReportPhoto,
@@ -327,3 +329,136 @@ async def add_report_event(
     session.add(event)
     await session.flush()
     return event
+
+
+# --- photos fetched in the background ------------------------------------------------------------
+
+_FETCHES: Table = PhotoFetch.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPhoto:
+    """A background photo fetch as its draft or report sees it."""
+
+    id: int
+    status: str  # pending | done | failed
+    reason: str | None
+    report_id: int | None
+    path: str | None
+    content_type: str | None
+    size: int | None
+    sha256: str | None
+    identity_id: int
+    channel: str
+    ref: str
+    declared_size: int | None
+    attempts: int
+
+    def as_photo(self, report_id: int, now: datetime) -> ReportPhoto:
+        assert self.path and self.content_type and self.size is not None and self.sha256
+        return ReportPhoto(report_id=report_id, path=self.path, content_type=self.content_type,
+                           size=self.size, sha256=self.sha256, created_at=now)
+
+
+async def _core(session: AsyncSession, statement: Any) -> Any:
+    conn = await session.connection()
+    return await conn.execute(statement)
+
+
+_FETCH_COLUMNS = (_FETCHES.c.id, _FETCHES.c.status, _FETCHES.c.reason, _FETCHES.c.report_id,
+                  _FETCHES.c.path, _FETCHES.c.content_type, _FETCHES.c.size, _FETCHES.c.sha256,
+                  _FETCHES.c.identity_id, _FETCHES.c.channel, _FETCHES.c.ref,
+                  _FETCHES.c.declared_size, _FETCHES.c.attempts)
+
+
+async def add_photo_fetch(*, session: AsyncSession, identity_id: int, channel: str, ref: str,
+                          declared_size: int | None, now: datetime) -> int:
+    """A photo still downloading, claimed by this process from the start."""
+    result = await _core(session, core_insert(_FETCHES).values(
+        identity_id=identity_id, channel=channel, ref=ref, declared_size=declared_size,
+        status="pending", attempts=1, created_at=now, claimed_at=now,
+    ).returning(_FETCHES.c.id))
+    return int(result.scalar_one())
+
+
+async def photo_fetches(*, session: AsyncSession, ids: Sequence[int]) -> list[FetchedPhoto]:
+    if not ids:
+        return []
+    result = await _core(session, core_select(*_FETCH_COLUMNS)
+                                .where(_FETCHES.c.id.in_(list(ids))).order_by(_FETCHES.c.id))
+    return [FetchedPhoto(*row) for row in result.all()]
+
+
+async def finish_photo_fetch(*, session: AsyncSession, fetch_id: int, now: datetime,
+                             stored: dict[str, Any] | None, reason: str | None
+                             ) -> FetchedPhoto | None:
+    """Record a download's outcome (``stored``: path, content_type, size, sha256; or the
+    ``reason`` it failed); None when it was recorded already. A report the photo was attached
+    to meanwhile gets it now."""
+    values: dict[str, Any] = {"finished_at": now, "claimed_at": None}
+    if stored is not None:
+        values |= {"status": "done", **stored}
+    else:
+        values |= {"status": "failed", "reason": (reason or "unavailable")[:32]}
+    result = await _core(session, core_update(_FETCHES)
+                                .where(_FETCHES.c.id == fetch_id, _FETCHES.c.status == "pending")
+                                .values(**values).returning(*_FETCH_COLUMNS))
+    row = result.first()
+    if row is None:
+        return None
+    fetched = FetchedPhoto(*row)
+    if fetched.status == "done" and fetched.report_id is not None:
+        await _attach(session, fetched.report_id, [fetched], now)
+    return fetched
+
+
+async def attach_photo_fetches(*, session: AsyncSession, report_id: int, ids: Sequence[int],
+                               now: datetime) -> int:
+    """A report sent with photos still downloading (or just arrived): the ones done are
+    attached now, the ones pending when they arrive. Returns how many were attached."""
+    if not ids:
+        return 0
+    result = await _core(session, core_update(_FETCHES)
+                                .where(_FETCHES.c.id.in_(list(ids)),
+                                       _FETCHES.c.report_id.is_(None))
+                                .values(report_id=report_id).returning(*_FETCH_COLUMNS))
+    done = [f for f in (FetchedPhoto(*row) for row in result.all()) if f.status == "done"]
+    return await _attach(session, report_id, done, now)
+
+
+async def _attach(session: AsyncSession, report_id: int, fetched: Sequence[FetchedPhoto],
+                  now: datetime) -> int:
+    if not fetched:
+        return 0
+    have: set[str | None] = {
+        p.sha256 for p in await list_report_photos(session=session, report_id=report_id)}
+    added = 0
+    for each in sorted(fetched, key=lambda f: f.id):
+        if each.sha256 in have:
+            continue  # the same photo sent twice is kept once
+        have.add(each.sha256)
+        session.add(each.as_photo(report_id, now))
+        added += 1
+    await session.flush()
+    return added
+
+
+async def stale_photo_fetches(*, session: AsyncSession, now: datetime,
+                              stale_before: datetime | None, limit: int = 50
+                              ) -> list[FetchedPhoto]:
+    """Pending downloads no process is working on (its process stopped; ``stale_before`` None:
+    all of them, which on SQLite at start are this process's own previous life), claimed
+    for this process."""
+    where = [_FETCHES.c.status == "pending"]
+    if stale_before is not None:
+        where.append(_FETCHES.c.claimed_at < stale_before)
+    ids = [int(r[0]) for r in (await _core(session,
+        core_select(_FETCHES.c.id).where(*where)
+        .order_by(_FETCHES.c.id).limit(limit))).all()]
+    if not ids:
+        return []
+    result = await _core(session, core_update(_FETCHES)
+                                .where(_FETCHES.c.id.in_(ids), _FETCHES.c.status == "pending")
+                                .values(claimed_at=now, attempts=_FETCHES.c.attempts + 1)
+                                .returning(*_FETCH_COLUMNS))
+    return sorted((FetchedPhoto(*row) for row in result.all()), key=lambda f: f.id)

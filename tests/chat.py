@@ -135,7 +135,8 @@ class TerminalChat(Chat):
 
         if data is not None:
             inbound.media = [Media(kind=kind, content_type=mime,
-                                   size=size if size is not None else len(data), fetch=fetch)]
+                                   size=size if size is not None else len(data), fetch=fetch,
+                                   ref=f"memory:{inbound.event_id}")]
         return inbound
 
     async def send_photo(self, data: bytes, *, declared_size: int | None = None) -> None:

@@ -124,6 +124,7 @@ async def container(settings: Settings, clock: Clock) -> AsyncIterator[Container
     try:
         yield box
     finally:
+        await box.engine.photos.aclose()
         await box.outbound.aclose()
         await box.db.dispose()
 
@@ -197,6 +198,7 @@ async def telegram(
             try:
                 yield TelegramEnv(box, double, client)
             finally:
+                await box.engine.photos.aclose()
                 await box.outbound.aclose()
                 await channel.stop()
                 await box.db.dispose()

@@ -110,6 +110,7 @@ async def whatsapp(
             await double.settle()
         finally:
             await env.channel.quiesce()
+            await box.engine.photos.aclose()
             await box.outbound.aclose()
             await env.channel.stop()
             await box.db.dispose()

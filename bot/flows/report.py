@@ -23,7 +23,7 @@ from bot.flows.support import SupportStep
 from bot.i18n import _, format_datetime, ngettext
 from bot.messages import Kind, Option
 from bot.report_views import receipt_text
-from bot.services import FetchFirst
+from bot.services import FetchFirst, LatePhoto
 from reports.service import DraftReport
 from storage.media import MediaRejected
 
@@ -47,6 +47,24 @@ class Editing(FlowState):
     model_config = ConfigDict(populate_by_name=True)
 
     editing: bool | None = Field(default=None, alias="_editing")
+
+
+async def _photo_count(ctx: Ctx, draft: ReportDraft) -> tuple[int, int]:
+    """The draft's photos: (in hand, still arriving); one that could not be received is not
+    counted (the resident was told)."""
+    if not draft.pending_photos:
+        return len(draft.photos), 0
+    fetches = await ctx.services.photo_fetches(list(draft.pending_photos))
+    return (len(draft.photos) + sum(1 for f in fetches if f.status == "done"),
+            sum(1 for f in fetches if f.status == "pending"))
+
+
+def _photos_line(have: int, arriving: int) -> str:
+    if not arriving:
+        return _("Photos: {value}").format(value=have)
+    return ngettext("Photos: {value} (and {n} still arriving, added when it is in)",
+                    "Photos: {value} (and {n} still arriving, added when they are in)",
+                    arriving).format(value=have, n=arriving)
 
 
 def _draft(ctx: Ctx) -> ReportDraft:
@@ -345,7 +363,7 @@ class ReportFlow(SupportStep, Flow):
     # -- photos ------------------------------------------------------------------------------
 
     async def ask_photos(self, ctx: Ctx) -> None:
-        have = len(_kept(ctx).photos)
+        have = sum(await _photo_count(ctx, _kept(ctx)))
         limit = ctx.services.settings.max_photos
         if have == 0:
             text = _("Send up to {n} photos of the problem (optional). Photos help the "
@@ -359,7 +377,7 @@ class ReportFlow(SupportStep, Flow):
         ctx.say(text, options=options + nav_options())
 
     async def on_photos(self, ctx: Ctx) -> None:
-        photos = _draft(ctx).photos
+        draft = _draft(ctx)
         limit = ctx.services.settings.max_photos
         choice = ctx.choice()
         if choice in ("skip", "done"):
@@ -367,15 +385,18 @@ class ReportFlow(SupportStep, Flow):
             return
         kind = ctx.inbound.kind
         if kind in (Kind.PHOTO, Kind.DOCUMENT) and ctx.inbound.media:
+            have = sum(await _photo_count(ctx, draft))
             for media in ctx.inbound.media:
-                if len(photos) >= limit:
+                if have >= limit:
                     ctx.say(_("You have already added {n} photos, the most a report can have.")
                             .format(n=limit))
                     break
-                error = await self._keep_photo(ctx, media, photos)
+                before = len(draft.photos) + len(draft.pending_photos or [])
+                error = await self._keep_photo(ctx, media, draft)
                 if error:
                     ctx.say(error)
-            if len(photos) >= limit:
+                have += len(draft.photos) + len(draft.pending_photos or []) - before
+            if have >= limit:
                 self._advance(ctx)
             else:
                 ctx.stay()
@@ -392,7 +413,9 @@ class ReportFlow(SupportStep, Flow):
             ctx.say(_("Please send a photo, or tap Skip to continue without one."))
         ctx.stay()
 
-    async def _keep_photo(self, ctx: Ctx, media: Any, photos: list[StoredPhoto]) -> str | None:
+    async def _keep_photo(self, ctx: Ctx, media: Any, draft: ReportDraft) -> str | None:
+        """Keep one photo with the draft; what to tell the resident about it, if anything."""
+        photos = draft.photos
         limit_mb = ctx.services.settings.max_photo_bytes // (1024 * 1024)
         if media.size is not None and media.size > ctx.services.settings.max_photo_bytes:
             return _("That file is too large (the limit is {mb} MB). Please send a smaller "
@@ -401,7 +424,7 @@ class ReportFlow(SupportStep, Flow):
                 not media.content_type.startswith("image/"):
             return _("That file is not a photo. Please send a photo (JPG or PNG).")
         try:
-            stored = await ctx.services.save_photo(media)
+            stored = await ctx.services.photo_or_later(ctx, media)
         except FetchFirst:
             raise
         except MediaRejected as exc:
@@ -412,6 +435,10 @@ class ReportFlow(SupportStep, Flow):
         except Exception:
             logger.warning("photo download failed", exc_info=True)
             return _("Sorry, we could not receive that photo. Please try sending it again.")
+        if isinstance(stored, LatePhoto):
+            draft.pending_photos = [*(draft.pending_photos or []), stored.fetch_id]
+            return _("Your photo is still arriving. You can go on: it will be added to the "
+                     "report as soon as it is in.")
         if any(p.sha256 == stored.sha256 for p in photos):
             return _("You have already sent this photo.")
         photos.append(StoredPhoto.of(stored))
@@ -461,7 +488,7 @@ class ReportFlow(SupportStep, Flow):
             _("Kelurahan: {value}").format(value=place),
             _("Address/landmark: {value}").format(value=draft.address or "-"),
             _("Description: {value}").format(value=draft.description or "-"),
-            _("Photos: {value}").format(value=len(draft.photos)),
+            _photos_line(*await _photo_count(ctx, draft)),
             _("Your name: {value}").format(
                 value=_("hidden from the agency") if draft.anonymous
                 else _("visible to the agency")),
@@ -525,7 +552,8 @@ class ReportFlow(SupportStep, Flow):
         field = ctx.picked().after("f")
         if field in ("category", "place", "address", "description", "photos", "identity"):
             if field == "photos":
-                _draft(ctx).photos = []
+                draft = _draft(ctx)
+                draft.photos, draft.pending_photos = [], None
             Editing.start(ctx, editing=True)
             ctx.goto(field)
             return

@@ -119,6 +119,8 @@ class ReportDraft(FlowState):
     address: str | None = None
     description: str | None = None
     photos: list[StoredPhoto] = []
+    # Photos still arriving (`photo_fetch` ids): attached to the report when they are in.
+    pending_photos: list[int] | None = None
     anonymous: bool | None = None
     # Open reports like this one, offered to support instead; shown once.
     similar: list[int] | None = None

@@ -278,6 +278,7 @@ class TelegramChannel:
         # next slot ahead of any broadcast. None: PTB's own rate limiter alone.
         self.limiter = limiter
         outbound.register(Channel.TELEGRAM, self)
+        engine.photos.register(Channel.TELEGRAM, self.files.fetcher)
 
     async def start(self) -> None:
         await self.bot.initialize()

@@ -47,6 +47,7 @@ class TerminalChannel:
         self.out = out or sys.stdout
         self._seq = itertools.count(1)
         self._session = uuid.uuid4().hex[:8]
+        engine.photos.register(Channel.TERMINAL, lambda ref, _size: _reader(Path(ref)))
 
     def parse(self, line: str) -> Inbound:
         line = line.strip()

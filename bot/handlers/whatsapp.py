@@ -71,6 +71,7 @@ class WhatsAppChannel:
         self._validator = RequestValidator(account.auth_token)
         self._tasks: set[asyncio.Task[None]] = set()
         outbound.register(Channel.WHATSAPP, self)
+        engine.photos.register(Channel.WHATSAPP, lambda ref, _size: self.media.fetcher(ref))
 
     # -- lifecycle -----------------------------------------------------------------------
 

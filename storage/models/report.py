@@ -167,6 +167,32 @@ class ReportPhoto(SQLModel, table=True):
     created_at: datetime = ts_field()
 
 
+class PhotoFetch(SQLModel, table=True):
+    """A photo a resident sent that was still downloading when the bot answered: fetched in
+    the background, kept with the draft, and attached to the report when it arrives (also
+    after the report was sent). Pending rows outlive a crash: they are fetched again by
+    their channel reference."""
+
+    __tablename__ = "photo_fetch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    channel: str = Field(max_length=16)
+    ref: str = Field(sa_column=Column(Text, nullable=False))  # the channel's file id or URL
+    declared_size: int | None = None
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | done | failed
+    reason: str | None = Field(default=None, max_length=32)
+    attempts: int = 0
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    path: str | None = Field(default=None, max_length=255)
+    content_type: str | None = Field(default=None, max_length=64)
+    size: int | None = None
+    sha256: str | None = Field(default=None, max_length=64)
+    created_at: datetime = ts_field()
+    claimed_at: datetime | None = ts_field_opt()
+    finished_at: datetime | None = ts_field_opt()
+
+
 class ReportEvent(SQLModel, table=True):
     """One step of a report's history: the status it moved to, when, by whom, and why."""
 

@@ -11,17 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from factories import jpeg_bytes, png_bytes
+from factories import gps_exif, jpeg_bytes, png_bytes
 from storage.media import MAX_PIXELS, MediaRejected, MediaStore
-
-
-def _exif_with_gps_and_owner(orientation: int = 1) -> bytes:
-    exif = Image.Exif()
-    exif[0x013B] = "Budi Santoso"  # Artist
-    exif[0x0112] = orientation  # Orientation
-    gps = exif.get_ifd(0x8825)
-    gps.update({1: "N", 2: (3.0, 36.0, 0.0), 3: "E", 4: (98.0, 29.0, 0.0)})  # Binjai
-    return exif.tobytes()
 
 
 @pytest.fixture
@@ -36,7 +27,7 @@ def _stored(store: MediaStore, rel: str) -> Image.Image:
 
 
 def test_a_photo_is_kept_without_its_gps_position_or_owner(store: MediaStore) -> None:
-    photo = jpeg_bytes(8000, exif=_exif_with_gps_and_owner())
+    photo = jpeg_bytes(8000, exif=gps_exif())
     assert b"Budi Santoso" in photo and Image.open(io.BytesIO(photo)).getexif()
     kept = store.save_image(photo)
     raw = store.absolute(kept.path).read_bytes()
@@ -51,7 +42,7 @@ def test_a_sideways_photo_is_stored_upright(store: MediaStore) -> None:
 
     out = io.BytesIO()
     PILImage.new("RGB", (40, 20), "red").save(out, format="JPEG",
-                                              exif=_exif_with_gps_and_owner(orientation=6))
+                                              exif=gps_exif(orientation=6))
     kept = store.save_image(out.getvalue())
     assert _stored(store, kept.path).size == (20, 40)  # turned as the camera said
 

@@ -25,9 +25,10 @@ async def _at_photo_step(telegram: TelegramEnv) -> Any:
 
 
 async def test_a_slowly_downloading_photo_holds_no_other_resident(telegram: TelegramEnv) -> None:
+    telegram.box.engine.photo_wait = 1.0
     chat = await _at_photo_step(telegram)
     data = jpeg_bytes(200_000)
-    telegram.double.add_file("AgAC-slow", data, seconds=3.0)
+    telegram.double.add_file("AgAC-slow", data, seconds=4.0)
     sending = asyncio.create_task(
         telegram.post_now(photo_update(chat.chat_id, "AgAC-slow", len(data), language_code="en")))
     await until(lambda: "photos/" in " ".join(telegram.double.downloads), timeout=20)  # under way
@@ -37,11 +38,49 @@ async def test_a_slowly_downloading_photo_holds_no_other_resident(telegram: Tele
     assert answered.status_code == 200
     await until(lambda: bool(_texts(telegram, other)), timeout=20)
     assert not sending.done()  # the photo is still arriving
+    # The resident is answered after the engine's moment, long before the download ends.
     assert (await sending).status_code == 200
-    await telegram.box.outbound.drain(10)
+    assert telegram.box.media.root.exists() is False or not any(
+        telegram.box.media.root.rglob("*.jpg"))
+    await until(lambda: any("still arriving" in t for t in _texts(telegram, chat.chat_id)), 10)
     assert "1 photo received" in _texts(telegram, chat.chat_id)[-1]
     async with telegram.box.db.reader() as session:
         assert await repo.list_reports(session=session) == []  # nothing half-written
+    # It goes on downloading after the answer, and is kept with the draft.
+    await until(lambda: telegram.box.media.root.exists() and any(
+        telegram.box.media.root.rglob("*.jpg")), timeout=20)
+
+
+async def test_a_photo_cut_off_by_a_crash_is_fetched_again_and_joins_its_report(
+        telegram: TelegramEnv) -> None:
+    """The process dies while a late photo downloads, after the report was sent: the next start
+    fetches it again by its file id and attaches it, once."""
+    from bot.photos import PhotoFetcher
+
+    box = telegram.box
+    box.engine.photo_wait = 0.0
+    chat = await _at_photo_step(telegram)
+    data = jpeg_bytes(50_000)
+    telegram.double.add_file("AgAC-cut", data, seconds=30.0)  # never finishes in this life
+    await chat.post(photo_update(chat.chat_id, "AgAC-cut", len(data), language_code="en"))
+    assert "still arriving" in chat.text
+    await chat.tap("Done")
+    await chat.tap("Yes, show my name")
+    await chat.tap("Send report")
+    ticket = chat.ticket()
+    # The crash: the download under way is lost with its process.
+    box.engine.photos.close_now()
+    telegram.double.add_file("AgAC-cut", data)  # Telegram serves it at once this time
+    after = PhotoFetcher(db=box.db, store=box.media, clock=box.engine.clock)
+    after.register("telegram", box.telegram.files.fetcher)  # type: ignore[union-attr]
+    assert await after.recover(everything=True) == 1
+    await after.aclose()
+    async with box.db.reader() as session:
+        report = await repo.get_report_by_ticket(session=session, ticket=ticket)
+        assert report is not None
+        photos = await repo.list_report_photos(session=session, report_id=report.id or 0)
+    assert len(photos) == 1
+    assert await after.recover(everything=True) == 0  # nothing left to fetch
 
 
 async def test_a_photo_without_a_declared_size_stops_at_the_limit(telegram: TelegramEnv) -> None:
