@@ -86,7 +86,7 @@ class _Job:
     delivery: repo.ClaimedDelivery
     parts: list[BulkMessage] = field(default_factory=list)
     part: int = 0
-    tries: int = 0
+    tries: int = 0  # sends refused (5xx, timeout) in this dispatcher
     provider_id: str | None = None
     slot: float = 0.0  # when the part on the wire took its slot of the limit
 
@@ -242,9 +242,6 @@ class _Pump:
         if content is None:
             self._release(_Job(row))
             return
-        if row.attempts > self.d.settings.broadcast_max_attempts:
-            self._finish(_Job(row), DeliveryStatus.FAILED, "too_many_attempts")
-            return
         job = _Job(row)
         outside = self.sender.needs_template_window and not row.is_group and (
             last_inbound is None or last_inbound < self.d.now() - WINDOW)
@@ -339,7 +336,7 @@ class _Pump:
                 self.limiter.refund(job.slot)
             job.tries += 1
             self.d.stats["retries"] += 1
-            used = job.delivery.attempts - 1 + job.tries
+            used = job.delivery.attempts + job.tries
             if used >= self.d.settings.broadcast_max_attempts:
                 self._finish(job, DeliveryStatus.FAILED, result.reason or "server_error")
                 return
@@ -361,7 +358,7 @@ class _Pump:
         self.d.writer.add(
             {"id": job.delivery.id, "status": status, "reason": reason,
              "sent_at": now if status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED) else None,
-             "provider_id": provider_id, "next_attempt_at": now},
+             "provider_id": provider_id, "next_attempt_at": now, "failed": job.tries},
             stop=stop, subscriber_id=job.delivery.subscriber_id)
 
     def _release(self, job: _Job) -> None:

@@ -547,8 +547,7 @@ async def forget_dispatcher(*, session: AsyncSession, dispatcher_id: str) -> Non
     await _run(session,
         update(T_DEL).where(T_DEL.c.claimed_by == dispatcher_id,
                             T_DEL.c.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_at=None,
-                attempts=T_DEL.c.attempts - 1))
+        .values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_at=None))
     await _run(session, delete(T_DISP).where(T_DISP.c.id == dispatcher_id))
 
 
@@ -588,8 +587,7 @@ async def claim_deliveries(*, session: AsyncSession, campaign_id: int, channel: 
         pick = pick.with_for_update(skip_locked=True)
     result = await _run(session,
         update(T_DEL).where(T_DEL.c.id.in_(pick.scalar_subquery()))
-        .values(status=DeliveryStatus.SENDING, claimed_by=dispatcher_id, claimed_at=now,
-                attempts=T_DEL.c.attempts + 1)
+        .values(status=DeliveryStatus.SENDING, claimed_by=dispatcher_id, claimed_at=now)
         .returning(T_DEL.c.id, T_DEL.c.campaign_id, T_DEL.c.subscriber_id, T_DEL.c.channel,
                    T_DEL.c.address, T_DEL.c.kelurahan_code, T_DEL.c.locale, T_DEL.c.relay_id,
                    T_DEL.c.is_group, T_DEL.c.attempts)
@@ -602,7 +600,8 @@ async def claim_deliveries(*, session: AsyncSession, campaign_id: int, channel: 
 async def record_outcomes(*, session: AsyncSession, dispatcher_id: str,
                           outcomes: Sequence[dict[str, Any]]) -> None:
     """Write final or retry states: each dict has id, status, reason, sent_at, provider_id,
-    next_attempt_at. Rows another dispatcher took over meanwhile are left alone."""
+    next_attempt_at and failed (the sends refused meanwhile, added to ``attempts``). Rows
+    another dispatcher took over meanwhile are left alone."""
     if not outcomes:
         return
     stmt = (
@@ -612,24 +611,23 @@ async def record_outcomes(*, session: AsyncSession, dispatcher_id: str,
                 sent_at=bindparam("b_sent_at", type_=UTCDateTime()),
                 provider_id=bindparam("b_provider_id"),
                 next_attempt_at=bindparam("b_next", type_=UTCDateTime()),
+                attempts=T_DEL.c.attempts + bindparam("b_failed"),
                 claimed_by=None)
     )
     await _run(session, stmt, [
         {"b_id": o["id"], "b_status": o["status"], "b_reason": o.get("reason"),
          "b_sent_at": o.get("sent_at"), "b_provider_id": o.get("provider_id"),
-         "b_next": o["next_attempt_at"]}
+         "b_next": o["next_attempt_at"], "b_failed": o.get("failed", 0)}
         for o in outcomes
     ])
 
 
-async def release_deliveries(*, session: AsyncSession, dispatcher_id: str, ids: Sequence[int],
-                             refund_attempt: bool = True) -> None:
+async def release_deliveries(*, session: AsyncSession, dispatcher_id: str,
+                             ids: Sequence[int]) -> None:
     """Give claimed deliveries back untouched (a pause, a shutdown)."""
     if not ids:
         return
     values: dict[str, Any] = {"status": DeliveryStatus.QUEUED, "claimed_by": None, "claimed_at": None}
-    if refund_attempt:
-        values["attempts"] = T_DEL.c.attempts - 1
     for start in range(0, len(ids), 500):
         await _run(session,
             update(T_DEL).where(T_DEL.c.id.in_(list(ids[start:start + 500])),

@@ -180,7 +180,7 @@ class Delivery(SQLModel, table=True):
     is_group: bool = False
     status: str = Field(default=DeliveryStatus.QUEUED, max_length=12)
     reason: str | None = Field(default=None, max_length=32)
-    attempts: int = 0
+    attempts: int = 0  # sends refused so far (5xx, timeouts); a dispatcher dying does not count
     next_attempt_at: datetime = ts_field()
     claimed_by: str | None = Field(default=None, max_length=40)
     claimed_at: datetime | None = ts_field_opt()
