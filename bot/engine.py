@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +63,8 @@ def apology(inbound: Inbound) -> Outgoing:
 # How long an event waits for a resident's photo before it goes on without it (the photo is
 # then attached in the background when it arrives).
 PHOTO_WAIT = 2.0
+# How long the engine trusts what it read about a group member being staff.
+STAFF_LOOKUP_TTL = 60.0
 
 
 class Engine:
@@ -95,6 +98,7 @@ class Engine:
         self.durable = durable
         self.photos = photos or PhotoFetcher(db=db, store=media, clock=clock)
         self.photo_wait = photo_wait
+        self._staff: dict[tuple[str, str], tuple[bool, float]] = {}
 
     async def process(self, inbound: Inbound) -> list[Outgoing]:
         """Handle one inbound event; a redelivered event id yields no effect and no reply."""
@@ -102,6 +106,9 @@ class Engine:
         if not inbound.is_group and not self.flood.admit(key, self.clock()) \
                 and not await self._lifted(inbound):
             return self._flooded(inbound, key)
+        if inbound.is_group and self.router.quiet_in_group(inbound) \
+                and not await self._staff_in_group(inbound):
+            return self._quiet_group(inbound)
         lock = await self.locks.acquire(key)
         try:
             attempt = 1
@@ -135,6 +142,9 @@ class Engine:
                 return outgoing
         finally:
             self.locks.release(key, lock)
+            if inbound.is_group:
+                # A button or command in a group: the sender is looked up afresh next time.
+                self._staff.pop((inbound.channel, inbound.user_key), None)
 
     async def _fetch_first(self, inbound: Inbound) -> None:
         """The event was rolled back for its files: fetch them with no transaction open. A
@@ -150,6 +160,34 @@ class Engine:
         await asyncio.wait(downloads, timeout=self.photo_wait)
         for media in waiting:
             media.late = media.ready is None
+
+    async def _staff_in_group(self, inbound: Inbound) -> bool:
+        """Whether the sender is staff (whose plain message in a group may answer the bot's
+        question there); read once a minute per person, not in a transaction."""
+        key = (inbound.channel, inbound.user_key)
+        now = time.monotonic()
+        known = self._staff.get(key)
+        if known is not None and known[1] > now:
+            return known[0]
+        async with self.db.reader() as session:
+            member = await repo_agencies.get_staff(session=session, channel=key[0],
+                                                   user_key=key[1])
+        if len(self._staff) > 10_000:
+            self._staff = {k: v for k, v in self._staff.items() if v[1] > now}
+        self._staff[key] = (member is not None and member.active, now + STAFF_LOOKUP_TTL)
+        return self._staff[key][0]
+
+    def _quiet_group(self, inbound: Inbound) -> list[Outgoing]:
+        """A group message that changes nothing (a flood of /start in a group, chatter where
+        the bot is a member): no transaction, no record; at most the hourly pointer to a
+        private chat, which need not survive a crash."""
+        locale = normalize_locale(inbound.locale_hint) or DEFAULT_LOCALE
+        with use_locale(locale):
+            hint = self.router.group_hint(inbound, self.clock())
+        if hint is None:
+            return []
+        return [Outgoing(channel=inbound.channel, to=inbound.chat_key or inbound.user_key,
+                         reply=hint, locale=locale, direct=True)]
 
     async def _lifted(self, inbound: Inbound) -> bool:
         """Whether staff lifted this account's limits (read only when it is over one)."""

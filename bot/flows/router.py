@@ -11,7 +11,7 @@ from bot.flows.menu import MenuFlow, draft_is_live, menu_flow_for
 from bot.flows.options import OptionId, normalize
 from bot.flows.state import ReportDraft
 from bot.i18n import _
-from bot.messages import Kind, Reply
+from bot.messages import Inbound, Kind, Reply
 
 # Bare words (typed, not /commands) that stop or resume every message that is not a reply.
 STOP_WORDS = frozenset({"stop", "berhenti", "unsubscribe"})
@@ -19,6 +19,8 @@ RESUME_WORDS = frozenset({"mulai", "start"})
 # In a group, the pointer to a private chat is given at most once in this time: thirty /start
 # in a group get one answer, and a noisy group cannot spend the bot's sending limits.
 GROUP_HINT_INTERVAL = timedelta(hours=1)
+# Commands that, in a group, only ever get that pointer.
+HINT_COMMANDS = frozenset({"start", "menu", "help", "lapor"})
 
 
 def _merge(into: dict[str, Claim], more: Mapping[str, Claim], what: str) -> None:
@@ -163,13 +165,28 @@ class Router:
             handler = self.group_commands.get(inbound.command)
             if handler is not None and await handler(ctx):
                 return
-        if (inbound.mentioned or inbound.command in ("start", "menu", "help", "lapor")) \
-                and self._may_hint(inbound.chat_key or inbound.user_key, ctx.services.now()):
-            ctx.replies.append(Reply(
-                _("Hello! To file or check a report, please chat with me privately. Your report "
-                  "stays between you and the city."),
-                url_button=(_("Open a private chat"), "private:"),
-            ))
+        hint = self.group_hint(inbound, ctx.services.now())
+        if hint is not None:
+            ctx.replies.append(hint)
+
+    @staticmethod
+    def quiet_in_group(inbound: Inbound) -> bool:
+        """Whether a group event can do no more than get the pointer to a private chat: no
+        button, no command a flow answers in groups. (From anyone but staff, whose message may
+        answer the bot's question, the engine answers it without opening a transaction.)"""
+        return not inbound.option_id and (not inbound.command or inbound.command in HINT_COMMANDS)
+
+    def group_hint(self, inbound: Inbound, now: datetime) -> Reply | None:
+        """The pointer to a private chat, for a group that addressed the bot, once an hour."""
+        if not (inbound.mentioned or inbound.command in HINT_COMMANDS):
+            return None
+        if not self._may_hint(inbound.chat_key or inbound.user_key, now):
+            return None
+        return Reply(
+            _("Hello! To file or check a report, please chat with me privately. Your report "
+              "stays between you and the city."),
+            url_button=(_("Open a private chat"), "private:"),
+        )
 
 
     def _may_hint(self, chat: str, now: datetime) -> bool:

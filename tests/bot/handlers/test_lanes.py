@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot.app import build_container, create_app
 from bot.engine import Outgoing
@@ -41,6 +42,26 @@ async def test_thirty_starts_in_a_group_get_one_answer(telegram: TelegramEnv) ->
     [pointer] = _to(telegram, GROUP)
     assert "chat pribadi" in (pointer.plain_text or "")
     assert not telegram.double.rejected
+    # A flood that changes nothing costs the database nothing: no one's writes wait for it.
+    async with telegram.box.db.reader() as session:
+        for table in ("inbound_event", "identity", "conversation", "notification"):
+            rows = (await session.exec(text(f"SELECT count(*) FROM {table}"))).one()[0]
+            assert rows == 0, table
+
+
+async def test_a_staff_members_plain_answer_in_a_group_still_counts(
+        telegram: TelegramEnv) -> None:
+    """Outside that quiet path: a registered staff member's plain message in a group goes
+    through the flows (it may answer the bot's question there)."""
+    from agencies_kit import staff
+
+    await staff(telegram.box, "800123", role="officer", agency="putr", name="Andi",
+                channel="telegram")
+    await telegram.post_now(group_text_update(GROUP, "sudah ditangani", user_id=800_123,
+                                              mention_bot=False))
+    async with telegram.box.db.reader() as session:
+        seen = (await session.exec(text("SELECT count(*) FROM inbound_event"))).one()[0]
+    assert seen == 1
 
 
 async def test_a_busy_group_waits_in_its_own_lane_and_a_resident_does_not(
