@@ -54,7 +54,7 @@ async def fetch_media(media: Media, store: MediaStore) -> None:
             raise MediaRejected("too_large")
         data = await media.fetch()
         # Decoding and re-encoding a 10 MB photo takes a while: not on the event loop.
-        media.ready = await asyncio.to_thread(store.save_image, data)
+        media.ready = await store.save_image_later(data)
     except Exception as exc:
         media.ready = exc
 

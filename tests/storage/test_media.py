@@ -77,3 +77,4 @@ def test_a_decompression_bomb_is_refused_before_decoding(store: MediaStore) -> N
 def test_the_same_photo_twice_is_kept_once(store: MediaStore) -> None:
     photo = jpeg_bytes(4000)
     assert store.save_image(photo) == store.save_image(photo)
+    assert len([p for p in store.root.rglob("*") if p.is_file()]) == 1  # no leftover part
