@@ -165,6 +165,9 @@ def create_app(settings: Settings, *, container: Container | None = None,
             async with asyncio.TaskGroup() as background:
                 tasks: list[asyncio.Task[None]] = []
                 if start_channels:
+                    # The kelurahan boundaries are built now, not in a resident's first event.
+                    centre = box.city.pack.city.centre
+                    await asyncio.to_thread(box.city.locate, centre.lat, centre.lon)
                     await _start_channels(box)
                     tasks = [background.create_task(_forever(job),
                                                     name=getattr(job, "__name__", "job"))

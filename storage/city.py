@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from storage.boundaries import Located
+
 # The language of whoever reads now: the composition root passes the bot's (bot.i18n's
 # get_locale); without one, the city's own language.
 Reader = Callable[[], str]
@@ -171,6 +173,10 @@ class City:
 
     def in_city(self, lat: float, lon: float) -> bool:
         return bool(self.gazetteer.in_city(lat, lon))
+
+    def locate(self, lat: float, lon: float) -> Located | None:
+        """The kelurahan of a shared location (from the pack's boundaries), if known."""
+        return self.gazetteer.locate(lat, lon)
 
     def match_kelurahan(self, text: str) -> tuple[list[KelurahanInfo], bool]:
         """Kelurahan the typed text may mean, best first, and whether the first is certain

@@ -31,6 +31,8 @@ CITY_FILE = "city.yaml"
 AREAS_FILE = "areas.yaml"
 AGENCIES_FILE = "agencies.yaml"
 CATEGORIES_FILE = "categories.yaml"
+# Optional: the kelurahan boundaries (GeoJSON; properties.kode = the kelurahan code).
+BOUNDARIES_FILE = "boundaries.geojson"
 
 
 class CityPackError(ValueError):
@@ -206,6 +208,8 @@ class CityPack(_Entry):
     kecamatan: tuple[KecamatanEntry, ...]
     agencies: tuple[AgencyEntry, ...]
     categories: tuple[CategoryEntry, ...]
+    # Kelurahan boundaries: (code, GeoJSON geometry); empty when the pack ships none.
+    boundaries: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @property
     def kelurahan(self) -> list[KelurahanEntry]:
@@ -329,7 +333,33 @@ def load_city_pack(city_dir: Path) -> CityPack:
         kecamatan=areas.kecamatan,
         agencies=agencies.agencies,
         categories=categories.categories,
+        boundaries=_read_boundaries(city_dir, areas.kecamatan),
     )
+
+
+def _read_boundaries(city_dir: Path, kecamatan: Sequence[KecamatanEntry]
+                     ) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """The pack's kelurahan polygons, each naming a kelurahan of areas.yaml."""
+    path = city_dir / BOUNDARIES_FILE
+    if not path.exists():
+        return ()
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CityPackError(BOUNDARIES_FILE, f"cannot be read: {exc}") from None
+    known = {kel.code for kec in kecamatan for kel in kec.kelurahan}
+    shapes: list[tuple[str, dict[str, Any]]] = []
+    for number, feature in enumerate(data.get("features") or [], 1):
+        code = ((feature or {}).get("properties") or {}).get("kode")
+        geometry = (feature or {}).get("geometry") or {}
+        if code not in known:
+            raise CityPackError(BOUNDARIES_FILE, f"feature {number}: unknown kelurahan {code!r}")
+        if geometry.get("type") not in ("Polygon", "MultiPolygon"):
+            raise CityPackError(BOUNDARIES_FILE, f"feature {number}: not a polygon")
+        shapes.append((code, geometry))
+    return tuple(shapes)
 
 
 def _fail(file: str, check: Any, *args: Any) -> None:

@@ -9,6 +9,7 @@ from enum import IntEnum
 
 from rapidfuzz import fuzz
 
+from storage.boundaries import Boundaries, Located, Shape
 from storage.citypack import CityPack, KecamatanEntry, KelurahanEntry
 
 # A single remaining candidate at or above this score is taken without asking the resident.
@@ -139,6 +140,7 @@ class Gazetteer:
 
     def __init__(self, pack: CityPack) -> None:
         self._geofence = pack.city.geofence
+        self.boundaries = Boundaries([Shape(code, geometry) for code, geometry in pack.boundaries])
         self._kecamatan = list(pack.kecamatan)
         self._kec_by_code = {kec.code: kec for kec in self._kecamatan}
         self._kel_by_code = {kel.code: kel for kec in self._kecamatan for kel in kec.kelurahan}
@@ -166,8 +168,16 @@ class Gazetteer:
     # --- lookups -----------------------------------------------------------------------------
 
     def in_city(self, lat: float, lon: float) -> bool:
-        """Whether a shared location lies inside the city's geofence."""
+        """Whether a shared location lies in the city: in (or at the edge of) a kelurahan when
+        the pack has boundaries, else inside its geofence."""
+        if self.boundaries.shapes:
+            return self.boundaries.locate(lat, lon) is not None
         return self._geofence.contains(lat, lon)
+
+    def locate(self, lat: float, lon: float) -> Located | None:
+        """The kelurahan a shared location lies in (or is at the edge of); None without
+        boundaries or outside the city."""
+        return self.boundaries.locate(lat, lon)
 
     def kecamatan_list(self) -> list[KecamatanEntry]:
         return list(self._kecamatan)

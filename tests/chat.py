@@ -152,6 +152,10 @@ class TerminalChat(Chat):
         await self._run(self._media_inbound(Kind.VOICE, None, None, None))
 
 
+# A point inside Kel. Kartini (Kec. Binjai Kota), from the city pack's boundaries.
+KARTINI = (3.60396, 98.48602)
+
+
 def location_inbound(user_key: str, lat: float, lon: float, event_id: str) -> Inbound:
     return Inbound(channel=Channel.TERMINAL, user_key=user_key, event_id=event_id,
                    kind=Kind.LOCATION, location=Location(lat, lon))

@@ -9,7 +9,7 @@ from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.common import emergency_text, nav_options, opt_back, opt_menu
 from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, tell
-from bot.flows.options import normalize
+from bot.flows.options import NO_WORDS, YES_WORDS, normalize
 from bot.flows.report import ReportFlow
 from bot.flows.state import FlowState
 from bot.i18n import _, format_datetime, get_locale, use_locale
@@ -36,11 +36,9 @@ HOW_TO_REPORT = "cara-lapor"
 _KEY = "faq"
 
 
-# Typed answers to a yes/no question, for residents who write instead of tapping.
-YES = frozenset({"ya", "iya", "iy", "y", "yes", "ok", "oke", "boleh", "mau", "kirim", "sip",
-                 "betul", "benar", "yup", "ya kirim", "ya boleh"})
-NO = frozenset({"tidak", "tdk", "gak", "ga", "nggak", "no", "nope", "jangan", "tidak usah",
-                "gak usah", "ga usah", "nanti saja"})
+# Typed answers to the FAQ's own questions, beyond the common ones (bot.flows.options).
+YES = YES_WORDS | {"kirim", "ya kirim", "ya boleh"}
+NO = NO_WORDS | {"nanti saja"}
 
 
 def _typed_answer(ctx: Ctx) -> str | None:

@@ -54,11 +54,35 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
+# Typed answers to a yes/no question (options "yes" and "no"), as residents write them.
+YES_WORDS = frozenset({"ya", "iya", "iy", "y", "yes", "ok", "oke", "okay", "boleh", "mau", "sip",
+                       "betul", "benar", "bener", "yup", "ya benar", "ya betul", "iya benar"})
+NO_WORDS = frozenset({"tidak", "tdk", "gak", "ga", "nggak", "enggak", "ngga", "no", "nope",
+                      "bukan", "salah", "jangan", "tidak usah", "gak usah", "ga usah",
+                      "bukan itu"})
+
+
+def yes_or_no(text: str) -> str | None:
+    """"yes" or "no" when the text is one of the ways people write it."""
+    typed = normalize(text)
+    if typed in YES_WORDS:
+        return "yes"
+    if typed in NO_WORDS:
+        return "no"
+    return None
+
+
 def resolve_option(text: str, options: list[Option], *, cutoff: float = 85.0) -> Option | None:
-    """Which offered option the resident meant by typing `text`, if any."""
+    """Which offered option the resident meant by typing `text`, if any. Where "yes" and "no"
+    are offered, the ways people write them count too ("iya", "gak", "bukan")."""
     if not options or not text:
         return None
     cleaned = normalize(text)
+    answer = yes_or_no(cleaned)
+    if answer is not None:
+        for option in options:
+            if option.id == answer:
+                return option
     if cleaned.isdigit():
         n = int(cleaned)
         return options[n - 1] if 1 <= n <= len(options) else None

@@ -37,7 +37,7 @@ STEPS = ("category", "place", "address", "description", "similar", "photos", "id
          "confirm")
 # States within a step: the emergency numbers, and narrowing the place down to a kelurahan.
 SUBSTEPS = {"emergency": "category", "kecamatan": "place", "kelurahan": "place",
-            "kelurahan_pick": "place"}
+            "kelurahan_pick": "place", "place_confirm": "place"}
 
 
 class Editing(FlowState):
@@ -202,6 +202,10 @@ class ReportFlow(SupportStep, Flow):
     # -- place -------------------------------------------------------------------------------
 
     async def ask_place(self, ctx: Ctx) -> None:
+        draft = ReportDraft.get(ctx)
+        if draft is not None and draft.lat is not None:
+            # Back at this question (going back, or changing the place): the pin is stale.
+            draft.lat = draft.lon = None
         options = [Option(f"kec:{k.code}", k.name) for k in ctx.services.city.kecamatan]
         options += nav_options()
         ctx.say(
@@ -227,12 +231,53 @@ class ReportFlow(SupportStep, Flow):
             draft.lat, draft.lon = loc.latitude, loc.longitude
             if loc.address and not draft.address:
                 draft.address = loc.address[:ADDRESS_MAX]
+            located = city.locate(loc.latitude, loc.longitude)
+            if located is not None:
+                # The boundaries say which kelurahan: one tap to confirm it.
+                draft.candidates = [located.kelurahan_code]
+                ctx.goto("place_confirm")
+                return
             ctx.say(_("Location received. Which kelurahan is it in?"))
             ctx.goto("kecamatan")
             return
         if await self._kecamatan_or_typed_name(ctx):
             return
         ctx.say(_("Please share a location, choose a kecamatan, or type the kelurahan's name."))
+        ctx.stay()
+
+    async def ask_place_confirm(self, ctx: Ctx) -> None:
+        draft = _kept(ctx)
+        city = ctx.services.city
+        code = (draft.candidates or [""])[0]
+        kel = city.kelurahan(code) if code else None
+        if kel is None or draft.lat is None or draft.lon is None:
+            ctx.goto("place", remember=False)
+            return
+        kec = city.kecamatan_by_code(kel.kecamatan_code)
+        located = city.locate(draft.lat, draft.lon)
+        where = _("Kel. {kelurahan}, {kecamatan}").format(
+            kelurahan=kel.name, kecamatan=kec.name if kec else "-")
+        if located is not None and not located.inside:
+            text = _("Your location is at the edge of Kota Binjai, near {where}. Is the problem "
+                     "in that kelurahan?").format(where=where)
+        else:
+            text = _("Your location is in {where}. Is that right?").format(where=where)
+        ctx.say(text, options=[Option("yes", _("Yes, that's right")),
+                               Option("no", _("No, choose the kelurahan")), *nav_options()])
+
+    async def on_place_confirm(self, ctx: Ctx) -> None:
+        picked = ctx.choice()
+        draft = _draft(ctx)
+        if picked == "yes" and draft.candidates:
+            self._set_kelurahan(ctx, draft.candidates[0])
+            return
+        if picked == "no":
+            draft.candidates = None
+            ctx.goto("kecamatan")
+            return
+        if await self._kecamatan_or_typed_name(ctx):
+            return
+        ctx.say(_("Please choose one of the options."))
         ctx.stay()
 
     async def _kecamatan_or_typed_name(self, ctx: Ctx) -> bool:
@@ -249,6 +294,9 @@ class ReportFlow(SupportStep, Flow):
 
     async def _match_typed_kelurahan(self, ctx: Ctx) -> None:
         matches, confident = ctx.services.city.match_kelurahan(ctx.text)
+        if matches:
+            draft = _draft(ctx)
+            draft.lat = draft.lon = None  # a typed place replaces a shared pin
         if confident:
             self._set_kelurahan(ctx, matches[0].code)
             return

@@ -27,6 +27,7 @@ async def describe(chat: Chat, description: str, *, near: tuple[float, float] | 
     await chat.tap(category)
     if near is not None:
         await chat.share_location(*near)
+        await chat.tap("No, choose the kelurahan")  # whichever the pin says, it is Kartini
         await chat.tap("Binjai Kota")
         await chat.tap("Kartini")
     else:

@@ -7,7 +7,7 @@ import re
 
 from bot.app import Container
 from bot.settings import Settings
-from chat import TerminalChat
+from chat import KARTINI, TerminalChat
 from cli_kit import acli, cli
 from factories import png_bytes
 
@@ -17,9 +17,9 @@ async def file_report(box: Container) -> str:
     await chat.say("/start")
     await chat.tap("Make a report")
     await chat.tap("Street light out")
-    await chat.share_location(3.6050, 98.4920)
-    await chat.tap("Binjai Kota")
-    await chat.tap("Kartini")
+    await chat.share_location(*KARTINI)
+    assert "Kel. Kartini, Binjai Kota" in chat.text
+    await chat.tap("Yes, that's right")
     await chat.say("depan Masjid Raya")
     await chat.say("Lampu jalan mati sejak tiga hari")
     await chat.send_photo(png_bytes(seed=5))
@@ -45,7 +45,7 @@ async def test_report_show_json_has_the_contract_fields(
     assert data["category"] == "pju" and data["agency"] == "perkim"
     assert data["kecamatan"] == "Binjai Kota" and data["kelurahan"] == "Kartini"
     assert data["photos"] == 1 and data["channel"] == "terminal"
-    assert (data["latitude"], data["longitude"]) == (3.605, 98.492)
+    assert (data["latitude"], data["longitude"]) == KARTINI
     assert re.search(r"[+-]\d\d:\d\d$", data["created_at"])  # ISO 8601 with an offset
     assert data["history"][0]["status"] == "submitted"
     assert set(data["history"][0]) == {"status", "at", "note"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from chat import Chat
+from chat import KARTINI, Chat
 from conftest import Clock
 from factories import png_bytes, same_picture
 from storage.models import Conversation, Identity, Report, ReportPhoto
@@ -37,10 +37,9 @@ async def test_resident_files_report_with_location_and_photo(
     await start_report(chat)
     await chat.tap("Street light out")
     assert "Where is the problem" in chat.text
-    await chat.share_location(3.6050, 98.4920)
-    assert "Which kelurahan" in chat.text
-    await chat.tap("Binjai Kota")
-    await chat.tap("Kartini")
+    await chat.share_location(*KARTINI)
+    assert "Kel. Kartini, Binjai Kota" in chat.text
+    await chat.tap("Yes, that's right")
     assert "landmark" in chat.text
     await chat.say("Jl. T. Amir Hamzah, depan Masjid Raya")
     assert "Describe the problem" in chat.text
@@ -65,7 +64,7 @@ async def test_resident_files_report_with_location_and_photo(
     assert report.status == "submitted"
     assert report.category_key == "pju" and report.agency_key == "perkim"
     assert report.kelurahan_code == "12.75.02.1004"
-    assert (report.latitude, report.longitude) == (3.6050, 98.4920)
+    assert (report.latitude, report.longitude) == KARTINI
     assert report.anonymous is True
     assert report.channel == chat.channel
     async with channel_env.box.db.reader() as session:  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.app import Container
 from bot.i18n import _, ngettext, use_locale
-from chat import Chat, TerminalChat, WhatsAppChat
+from chat import KARTINI, Chat, TerminalChat, WhatsAppChat
 from conftest import Clock
 from factories import jpeg_bytes, png_bytes, same_picture
 from storage.models import Identity, Report, ReportPhoto
@@ -53,11 +53,10 @@ async def test_resident_files_a_report_with_photo_and_location_then_checks_and_o
                "kecamatan, or type the name of the kelurahan.") in chat.text
     assert "📎" in chat.text  # how to share a location in WhatsApp
 
-    await chat.post(chat.form(latitude=3.6050, longitude=98.4920,
+    await chat.post(chat.form(latitude=KARTINI[0], longitude=KARTINI[1],
                               address="Jl. T. Amir Hamzah", label="Masjid Raya"))
-    assert id_("Location received. Which kelurahan is it in?") in chat.text
-    await chat.tap("Binjai Kota")
-    await chat.tap("Kartini")
+    assert "Lokasi Bapak/Ibu di Kel. Kartini, Kec. Binjai Kota. Benar?" in chat.text
+    await chat.say("iya")  # typed, as people answer
     await chat.tap(id_("Skip"))  # the shared location's address is already kept
     await chat.say("Lampu jalan mati sejak tiga hari, jalan gelap dan rawan kecelakaan")
 
@@ -77,7 +76,7 @@ async def test_resident_files_a_report_with_photo_and_location_then_checks_and_o
 
     [report] = await _reports(whatsapp.box)
     assert report.ticket == ticket and report.channel == "whatsapp"
-    assert (report.latitude, report.longitude) == (3.6050, 98.4920)
+    assert (report.latitude, report.longitude) == KARTINI
     assert report.address == "Jl. T. Amir Hamzah"
     assert report.kelurahan_code == "12.75.02.1004" and report.anonymous is True
     async with whatsapp.box.db.reader() as session:
@@ -125,10 +124,9 @@ async def test_the_same_report_transcript_runs_on_every_channel(resident: Chat) 
     assert "e-Masyarakat" in chat.text
     await chat.tap("Make a report")
     await chat.tap("Damaged road")
-    await chat.share_location(3.6050, 98.4920)
-    assert "Which kelurahan" in chat.text
-    await chat.tap("Binjai Kota")
-    await chat.tap("Kartini")
+    await chat.share_location(*KARTINI)
+    assert "Kel. Kartini, Binjai Kota" in chat.text
+    await chat.tap("Yes, that's right")
     await chat.say("Jl. Sudirman, depan Masjid Raya")
     await chat.say("Jalan berlubang dalam di depan sekolah")
     await chat.send_photo(png_bytes(seed=4))

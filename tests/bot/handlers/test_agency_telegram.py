@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from agencies_kit import flush_outbox, reload, run_deadlines, staff
+from chat import KARTINI
 from cli_kit import ainvoke
 from conftest import Clock, TelegramEnv
 from doubles.telegram_updates import callback_update, group_text_update, photo_update
@@ -87,9 +88,9 @@ async def test_an_officer_works_a_report_from_the_agency_group(
     await resident.say("/start")
     await resident.tap("Make a report")
     await resident.tap("Damaged road")
-    await resident.share_location(3.6050, 98.4920)
-    await resident.tap("Binjai Kota")
-    await resident.tap("Kartini")
+    await resident.share_location(*KARTINI)
+    assert "Kel. Kartini, Binjai Kota" in resident.text
+    await resident.tap("Yes, that's right")
     await resident.say("Jl. Sudirman, depan SD Negeri 5")
     await resident.say("Jalan berlubang besar, motor sering jatuh di sini")
     await resident.send_photo(png_bytes(seed=3))
@@ -102,7 +103,7 @@ async def test_an_officer_works_a_report_from_the_agency_group(
     # Kominfo's group gets it with the photo and the triage buttons; a stranger cannot verify.
     triage = double.messages_to(KOMINFO_GROUP)[-1]
     assert triage.method == "sendPhoto" and ticket in (triage.plain_text or "")
-    assert "maps.google.com/?q=3.605000,98.492000" in (triage.plain_text or "")
+    assert "maps.google.com/?q=3.603960,98.486020" in (triage.plain_text or "")
     query = await press(env, KOMINFO_GROUP, STRANGER, "Verifikasi")
     answered = double.answered_callbacks()[query]
     assert answered.get("show_alert") and "Hanya petugas" in answered.get("text", "")
