@@ -12,9 +12,9 @@ What runs where (the machine's two cores are shared as in production):
   aiohttp.
 
 Each resident walks a whole report transcript, answering from the keyboard the bot last sent
-(callback data, not labels): /start, "Make a report", a category, a typed kelurahan, skip the
-landmark, a description ("file mine anyway" when similar reports are shown), skip photos, name
-visibility, send; then starts over. The flood limit is lifted on the double's side: it enforces
+(callback data, not labels): /start, "Make a report", a description, one of the categories
+proposed, a typed kelurahan, skip the landmark ("file mine anyway" when similar reports are
+shown), skip photos, name visibility, send; then starts over. The flood limit is lifted on the double's side: it enforces
 none (the app paces only broadcasts, and a 429 would hold only its chat's lane).
 
 Like Telegram, the residents' updates reach the webhook over at most the webhook's
@@ -322,6 +322,8 @@ class Resident:
             return
         if "new" in self.options and not await self.tap("new", "new"):  # a draft left behind
             return
+        if not await self.say(self.rng.choice(DESCRIPTIONS), "description"):
+            return
         categories = [o for o in self.options if o.startswith("cat:")]
         if not categories:
             self.stats.fail("no categories offered", self.texts)
@@ -331,8 +333,6 @@ class Resident:
         if not await self.say(self.rng.choice(self.places), "kelurahan"):
             return
         if not self.offered("skip") or not await self.tap("skip", "landmark"):
-            return
-        if not await self.say(self.rng.choice(DESCRIPTIONS), "description"):
             return
         if "own" in self.options and not await self.tap("own", "similar"):  # file mine anyway
             return

@@ -140,6 +140,8 @@ class CategoryMatcher:
     def __init__(self, categories: Iterable[tuple[str, Iterable[str]]]) -> None:
         self._phrases: dict[str, list[_Phrase]] = {}
         self.order: dict[str, int] = {}
+        # Each meaningful word of a category's keywords, and the categories that use it.
+        self._word_categories: dict[str, set[str]] = {}
         for position, (key, keywords) in enumerate(categories):
             self.order[key] = position
             for keyword in keywords:
@@ -147,6 +149,26 @@ class CategoryMatcher:
                 stems = _meaningful(words(keyword))
                 if stems:
                     self._phrases.setdefault(stems[0], []).append(_Phrase(stems, key, loose))
+                for each in stems:
+                    if each not in _KEEP:
+                        self._word_categories.setdefault(each, set()).add(key)
+
+    def rank(self, query: Query) -> list[tuple[str, float]]:
+        """Every category the message has evidence for, best first: whole keywords found (the
+        longer the better, each one adding), then single keyword words (worth less the more
+        categories share them: "jalan" says little, "lobang" a lot)."""
+        stems = _meaningful_of(query)
+        scores: dict[str, float] = {}
+        for i, first in enumerate(stems):
+            for phrase in self._phrases.get(first, ()):
+                if _in_order(stems, i, phrase.stems, len(stems) if phrase.loose else GAP):
+                    size = len(phrase.stems) - (0.5 if phrase.loose else 0.0)
+                    scores[phrase.category] = scores.get(phrase.category, 0.0) + size
+        for each in set(stems):
+            sharing = self._word_categories.get(each, ())
+            for key in sharing:
+                scores[key] = scores.get(key, 0.0) + 0.5 / len(sharing)
+        return sorted(scores.items(), key=lambda kv: (-kv[1], self.order.get(kv[0], 0)))
 
     def match(self, query: Query) -> tuple[str, float, int] | None:
         """(category, length of its longest keyword found, number of keywords found)."""

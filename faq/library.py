@@ -27,6 +27,8 @@ from faq.intent import (
 logger = logging.getLogger(__name__)
 
 Fingerprint = tuple[tuple[str, int, int], ...]
+# The catch-all category: offered on its own, never as a likely one.
+OTHER_CATEGORY = "lainnya"
 # (category key, the words residents use for it)
 CategoryWords = Sequence[tuple[str, Sequence[str]]]
 
@@ -113,6 +115,20 @@ class FaqLibrary:
 
     def understand(self, text: str) -> Understanding:
         return self.snapshot.classifier.understand(text)
+
+    def rank_categories(self, text: str, *, at_least: int = 0) -> list[str]:
+        """The complaint categories a resident's description points to, most likely first;
+        filled up to ``at_least`` with the city pack's first categories (its most common).
+        The catch-all is never among them: it is always one tap away, behind "Other"."""
+        classifier = self.snapshot.classifier
+        ranked = [key for key, _score in classifier.categories.rank(classifier.index.query(text))
+                  if key != OTHER_CATEGORY]
+        for key, _words in self.categories:
+            if len(ranked) >= at_least:
+                break
+            if key not in ranked and key != OTHER_CATEGORY:
+                ranked.append(key)
+        return ranked
 
     async def reload_if_changed(self) -> bool:
         """Reload (off the event loop) when the files or the reload marker changed."""

@@ -67,15 +67,26 @@ class Chat:
     async def send_voice(self) -> None:
         raise NotImplementedError
 
+    async def pick_category(self, label: str) -> None:
+        """Choose a category: among those proposed, or else through "Other"."""
+        for _page in range(4):
+            if any(label in o for o in self.options):
+                await self.tap(label)
+                return
+            more = next((o for o in self.options if o.startswith(("Other", "Lainnya"))), None)
+            assert more is not None, f"{label!r} not offered: {self.options}"
+            await self.tap(more)
+        raise AssertionError(f"{label!r} never offered")
+
     async def to_photos(self, description: str, *, category: str = "Damaged road",
                         kelurahan: str = "Tangsi") -> None:
         """The common path of an English report up to its photo step: no address."""
         await self.say("/start")
         await self.tap("Make a report")
-        await self.tap(category)
+        await self.say(description)
+        await self.pick_category(category)
         await self.say(kelurahan)
         await self.tap("Skip")
-        await self.say(description)
 
     async def file_to_summary(self, description: str, *, category: str = "Damaged road",
                               kelurahan: str = "Tangsi") -> None:

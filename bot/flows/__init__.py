@@ -22,7 +22,7 @@ def build_flows(faq: FaqLibrary) -> dict[str, Flow]:
     codes from (`Router(build_flows(...).values())`)."""
     flows: list[Flow] = [
         MenuFlow(),
-        ReportFlow(),
+        ReportFlow(rank=lambda text, at_least: faq.rank_categories(text, at_least=at_least)),
         TrackFlow(),
         MyReportsFlow(),
         LanguageFlow(),

@@ -322,11 +322,12 @@ class FaqFlow(Flow):
             return
         category = (_state(ctx).category or "") if typed == "yes" else picked.after("rep")
         report = ctx.services.flows["report"]
+        described = _state(ctx).q
         if category is not None and category != "other" and isinstance(report, ReportFlow):
-            await report.enter_with_category(ctx, category)
+            await report.enter_with_category(ctx, category, description=described)
             return
-        if category == "other":
-            await report.enter(ctx)
+        if category == "other" and isinstance(report, ReportFlow):
+            await report.enter_described(ctx, described)
             return
         if await self._picked_article(ctx):
             return
@@ -387,7 +388,9 @@ async def understand(ctx: Ctx, library: FaqLibrary) -> None:
     elif intent == Intent.REPORT:
         await ctx.services.flows["report"].enter(ctx)
     elif intent == Intent.COMPLAINT:
-        _state(ctx).category = found.category
+        state = _state(ctx)
+        state.category = found.category
+        state.q = text  # the resident's words become the report's description
         ctx.goto("complaint", FaqFlow.name)
     elif intent == Intent.QUESTION:
         best, *others = found.hits

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ConfigDict, Field
@@ -17,7 +18,6 @@ from bot.flows.common import (
 )
 from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, send_notices
-from bot.flows.options import OptionId
 from bot.flows.state import FlowState, ReportDraft, StoredPhoto
 from bot.flows.support import SupportStep
 from bot.i18n import _, format_datetime, ngettext
@@ -29,14 +29,17 @@ from storage.media import MediaRejected
 
 logger = logging.getLogger(__name__)
 
+# The catch-all category: behind "Other", never proposed as a likely one.
+OTHER = "lainnya"
+
 DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 1000
 ADDRESS_MAX = 200
 # The steps of filing a report, in order; the last is the summary to confirm.
-STEPS = ("category", "place", "address", "description", "similar", "photos", "identity",
+STEPS = ("description", "category", "place", "address", "similar", "photos", "identity",
          "confirm")
 # States within a step: the emergency numbers, and narrowing the place down to a kelurahan.
-SUBSTEPS = {"emergency": "category", "kecamatan": "place", "kelurahan": "place",
+SUBSTEPS = {"emergency": "description", "category_more": "category", "kecamatan": "place", "kelurahan": "place",
             "kelurahan_pick": "place", "place_confirm": "place"}
 
 
@@ -67,6 +70,10 @@ def _photos_line(have: int, arriving: int) -> str:
                     arriving).format(value=have, n=arriving)
 
 
+def _fits(description: str | None) -> bool:
+    return description is not None and DESCRIPTION_MIN <= len(description) <= DESCRIPTION_MAX
+
+
 def _draft(ctx: Ctx) -> ReportDraft:
     """The draft being changed (its time of change is now)."""
     draft = ReportDraft.get(ctx) or ReportDraft.start(ctx)
@@ -79,9 +86,21 @@ def _kept(ctx: Ctx) -> ReportDraft:
     return ReportDraft.get(ctx) or ReportDraft.start(ctx)
 
 
+# Categories proposed from the resident's description, before "Other".
+PROPOSED = 3
+# Categories per screen when the resident looks through the rest: one message on WhatsApp (a
+# numbered list well under 1,600 characters) and a short keyboard on Telegram.
+PAGE = 8
+
+
 class ReportFlow(SupportStep, Flow):
     name = "report"
-    first_state = "category"
+    first_state = "description"
+
+    def __init__(self, rank: Callable[[str, int], list[str]] | None = None) -> None:
+        """``rank(description, at_least)``: the categories a description points to, most
+        likely first (the FAQ's classifier); without one, the pack's order."""
+        self.rank = rank
 
     async def enter(self, ctx: Ctx) -> None:
         if resumable_state(ctx):
@@ -104,12 +123,12 @@ class ReportFlow(SupportStep, Flow):
     async def on_resume(self, ctx: Ctx) -> None:
         picked = ctx.choice()
         if picked == "resume":
-            state = _kept(ctx).state or "category"
-            ctx.goto(state if self.has_state(state) else "category", remember=False)
+            state = _kept(ctx).state or STEPS[0]
+            ctx.goto(state if self.has_state(state) else STEPS[0], remember=False)
             return
         if picked == "new":
             self._fresh(ctx)
-            ctx.goto("category", remember=False)
+            ctx.goto(STEPS[0], remember=False)
             return
         ctx.say(_("Please choose one of the options."))
         ctx.stay()
@@ -134,46 +153,93 @@ class ReportFlow(SupportStep, Flow):
 
     # -- category ----------------------------------------------------------------------------
 
+    def _proposed(self, ctx: Ctx) -> list[str]:
+        city = ctx.services.city
+        keys = [c.key for c in city.categories]
+        description = _kept(ctx).description or ""
+        ranked = self.rank(description, PROPOSED) if self.rank and description else keys
+        return [k for k in ranked if city.category(k) is not None and k != OTHER][:PROPOSED]
+
     async def ask_category(self, ctx: Ctx) -> None:
         city = ctx.services.city
-        options = [Option("emergency", _("🚨 Emergency"))]
-        lines = [_("What would you like to report? Choose a category:"), ""]
-        for cat in city.categories:
-            options.append(Option(f"cat:{cat.key}", cat.name()))
-            lines.append(f"• {cat.name()}: {cat.hint()}")
-        lines.append("")
-        lines.append(
-            _("If lives are at risk (fire, accident, crime in progress, people trapped by a "
-              "flood), call {number} first.").format(number=city.emergency_number)
-        )
-        options.append(opt_cancel())
-        ctx.say("\n".join(lines), options=options)
+        options = []
+        for key in self._proposed(ctx):
+            category = city.category(key)
+            assert category is not None
+            options.append(Option(f"cat:{key}", category.name()))
+        options.append(Option("more", _("Other ›")))
+        ctx.say(_("Which of these fits the problem best?"), options=options + nav_options())
 
     async def on_category(self, ctx: Ctx) -> None:
-        picked = ctx.choice()
-        if picked == "emergency":
-            ctx.goto("emergency")
+        if await self._picked_category(ctx):
             return
-        key = OptionId.parse(picked).after("cat")
-        if key is not None:
-            category = ctx.services.city.category(key)
-            if category is not None:
-                self._set_category(ctx, category)
-                self._advance(ctx)
-                return
+        if ctx.choice() == "more":
+            _draft(ctx).category_page = 0
+            ctx.goto("category_more")
+            return
         ctx.say(_("Please choose one of the categories from the list."))
         ctx.stay()
 
-    async def enter_with_category(self, ctx: Ctx, key: str) -> None:
+    def _others(self, ctx: Ctx) -> list[Any]:
+        proposed = set(self._proposed(ctx))
+        return [c for c in ctx.services.city.categories if c.key not in proposed]
+
+    async def ask_category_more(self, ctx: Ctx) -> None:
+        others = self._others(ctx)
+        pages = max(1, -(-len(others) // PAGE))
+        page = min(_kept(ctx).category_page or 0, pages - 1)
+        options = [Option(f"cat:{c.key}", c.name()) for c in others[page * PAGE:(page + 1) * PAGE]]
+        if page + 1 < pages:
+            options.append(Option(f"pg:{page + 1}", _("Other ›")))
+        ctx.say(_("Choose the category:"), options=options + nav_options())
+
+    async def on_category_more(self, ctx: Ctx) -> None:
+        if await self._picked_category(ctx):
+            return
+        page = ctx.picked().after("pg")
+        if page is not None and page.isdigit():
+            _draft(ctx).category_page = int(page)
+            ctx.stay()
+            return
+        ctx.say(_("Please choose one of the categories from the list."))
+        ctx.stay()
+
+    async def _picked_category(self, ctx: Ctx) -> bool:
+        key = ctx.picked().after("cat")
+        category = ctx.services.city.category(key) if key is not None else None
+        if category is None:
+            return False
+        self._set_category(ctx, category)
+        _draft(ctx).category_page = None
+        self._advance(ctx)
+        return True
+
+    async def enter_with_category(self, ctx: Ctx, key: str, *,
+                                  description: str | None = None) -> None:
         """Start a new report whose category is already known (the resident described the
-        problem in their own words): straight to where it is."""
+        problem in their own words): their words are its description, and it goes straight on
+        to where it is."""
         category = ctx.services.city.category(key)
         if category is None:
-            await self.enter(ctx)
+            await self.enter_described(ctx, description)
             return
         self._fresh(ctx)
         self._set_category(ctx, category)
-        ctx.goto(self.next_step("category"), self.name)
+        if _fits(description):
+            _draft(ctx).description = description
+            ctx.goto(self.next_step("category"), self.name)
+        else:
+            ctx.goto("description", self.name)
+
+    async def enter_described(self, ctx: Ctx, description: str | None) -> None:
+        """Start a new report with the resident's words as its description: on to choosing
+        the category among those the words point to."""
+        self._fresh(ctx)
+        if _fits(description):
+            _draft(ctx).description = description
+            ctx.goto("category", self.name)
+        else:
+            ctx.goto("description", self.name)
 
     def _set_category(self, ctx: Ctx, category: Any) -> None:
         draft = _draft(ctx)
@@ -195,7 +261,7 @@ class ReportFlow(SupportStep, Flow):
 
     async def on_emergency(self, ctx: Ctx) -> None:
         if ctx.choice() == "continue":
-            ctx.goto("category", remember=False)
+            ctx.goto("description", remember=False)
             return
         ctx.stay()
 
@@ -383,13 +449,23 @@ class ReportFlow(SupportStep, Flow):
     # -- description -------------------------------------------------------------------------
 
     async def ask_description(self, ctx: Ctx) -> None:
-        ctx.say(
+        city = ctx.services.city
+        lines = [
             _("Describe the problem: what is wrong, since when, and how it affects residents "
               "({min} to {max} characters).").format(min=DESCRIPTION_MIN, max=DESCRIPTION_MAX),
-            options=nav_options(),
-        )
+        ]
+        options = nav_options()
+        if not _kept(ctx).description:
+            lines += ["", _("If lives are at risk (fire, accident, crime in progress, people "
+                            "trapped by a flood), call {number} first.").format(
+                                number=city.emergency_number)]
+            options = [Option("emergency", _("🚨 Emergency")), *options]
+        ctx.say("\n".join(lines), options=options)
 
     async def on_description(self, ctx: Ctx) -> None:
+        if ctx.choice() == "emergency":
+            ctx.goto("emergency")
+            return
         if ctx.inbound.kind != Kind.TEXT or not ctx.text:
             ctx.say(_("Please describe the problem in a text message."))
             ctx.stay()
@@ -405,7 +481,12 @@ class ReportFlow(SupportStep, Flow):
                       "at most {n} characters.").format(length=len(text), n=DESCRIPTION_MAX))
             ctx.stay()
             return
-        _draft(ctx).description = text
+        draft = _draft(ctx)
+        draft.description = text
+        if draft.category and not (Editing.get(ctx) or Editing()).editing:
+            # The category came with the resident's first words (from the menu): on to where.
+            ctx.goto(self.next_step("category"))
+            return
         self._advance(ctx)
 
     # -- photos ------------------------------------------------------------------------------
@@ -557,7 +638,7 @@ class ReportFlow(SupportStep, Flow):
             ctx.stay()
             return
         draft = _kept(ctx)
-        missing = [k for k in ("category", "kelurahan", "description") if not getattr(draft, k)]
+        missing = [k for k in ("description", "category", "kelurahan") if not getattr(draft, k)]
         if missing:
             ctx.goto({"category": "category", "kelurahan": "place"}.get(missing[0],
                                                                         "description"))

@@ -122,6 +122,8 @@ class ReportDraft(FlowState):
     # Photos still arriving (`photo_fetch` ids): attached to the report when they are in.
     pending_photos: list[int] | None = None
     anonymous: bool | None = None
+    # The page of categories being looked through after "Other".
+    category_page: int | None = None
     # Open reports like this one, offered to support instead; shown once.
     similar: list[int] | None = None
     similar_seen: bool | None = None

@@ -164,13 +164,13 @@ class Resident:
             return
         if "new" in self.options and not await self.tap("new"):
             return
+        await self.say("Jalan berlubang dalam di depan sekolah, bahaya untuk anak-anak")
         categories = [o for o in self.options if o.startswith("cat:")]
         if not categories or not await self.tap(categories[0]):
             return
         await self.say("Tangsi")
         if not await self.tap("skip"):
             return
-        await self.say("Jalan berlubang dalam di depan sekolah, bahaya untuk anak-anak")
         if "own" in self.options and not await self.tap("own"):
             return
         if not await self.tap("skip"):

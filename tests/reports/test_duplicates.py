@@ -24,7 +24,8 @@ async def describe(chat: Chat, description: str, *, near: tuple[float, float] | 
     """File a report up to its description, as a resident does."""
     await chat.say("/start")
     await chat.tap("Make a report")
-    await chat.tap(category)
+    await chat.say(description)
+    await chat.pick_category(category)
     if near is not None:
         await chat.share_location(*near)
         await chat.tap("No, choose the kelurahan")  # whichever the pin says, it is Kartini
@@ -33,7 +34,6 @@ async def describe(chat: Chat, description: str, *, near: tuple[float, float] | 
     else:
         await chat.say("Kartini")
     await chat.tap("Skip")
-    await chat.say(description)
 
 
 async def test_a_report_within_100_metres_is_offered_and_supported(channel_env: Any) -> None:

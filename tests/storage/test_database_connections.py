@@ -33,6 +33,7 @@ async def test_a_message_after_the_database_dropped_its_connections_is_answered(
     await chat.say("/start")
     await chat.tap("Make a report")  # the pool now holds a connection the server will drop
     assert await _drop_every_other_connection(container.settings.database_url) >= 1
+    await chat.say("Jalan berlubang dalam di depan sekolah")
     await chat.tap("Damaged road")
     assert any("kelurahan" in text.lower() for text in chat.texts), chat.texts
     # The step was taken once: going back returns to the category question.

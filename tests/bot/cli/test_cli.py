@@ -16,12 +16,12 @@ async def file_report(box: Container) -> str:
     chat = TerminalChat(box.engine, locale="en")
     await chat.say("/start")
     await chat.tap("Make a report")
+    await chat.say("Lampu jalan mati sejak tiga hari")
     await chat.tap("Street light out")
     await chat.share_location(*KARTINI)
     assert "Kel. Kartini, Binjai Kota" in chat.text
     await chat.tap("Yes, that's right")
     await chat.say("depan Masjid Raya")
-    await chat.say("Lampu jalan mati sejak tiga hari")
     await chat.send_photo(png_bytes(seed=5))
     await chat.tap("Done")
     await chat.tap("Yes, show my name")

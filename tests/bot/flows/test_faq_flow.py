@@ -116,9 +116,15 @@ async def test_a_complaint_starts_a_report_in_its_category(
     conversation = await conversation_of(channel_env, chat)
     assert (conversation.flow, conversation.state) == ("report", "place")
     assert conversation.data["draft"]["category"] == "pju"
+    # The resident's own words are the report's description: not asked again.
+    assert conversation.data["draft"]["description"] == "lampu jalan mati di jl. t. amir hamzah"
     await chat.tap("Binjai Kota")
     await chat.tap("Kartini")
     assert "landmark" in chat.text
+    await chat.tap("Skip")
+    await chat.tap("Skip photos")
+    await chat.tap("Yes, show my name")
+    assert "Description: lampu jalan mati di jl. t. amir hamzah" in chat.text
 
 
 async def test_power_cuts_are_referred_to_pln_before_reporting(en_chat: Chat) -> None:

@@ -29,12 +29,12 @@ async def _reports(env: Any) -> list[Report]:
 async def _to_place(chat: Chat) -> None:
     await chat.say("/start")
     await chat.tap("Make a report")
+    await chat.say("Jalan berlubang dalam di depan sekolah")
     await chat.tap("Damaged road")
 
 
 async def _finish(chat: Chat) -> None:
     await chat.tap("Skip")  # landmark
-    await chat.say("Jalan berlubang dalam di depan sekolah")
     await chat.tap("Skip photos")
     await chat.tap("Yes, show my name")
     await chat.tap("Send report")

@@ -17,7 +17,7 @@ async def start_report(chat: Chat) -> None:
     await chat.say("/start")
     assert "e-Masyarakat" in chat.text
     await chat.tap("Make a report")
-    assert "category" in chat.text.lower()
+    assert "Describe the problem" in chat.text
 
 
 async def reports(env: object) -> list[Report]:
@@ -35,6 +35,9 @@ async def test_resident_files_report_with_location_and_photo(
 ) -> None:
     chat = en_chat
     await start_report(chat)
+    await chat.say("Lampu jalan mati sejak tiga hari, jalan gelap <b>bahaya</b> & rawan")
+    assert "Which of these fits the problem best?" in chat.text
+    assert chat.options[0] == "Street light out"  # proposed first, from the words
     await chat.tap("Street light out")
     assert "Where is the problem" in chat.text
     await chat.share_location(*KARTINI)
@@ -42,8 +45,6 @@ async def test_resident_files_report_with_location_and_photo(
     await chat.tap("Yes, that's right")
     assert "landmark" in chat.text
     await chat.say("Jl. T. Amir Hamzah, depan Masjid Raya")
-    assert "Describe the problem" in chat.text
-    await chat.say("Lampu jalan mati sejak tiga hari, jalan gelap <b>bahaya</b> & rawan")
     assert "photos" in chat.text
     await chat.send_photo(png_bytes(seed=1))
     assert "1 photo received" in chat.text
@@ -83,13 +84,13 @@ async def test_resident_files_report_with_location_and_photo(
 async def test_location_outside_binjai_is_refused_then_name_is_typed(en_chat: Chat) -> None:
     chat = en_chat
     await start_report(chat)
+    await chat.say("Sampah menumpuk di pinggir jalan sudah seminggu")
     await chat.tap("Uncollected garbage")
     await chat.share_location(3.5952, 98.6722)  # Medan
     assert "outside Kota Binjai" in chat.text
     await chat.say("SM Rejo")  # residents' short form of Sumber Mulyorejo
     assert "landmark" in chat.text
     await chat.tap("Skip")
-    await chat.say("Sampah menumpuk di pinggir jalan sudah seminggu")
     await chat.tap("Skip photos")
     await chat.tap("Yes, show my name")
     assert "Sumber Mulyorejo, Binjai Timur" in chat.text
@@ -102,10 +103,10 @@ async def test_location_outside_binjai_is_refused_then_name_is_typed(en_chat: Ch
 ])
 async def test_typed_kelurahan_names_and_aliases(en_chat: Chat, typed: str, expected: str) -> None:
     await start_report(en_chat)
+    await en_chat.say("Parit tersumbat, air meluap ke jalan")
     await en_chat.tap("Blocked drain")
     await en_chat.say(typed)
     await en_chat.tap("Skip")
-    await en_chat.say("Parit tersumbat, air meluap ke jalan")
     await en_chat.tap("Skip photos")
     await en_chat.tap("Yes, show my name")
     assert f"Kelurahan: {expected}," in en_chat.text
@@ -113,6 +114,7 @@ async def test_typed_kelurahan_names_and_aliases(en_chat: Chat, typed: str, expe
 
 async def test_ambiguous_kelurahan_asks_which(en_chat: Chat) -> None:
     await start_report(en_chat)
+    await en_chat.say("Parit tersumbat, air meluap ke jalan")
     await en_chat.tap("Blocked drain")
     await en_chat.say("binjai")
     assert "Did you mean" in en_chat.text
@@ -123,26 +125,19 @@ async def test_ambiguous_kelurahan_asks_which(en_chat: Chat) -> None:
 
 async def test_description_must_be_10_to_1000_characters(en_chat: Chat) -> None:
     await start_report(en_chat)
-    await en_chat.tap("Damaged road")
-    await en_chat.say("Nangka")
-    await en_chat.tap("Skip")
     await en_chat.say("rusak")
     assert "too short" in en_chat.text and "Describe the problem" in en_chat.text
     await en_chat.say("x" * 1001)
     assert "too long (1001 characters)" in en_chat.text
     await en_chat.say("Jalan berlubang dalam di depan sekolah")
-    assert "photos" in en_chat.text
+    assert "Which of these fits" in en_chat.text
 
 
 async def test_wrong_media_is_refused_politely_and_nothing_is_lost(
     channel_env: object, en_chat: Chat
 ) -> None:
     chat = en_chat
-    await start_report(chat)
-    await chat.tap("Damaged road")
-    await chat.say("Tangsi")
-    await chat.tap("Skip")
-    await chat.say("Jalan berlubang dalam di depan sekolah")
+    await chat.to_photos("Jalan berlubang dalam di depan sekolah")
     await chat.send_sticker()
     assert "sticker is not a photo" in chat.text
     await chat.send_voice()
@@ -161,11 +156,7 @@ async def test_wrong_media_is_refused_politely_and_nothing_is_lost(
 
 
 async def test_three_photos_at_most(en_chat: Chat) -> None:
-    await start_report(en_chat)
-    await en_chat.tap("Damaged road")
-    await en_chat.say("Tangsi")
-    await en_chat.tap("Skip")
-    await en_chat.say("Jalan berlubang dalam di depan sekolah")
+    await en_chat.to_photos("Jalan berlubang dalam di depan sekolah")
     for seed in range(3):
         await en_chat.send_photo(png_bytes(seed=10 + seed))
     assert "see your name" in en_chat.text  # the third photo moves on by itself
@@ -174,6 +165,7 @@ async def test_three_photos_at_most(en_chat: Chat) -> None:
 async def test_cancel_discards_and_back_steps_back(channel_env: object, en_chat: Chat) -> None:
     chat = en_chat
     await start_report(chat)
+    await chat.say("Jalan berlubang dalam di depan sekolah")
     await chat.tap("Damaged road")
     await chat.say("Tangsi")
     assert "landmark" in chat.text
@@ -191,6 +183,7 @@ async def test_draft_is_offered_later_and_expires_after_48_hours(
 ) -> None:
     chat = en_chat
     await start_report(chat)
+    await chat.say("Jalan berlubang dalam di depan sekolah")
     await chat.tap("Damaged road")
     await chat.say("Tangsi")
     await chat.say("menu")
@@ -236,10 +229,10 @@ async def test_other_residents_see_only_the_public_view(channel_env: object) -> 
 
 async def test_pungli_is_confidential_by_default(en_chat: Chat) -> None:
     await start_report(en_chat)
-    await en_chat.tap("Extortion")
+    await en_chat.say("Diminta uang tambahan saat mengurus surat")
+    await en_chat.pick_category("Extortion")
     await en_chat.say("Setia")
     await en_chat.tap("Skip")
-    await en_chat.say("Diminta uang tambahan saat mengurus surat")
     await en_chat.tap("Skip photos")
     assert "confidential by default" in en_chat.text
     await en_chat.tap("Keep my name hidden")
@@ -252,11 +245,12 @@ async def test_emergency_shows_112_first(en_chat: Chat) -> None:
     await en_chat.tap("Emergency")
     assert "112" in en_chat.text and "113" in en_chat.text
     await en_chat.tap("Continue the report")
-    assert "Choose a category" in en_chat.text
+    assert "Describe the problem" in en_chat.text
 
 
 async def test_wrong_choice_repeats_the_question(en_chat: Chat) -> None:
     await start_report(en_chat)
+    await en_chat.say("Sampah tidak diangkut sudah seminggu")
     await en_chat.say("99")
     assert "choose one of the categories" in en_chat.text
     await en_chat.say("")
@@ -308,3 +302,42 @@ async def test_a_draft_saved_before_typed_state_is_continued_and_sent(
     assert "Jalan berlubang besar" in chat.text
     await chat.tap("Send report")
     assert chat.ticket().startswith("BJI-2026-")
+
+
+async def test_starting_a_new_report_over_a_draft_asks_for_the_description_first(
+        channel_env: object, en_chat: Chat) -> None:
+    chat = en_chat
+    await start_report(chat)
+    await chat.say("Jalan berlubang dalam di depan sekolah")
+    await chat.tap("Damaged road")
+    await chat.say("menu")
+    await chat.tap("Make a report")
+    await chat.tap("Start a new report")
+    assert "Describe the problem" in chat.text
+    await chat.say("Sampah tidak diangkut sudah seminggu di gang kami")
+    assert chat.options[0] == "Uncollected garbage"
+    await chat.tap("Uncollected garbage")
+    await chat.say("Tangsi")
+    await chat.tap("Skip")
+    await chat.tap("Skip photos")
+    await chat.tap("Yes, show my name")
+    assert "Sampah tidak diangkut" in chat.text
+    await chat.tap("Send report")
+    [report] = await reports(channel_env)
+    assert report.category_key == "sampah" and report.description.startswith("Sampah")
+
+
+async def test_other_leads_to_every_category_in_short_screens(en_chat: Chat) -> None:
+    await start_report(en_chat)
+    await en_chat.say("Anjing liar berkeliaran di gang kami setiap malam")
+    assert "Other ›" in en_chat.options
+    await en_chat.tap("Other ›")
+    assert "Choose the category" in en_chat.text
+    nav = {"Other ›", "⬅️ Back", "✖️ Cancel"}
+    first = [o for o in en_chat.options if o not in nav]
+    assert 1 <= len(first) <= 8, en_chat.options
+    await en_chat.tap("Other ›")
+    second = [o for o in en_chat.options if o not in nav]
+    assert second and not set(first) & set(second)
+    await en_chat.pick_category("Other")
+    assert "Where is the problem" in en_chat.text

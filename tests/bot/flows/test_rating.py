@@ -117,7 +117,7 @@ async def test_answering_keeps_a_report_being_filed(container: Container) -> Non
     report_id = await resolved_report(box)
     await send(box, "warga-1", "/start")
     await press(box, "warga-1", "m:report")
-    await press(box, "warga-1", "cat:sampah")  # a new report, half-way
+    await send(box, "warga-1", "Sampah tidak diangkut sudah seminggu")  # a new report, half-way
     await press(box, "warga-1", f"rate:yes:{report_id}")
     await press(box, "warga-1", "skip")
     out = await press(box, "warga-1", "skip")

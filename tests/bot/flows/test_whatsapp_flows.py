@@ -47,8 +47,12 @@ async def test_resident_files_a_report_with_photo_and_location_then_checks_and_o
     assert chat.options[0] == id_("📝 Make a report")
 
     await chat.say("1")  # answered with the option's number
-    assert id_("What would you like to report? Choose a category:") in chat.text
-    await chat.say("lampu jalan mati")  # ... or with the option's text (from the city pack)
+    assert id_("Describe the problem: what is wrong, since when, and how it affects residents "
+               "({min} to {max} characters).").format(min=10, max=1000) in chat.text
+    await chat.say("Lampu jalan mati sejak tiga hari, jalan gelap dan rawan kecelakaan")
+    assert id_("Which of these fits the problem best?") in chat.text
+    assert all(len(t) <= 1600 for t in chat.texts) and len(chat.texts) == 1  # one message
+    await chat.say("lampu jalan mati")  # ... answered with the option's text (from the city pack)
     assert id_("Where is the problem? Share your location with the button below, choose the "
                "kecamatan, or type the name of the kelurahan.") in chat.text
     assert "📎" in chat.text  # how to share a location in WhatsApp
@@ -58,7 +62,6 @@ async def test_resident_files_a_report_with_photo_and_location_then_checks_and_o
     assert "Lokasi Bapak/Ibu di Kel. Kartini, Kec. Binjai Kota. Benar?" in chat.text
     await chat.say("iya")  # typed, as people answer
     await chat.tap(id_("Skip"))  # the shared location's address is already kept
-    await chat.say("Lampu jalan mati sejak tiga hari, jalan gelap dan rawan kecelakaan")
 
     photo = jpeg_bytes(4096)
     await chat.send_photo(photo)
@@ -123,12 +126,12 @@ async def test_the_same_report_transcript_runs_on_every_channel(resident: Chat) 
     await chat.say("/start")
     assert "e-Masyarakat" in chat.text
     await chat.tap("Make a report")
+    await chat.say("Jalan berlubang dalam di depan sekolah")
     await chat.tap("Damaged road")
     await chat.share_location(*KARTINI)
     assert "Kel. Kartini, Binjai Kota" in chat.text
     await chat.tap("Yes, that's right")
     await chat.say("Jl. Sudirman, depan Masjid Raya")
-    await chat.say("Jalan berlubang dalam di depan sekolah")
     await chat.send_photo(png_bytes(seed=4))
     assert "1 photo received" in chat.text
     await chat.tap("Done")
@@ -147,6 +150,7 @@ async def test_options_are_understood_by_number_text_or_a_near_miss(
     chat = whatsapp_chat
     await chat.say("halo")
     await chat.say(id_("📝 Make a report").lower())
+    await chat.say("sampah udh seminggu gak diangkut")
     await chat.say("Sampah tidak diangkt")  # a slip of the thumb
     assert id_("Where is the problem? Share your location with the button below, choose the "
                "kecamatan, or type the name of the kelurahan.") in chat.text
@@ -169,10 +173,10 @@ async def test_media_the_flow_cannot_use_is_refused_politely(whatsapp_chat: What
     chat = whatsapp_chat
     await chat.say("/start")
     await chat.tap(id_("📝 Make a report"))
+    await chat.say("Jalan berlubang dalam di depan sekolah")
     await chat.tap("Jalan rusak")
     await chat.say("Tangsi")
     await chat.tap(id_("Skip"))
-    await chat.say("Jalan berlubang dalam di depan sekolah")
     with use_locale("id"):
         sticker = _("Thank you, but a sticker is not a photo of the problem. Please send a "
                     "photo, or tap Skip.")
@@ -200,4 +204,6 @@ async def test_a_replayed_message_has_no_second_effect(whatsapp: WhatsAppEnv) ->
     first = list(chat.texts)
     assert await chat.post(form) == 200  # Twilio retried the same MessageSid
     assert chat.texts == []
-    assert first and id_("What would you like to report? Choose a category:") in first[0]
+    assert first and id_("Describe the problem: what is wrong, since when, and how it affects "
+                         "residents ({min} to {max} characters).").format(min=10, max=1000) \
+        in first[0]

@@ -87,12 +87,12 @@ async def test_an_officer_works_a_report_from_the_agency_group(
     resident = env.chat(chat_id=700_001, language_code="en")
     await resident.say("/start")
     await resident.tap("Make a report")
+    await resident.say("Jalan berlubang besar, motor sering jatuh di sini")
     await resident.tap("Damaged road")
     await resident.share_location(*KARTINI)
     assert "Kel. Kartini, Binjai Kota" in resident.text
     await resident.tap("Yes, that's right")
     await resident.say("Jl. Sudirman, depan SD Negeri 5")
-    await resident.say("Jalan berlubang besar, motor sering jatuh di sini")
     await resident.send_photo(png_bytes(seed=3))
     await resident.tap("Done")
     await resident.tap("Yes, show my name")

@@ -101,20 +101,20 @@ async def test_two_messages_at_the_same_moment_leave_a_consistent_state(
     chat = telegram.chat(language_code="en")
     await chat.say("/start")
     await chat.tap("Make a report")
-    await chat.tap("Damaged road")
-    await chat.say("Tangsi")
-    await chat.tap("Skip")
     await asyncio.gather(
         chat.post(text_update(chat.chat_id, "Jalan berlubang di depan sekolah",
                               language_code="en")),
         chat.post(text_update(chat.chat_id, "Jalan amblas di depan pasar lama",
                               language_code="en")),
     )
-    # One became the description, the other was taken at the photo step (as a wrong input);
-    # neither was lost and the conversation is not stuck.
+    # One became the description, the other was taken at the category step (as a wrong
+    # input); neither was lost and the conversation is not stuck.
     texts = telegram.double.texts_to(chat.chat_id)[-2:]
-    assert any("Send up to 3 photos" in t for t in texts)
-    assert any("Please send a photo" in t for t in texts)
+    assert any("Which of these fits the problem best?" in t for t in texts)
+    assert any("choose one of the categories" in t for t in texts)
+    await chat.tap("Damaged road")
+    await chat.say("Tangsi")
+    await chat.tap("Skip")
     await chat.tap("Skip photos")
     await chat.tap("Yes, show my name")
     assert "Please check your report" in chat.text
@@ -124,10 +124,10 @@ async def test_user_text_is_escaped_for_html(telegram: TelegramEnv) -> None:
     chat = telegram.chat(language_code="en")
     await chat.say("/start")
     await chat.tap("Make a report")
+    await chat.say("Jalan rusak <i>parah</i> & berbahaya")
     await chat.tap("Damaged road")
     await chat.say("Tangsi")
     await chat.say("Gg. <Mawar> & Jl. <b>Sudirman</b> a_b *c*")
-    await chat.say("Jalan rusak <i>parah</i> & berbahaya")
     await chat.tap("Skip photos")
     await chat.tap("Yes, show my name")
     assert telegram.double.rejected == []
