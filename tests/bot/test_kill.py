@@ -223,10 +223,12 @@ async def test_killed_at_random_moments_nothing_is_lost(
             break
         await asyncio.sleep(0.1)
     # Every "Kirim" made exactly one report (a press whose answer was lost in a kill was
-    # redelivered, and counted once), and each report's receipt reached the resident: once,
-    # or twice when a kill fell between its sending and its being marked sent.
+    # redelivered, and counted once), and each report's receipt reached the resident. Delivery
+    # is at least once: a receipt goes again only when a kill fell between its sending and its
+    # being marked sent, so the copies beyond the first are at most one per kill.
     assert len(reports) == resident.submitted >= REPORTS
     texts = [c.plain_text or "" for c in double.sent if c.chat_id == 710_001]
-    for report in reports:
-        receipts = [t for t in texts if report.ticket in t and "laporan Anda sudah kami terima" in t]
-        assert 1 <= len(receipts) <= 2, (report.ticket, len(receipts))
+    copies = {r.ticket: len([t for t in texts if r.ticket in t
+                             and "laporan Anda sudah kami terima" in t]) for r in reports}
+    assert all(n >= 1 for n in copies.values()), copies
+    assert sum(n - 1 for n in copies.values()) <= KILLS, copies
