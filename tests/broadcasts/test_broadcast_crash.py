@@ -196,4 +196,6 @@ async def test_ten_kills_at_random_moments_lose_no_one(
     # At ~30 messages a second and outcomes written every 50 ms, a kill can catch a few
     # messages sent but not yet recorded; 8 per kill is the bound.
     assert duplicates <= 8 * kills, duplicates
-    assert not [c for c in double.rejected if c.status == 429]
+    # A dispatcher started right after a kill does not know what the dead one sent in its last
+    # second: at most one 429 per restart, and it only delays (everyone was reached above).
+    assert len([c for c in double.rejected if c.status == 429]) <= kills
