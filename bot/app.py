@@ -28,6 +28,7 @@ from bot.messages import Reply
 from bot.notice_outbox import NoticeOutbox
 from bot.outbound import Journal, Outbound
 from bot.outbox import agency_jobs
+from bot.photos import PhotoFetcher
 from bot.settings import Settings
 from broadcasts.campaigns import LinkFollower
 from broadcasts.hub import BroadcastHub
@@ -90,7 +91,8 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     faq = FaqLibrary(settings.faq_dir, category_words(city.categories),
                      marker=settings.faq_reload_marker)
     flows = build_flows(faq=faq)
-    engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows,
+    photos = PhotoFetcher(db=db, store=media, clock=clock)
+    engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows, photos=photos,
                     understand=make_understand(faq), clock=clock, durable=DURABLE_CHANNELS)
     outbound = Outbound(Journal(db, clock))
 
@@ -105,7 +107,7 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
                     engine=engine, outbound=outbound, broadcasts=hub,
                     notice_outbox=NoticeOutbox(city=city, media_dir=settings.media_dir))
     box.background.append(db.checkpoint_loop)
-    box.background.append(engine.photos.run)
+    box.background.append(photos.run)
     box.background.extend(agency_jobs(box))
     box.background.extend(faq_jobs(box, faq))
     box.background.append(hub.run)
@@ -166,8 +168,7 @@ def create_app(settings: Settings, *, container: Container | None = None,
                 tasks: list[asyncio.Task[None]] = []
                 if start_channels:
                     # The kelurahan boundaries are built now, not in a resident's first event.
-                    centre = box.city.pack.city.centre
-                    await asyncio.to_thread(box.city.locate, centre.lat, centre.lon)
+                    await asyncio.to_thread(box.city.gazetteer.boundaries.build)
                     await _start_channels(box)
                     tasks = [background.create_task(_forever(job),
                                                     name=getattr(job, "__name__", "job"))

@@ -79,7 +79,7 @@ class Engine:
         understand: Understand,
         clock: Callable[[], datetime] = utcnow,
         durable: frozenset[str] = frozenset(),
-        photos: PhotoFetcher | None = None,
+        photos: PhotoFetcher,
         photo_wait: float = PHOTO_WAIT,
     ) -> None:
         """``durable``: the channels whose replies are written to the outbox in the event's
@@ -96,7 +96,7 @@ class Engine:
         self.locks = KeyedLocks()
         self.flood = FloodGate(settings.message_limit_per_minute)
         self.durable = durable
-        self.photos = photos or PhotoFetcher(db=db, store=media, clock=clock)
+        self.photos = photos
         self.photo_wait = photo_wait
         self._staff: dict[tuple[str, str], tuple[bool, float]] = {}
 

@@ -59,7 +59,7 @@ async def fetch_media(media: Media, store: MediaStore) -> None:
         media.ready = exc
 
 
-def _reason(error: BaseException) -> str:
+def _reason(error: object) -> str:
     if isinstance(error, MediaRejected):
         return error.reason
     return "unavailable"
@@ -131,7 +131,7 @@ class PhotoFetcher:
             logger.warning("photo download %d failed (%s); trying again later", fetch_id,
                            type(outcome).__name__)
             return
-        reason = None if stored is not None else _reason(outcome)  # type: ignore[arg-type]
+        reason = None if stored is not None else _reason(outcome)
         async with self.db.session() as session:
             fetched = await repo.finish_photo_fetch(
                 session=session, fetch_id=fetch_id, now=self.clock(), reason=reason,

@@ -45,37 +45,35 @@ class Boundaries:
         self.shapes = tuple(shapes)
         self._tree: Any = None
         self._codes: list[str] = []
-        self._polygons: list[Any] = []
         lats = [lat for s in self.shapes for _lon, lat in _points(s.geometry)]
         self._lat0 = sum(lats) / len(lats) if lats else 0.0
         self._lon_scale = _METRES_PER_DEGREE * math.cos(math.radians(self._lat0))
 
-    def _xy(self, lon: float, lat: float) -> tuple[float, float]:
-        return (lon * self._lon_scale, (lat - self._lat0) * _METRES_PER_DEGREE)
+    def _xy(self, lonlat: Any) -> Any:
+        """Longitude and latitude (an array of pairs) to metres on the city's plane."""
+        return (lonlat - (0.0, self._lat0)) * (self._lon_scale, _METRES_PER_DEGREE)
 
-    def _build(self) -> None:
-        import numpy as np
+    def build(self) -> None:
+        """Project the polygons and index them (once; `emas serve` does it at start)."""
+        if self._tree is not None or not self.shapes:
+            return
         from shapely import STRtree, transform
         from shapely.geometry import shape
 
-        scale = np.array([self._lon_scale, _METRES_PER_DEGREE])
-        offset = np.array([0.0, self._lat0 * _METRES_PER_DEGREE])
-        for each in self.shapes:
-            polygon = transform(shape(each.geometry), lambda xy: xy * scale - offset)
-            self._codes.append(each.kelurahan_code)
-            self._polygons.append(polygon)
-        self._tree = STRtree(self._polygons)
+        polygons = [transform(shape(each.geometry), self._xy) for each in self.shapes]
+        self._codes = [each.kelurahan_code for each in self.shapes]
+        self._tree = STRtree(polygons)
 
     def locate(self, lat: float, lon: float) -> Located | None:
         """The kelurahan the point lies in; at the edge, the nearest one within EDGE_METRES;
         None when the point is farther from every kelurahan (or there are no boundaries)."""
         if not self.shapes or not (math.isfinite(lat) and math.isfinite(lon)):
             return None
-        if self._tree is None:
-            self._build()
+        self.build()
+        import numpy as np
         from shapely.geometry import Point
 
-        point = Point(self._xy(lon, lat))
+        point = Point(self._xy(np.array([lon, lat])))
         inside = [int(i) for i in self._tree.query(point, predicate="intersects")]
         if inside:
             # On a shared edge both contain the point; the first in the pack's order wins.

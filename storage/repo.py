@@ -457,8 +457,9 @@ async def stale_photo_fetches(*, session: AsyncSession, now: datetime,
         .order_by(_FETCHES.c.id).limit(limit))).all()]
     if not ids:
         return []
+    # The same conditions again: of two processes claiming at once, only one gets each row.
     result = await _core(session, core_update(_FETCHES)
-                                .where(_FETCHES.c.id.in_(ids), _FETCHES.c.status == "pending")
+                                .where(_FETCHES.c.id.in_(ids), *where)
                                 .values(claimed_at=now, attempts=_FETCHES.c.attempts + 1)
                                 .returning(*_FETCH_COLUMNS))
     return sorted((FetchedPhoto(*row) for row in result.all()), key=lambda f: f.id)

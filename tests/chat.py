@@ -92,7 +92,17 @@ class Chat:
                               kelurahan: str = "Tangsi") -> None:
         """The common path of an English report up to its summary: no address, no photos,
         name shown to the agency."""
-        await self.to_photos(description, category=category, kelurahan=kelurahan)
+        await self.say("/start")
+        await self.tap("Make a report")
+        await self.say(description)
+        await self.pick_category(category)
+        await self.place_to_summary(kelurahan)
+
+    async def place_to_summary(self, kelurahan: str = "Tangsi") -> None:
+        """From the place question to the summary: a typed kelurahan, no address, no photos,
+        name shown to the agency."""
+        await self.say(kelurahan)
+        await self.tap("Skip")
         await self.tap("Skip photos")
         await self.tap("Yes, show my name")
 

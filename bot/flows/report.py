@@ -29,9 +29,6 @@ from storage.media import MediaRejected
 
 logger = logging.getLogger(__name__)
 
-# The catch-all category: behind "Other", never proposed as a likely one.
-OTHER = "lainnya"
-
 DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 1000
 ADDRESS_MAX = 200
@@ -39,8 +36,8 @@ ADDRESS_MAX = 200
 STEPS = ("description", "category", "place", "address", "similar", "photos", "identity",
          "confirm")
 # States within a step: the emergency numbers, and narrowing the place down to a kelurahan.
-SUBSTEPS = {"emergency": "description", "category_more": "category", "kecamatan": "place", "kelurahan": "place",
-            "kelurahan_pick": "place", "place_confirm": "place"}
+SUBSTEPS = {"emergency": "description", "category_more": "category", "kecamatan": "place",
+            "kelurahan": "place", "kelurahan_pick": "place", "place_confirm": "place"}
 
 
 class Editing(FlowState):
@@ -97,9 +94,9 @@ class ReportFlow(SupportStep, Flow):
     name = "report"
     first_state = "description"
 
-    def __init__(self, rank: Callable[[str, int], list[str]] | None = None) -> None:
+    def __init__(self, rank: Callable[[str, int], list[str]]) -> None:
         """``rank(description, at_least)``: the categories a description points to, most
-        likely first (the FAQ's classifier); without one, the pack's order."""
+        likely first, never the catch-all (the FAQ's classifier)."""
         self.rank = rank
 
     async def enter(self, ctx: Ctx) -> None:
@@ -154,11 +151,7 @@ class ReportFlow(SupportStep, Flow):
     # -- category ----------------------------------------------------------------------------
 
     def _proposed(self, ctx: Ctx) -> list[str]:
-        city = ctx.services.city
-        keys = [c.key for c in city.categories]
-        description = _kept(ctx).description or ""
-        ranked = self.rank(description, PROPOSED) if self.rank and description else keys
-        return [k for k in ranked if city.category(k) is not None and k != OTHER][:PROPOSED]
+        return self.rank(_kept(ctx).description or "", PROPOSED)[:PROPOSED]
 
     async def ask_category(self, ctx: Ctx) -> None:
         city = ctx.services.city
@@ -483,7 +476,8 @@ class ReportFlow(SupportStep, Flow):
             return
         draft = _draft(ctx)
         draft.description = text
-        if draft.category and not (Editing.get(ctx) or Editing()).editing:
+        editing = Editing.get(ctx)
+        if draft.category and not (editing and editing.editing):
             # The category came with the resident's first words (from the menu): on to where.
             ctx.goto(self.next_step("category"))
             return

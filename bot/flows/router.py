@@ -188,7 +188,6 @@ class Router:
             url_button=(_("Open a private chat"), "private:"),
         )
 
-
     def _may_hint(self, chat: str, now: datetime) -> bool:
         """Whether the group may be told (again) to chat privately; notes that it was."""
         last = self._hinted.get(chat)

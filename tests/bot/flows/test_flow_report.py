@@ -317,10 +317,7 @@ async def test_starting_a_new_report_over_a_draft_asks_for_the_description_first
     await chat.say("Sampah tidak diangkut sudah seminggu di gang kami")
     assert chat.options[0] == "Uncollected garbage"
     await chat.tap("Uncollected garbage")
-    await chat.say("Tangsi")
-    await chat.tap("Skip")
-    await chat.tap("Skip photos")
-    await chat.tap("Yes, show my name")
+    await chat.place_to_summary()
     assert "Sampah tidak diangkut" in chat.text
     await chat.tap("Send report")
     [report] = await reports(channel_env)

@@ -113,10 +113,7 @@ async def test_two_messages_at_the_same_moment_leave_a_consistent_state(
     assert any("Which of these fits the problem best?" in t for t in texts)
     assert any("choose one of the categories" in t for t in texts)
     await chat.tap("Damaged road")
-    await chat.say("Tangsi")
-    await chat.tap("Skip")
-    await chat.tap("Skip photos")
-    await chat.tap("Yes, show my name")
+    await chat.place_to_summary()
     assert "Please check your report" in chat.text
 
 
