@@ -80,19 +80,22 @@ def remaining_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) 
 
 
 def due_date_text(clock: StageClock, *, calendar: WorkCalendar) -> str:
-    return format_date(calendar.at(clock.due_day, 12), fmt="medium")
+    return format_date(calendar.at(clock.due_day, 12))
 
 
-def deadline_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) -> str:
-    """One line for residents: the current deadline, in working days."""
+def deadline_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar,
+                  agency: str | None = None) -> str:
+    """One line for residents: who acts next, and by when (in working days)."""
     when = due_date_text(clock, calendar=calendar)
     if clock.stage == CONFIRM:
-        return _("Closes automatically on {date} unless you tell us it is not fixed.").format(
-            date=when)
+        return _("Next: if it is not fixed, tell us by {date}; otherwise the report closes "
+                 "then.").format(date=when)
     rest = remaining_text(clock, now, calendar=calendar)
     if clock.stage == VERIFY:
-        return _("Verification deadline: {date} ({rest})").format(date=when, rest=rest)
-    return _("Agency's deadline to respond: {date} ({rest})").format(date=when, rest=rest)
+        return _("Next: Kominfo verifies the report by {date} ({rest}).").format(
+            date=when, rest=rest)
+    return _("Next: {agency} responds by {date} ({rest}).").format(
+        agency=agency or _("the agency"), date=when, rest=rest)
 
 
 def auto_closed_note(days: int) -> str:

@@ -17,6 +17,9 @@ from storage import repo
 from storage.city import City
 from storage.models import Report, ReportEvent
 
+# The latest steps of a report's history shown in chat (a long one keeps within one message).
+HISTORY_LINES = 8
+
 
 def receipt_text(city: City, report: Report) -> str:
     agency = city.agency(report.agency_key or "")
@@ -63,9 +66,14 @@ async def public_text(session: AsyncSession, city: City, report: Report, *, now:
         _("Kelurahan: {value}").format(
             value=f"{kel.name}, {kec.name}" if kel and kec else "-"),
         _("Handled by: {value}").format(value=agency.short_name if agency else "-"),
-        _("Filed: {when}").format(when=format_datetime(report.created_at)),
-        _("Last update: {when}").format(when=format_datetime(report.updated_at)),
+        "",
+        _("History:"),
     ]
+    shown = events[-HISTORY_LINES:]
+    if len(events) > len(shown):
+        lines.append("• …")
+    lines += [f"• {format_datetime(e.at)}: {status_label(e.status)}" for e in shown]
+    lines.append("")
     lines += await _agency_side_lines(session, city, report, events, now)
     if viewer_id is not None and viewer_id == report.reporter_id:
         lines.append("")
@@ -90,5 +98,7 @@ async def _agency_side_lines(
     calendar = calendar_for(city)
     clock = current_clock(report, events, city=city, calendar=calendar)
     if clock is not None:
-        lines.append(deadline_text(clock, now, calendar=calendar))
+        agency = city.agency(report.agency_key or "")
+        lines.append(deadline_text(clock, now, calendar=calendar,
+                                   agency=agency.short_name if agency else None))
     return lines

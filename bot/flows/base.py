@@ -171,6 +171,11 @@ class Flow:
     async def on_cancel(self, ctx: Ctx) -> None:
         """Called when the resident cancels this flow; drop what it kept."""
 
+    async def confirm_cancel(self, ctx: Ctx) -> bool:
+        """When cancelling now would lose the resident's work, ask them first and return True
+        (the flow has moved to its question)."""
+        return False
+
     def routes(self) -> Routes:
         """The commands, buttons and codes this flow answers whatever state the person is in."""
         return Routes()

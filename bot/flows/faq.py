@@ -9,7 +9,7 @@ from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.common import emergency_text, nav_options, opt_back, opt_menu
 from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, tell
-from bot.flows.options import NO_WORDS, YES_WORDS, normalize
+from bot.flows.options import NO_WORDS, YES_WORDS, is_stray, normalize
 from bot.flows.report import ReportFlow
 from bot.flows.state import FlowState
 from bot.i18n import _, format_datetime, get_locale, use_locale
@@ -361,7 +361,7 @@ def open_article(ctx: Ctx, slug: str, *, see: Iterable[str] = (),
 
 async def understand(ctx: Ctx, library: FaqLibrary) -> None:
     """Free text outside a form: small talk, a problem to report, or a question."""
-    if ctx.inbound.kind != Kind.TEXT or not ctx.text:
+    if ctx.inbound.kind != Kind.TEXT or not ctx.text or is_stray(ctx.text):
         ctx.say(_("Sorry, I did not understand that. Please choose from the menu."))
         ctx.goto("main", "menu")
         return
@@ -475,7 +475,7 @@ async def questions_command(ctx: Ctx) -> bool:
     else:
         lines = [_("Open questions (oldest first); answer with /jawab NUMBER ANSWER:")]
         for row in rows:
-            lines.append(f"#{row.id} · {format_datetime(row.created_at, fmt='short')} · "
+            lines.append(f"#{row.id} · {format_datetime(row.created_at)} · "
                          f"{row.channel}\n\u201c{row.text[:300]}\u201d")
         ctx.say("\n\n".join(lines))
     _carry_on(ctx)

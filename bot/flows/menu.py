@@ -46,10 +46,10 @@ class MenuFlow(Flow):
     first_state = "main"
 
     async def ask_main(self, ctx: Ctx) -> None:
-        options = []
+        # The items keep their numbers whether or not a draft waits: it comes last.
+        options = [Option(oid, _(label)) for oid, label, _flow in MENU_ITEMS]
         if resumable_state(ctx):
             options.append(Option("m:resume", _("▶️ Continue my unfinished report")))
-        options += [Option(oid, _(label)) for oid, label, _flow in MENU_ITEMS]
         ctx.say(_("What would you like to do?"), options=options, edit=True)
 
     async def on_main(self, ctx: Ctx) -> None:

@@ -72,6 +72,20 @@ def yes_or_no(text: str) -> str | None:
     return None
 
 
+# Number words typed alone: neither an option ("satu" never picks item 1, which the resident
+# could not have meant by a word) nor a question to search for.
+NUMBER_WORDS = frozenset({"nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh",
+                          "delapan", "sembilan", "sepuluh", "zero", "one", "two", "three", "four",
+                          "five", "six", "seven", "eight", "nine", "ten"})
+
+
+def is_stray(text: str) -> bool:
+    """Typed input with no words to understand: a lone number, emoji or punctuation mark, or a
+    number word. At the menu it gets the menu again rather than a search or a staff hand-off."""
+    words = normalize(text)
+    return not any(ch.isalpha() for ch in words) or words in NUMBER_WORDS
+
+
 def resolve_option(text: str, options: list[Option], *, cutoff: float = 85.0) -> Option | None:
     """Which offered option the resident meant by typing `text`, if any. Where "yes" and "no"
     are offered, the ways people write them count too ("iya", "gak", "bukan")."""
@@ -92,6 +106,12 @@ def resolve_option(text: str, options: list[Option], *, cutoff: float = 85.0) ->
             return option
     if len(cleaned) < 3:
         return None
+    # The first word(s) of one label only: "lewati" for "Lewati foto", "kirim" for "Kirim
+    # laporan".
+    starting = [o for o, label in zip(options, labels, strict=True)
+                if label.startswith(cleaned + " ")]
+    if len(starting) == 1:
+        return starting[0]
     best = process.extractOne(cleaned, labels, scorer=fuzz.ratio, score_cutoff=cutoff)
     if best is None:
         return None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.notices import report_actions, send_notices
-from bot.flows.options import OptionId
+from bot.flows.options import OptionId, normalize
 from bot.flows.router import leave_flow
 from bot.flows.state import FlowState
 from bot.i18n import _
 from bot.labels import refusal_text
 from bot.messages import Kind, Option
 from reports.actions import ActionError
-from reports.lifecycle import TransitionRefused
+from reports.lifecycle import Status, TransitionRefused
+from storage.models import Report
 
 RATING = "rating"
 COMMENT_MAX = 1000
@@ -26,27 +27,67 @@ class RatingState(FlowState):
     ticket: str
 
 
+# Typed after a resolution instead of tapping: the report is not fixed, or it is.
+NOT_FIXED_WORDS = frozenset({
+    "belum", "blm", "belum selesai", "blm selesai", "masih rusak", "belum teratasi",
+    "belum beres", "blm beres", "belum diperbaiki", "masih belum", "belum juga", "tidak beres",
+    "gak beres", "masih", "not fixed", "still broken"})
+FIXED_WORDS = frozenset({
+    "sudah", "sdh", "udah", "sudah selesai", "sudah beres", "udah beres", "sdh beres",
+    "sudah diperbaiki", "sudah teratasi", "sudah bagus", "fixed", "it is fixed"})
+# Where such a word is read as the verdict: not in the middle of a form, where it answers the
+# form's question.
+VERDICT_FLOWS = frozenset({"menu", "track", "mine"})
+
+
+def verdict_options(report: Report) -> list[Option]:
+    """The resident's verdict on their resolved report, offered again on its status screen."""
+    return [Option(f"rate:no:{report.id}", _("👎 Not resolved yet")),
+            Option(f"rate:yes:{report.id}", _("👍 Yes, it is fixed"))]
+
+
 async def rate_button(ctx: Ctx) -> bool:
     """"rate:yes:<id>" / "rate:no:<id>" on the resolution message, whatever flow the resident
     is in."""
     button = OptionId.parse(ctx.inbound.option_id)
     answer = button.part(1)
     report_id = button.number_after("rate", answer or "")
-    actions = report_actions(ctx)
-    report = await actions.get(report_id) if report_id is not None else None
+    report = await report_actions(ctx).get(report_id) if report_id is not None else None
     if report is None or report.reporter_id != ctx.person.id or answer not in ("yes", "no"):
         ctx.say(_("This button is no longer valid."))
         return True
-    fixed = answer == "yes"
+    await _verdict(ctx, report, fixed=answer == "yes")
+    return True
+
+
+async def typed_verdict(ctx: Ctx) -> bool:
+    """"belum", "masih rusak" (or "sudah") typed after the resident's report was resolved: the
+    same as the buttons, for the latest such report."""
+    if ctx.flow not in VERDICT_FLOWS:
+        return False
+    words = normalize(ctx.text)
+    if words not in NOT_FIXED_WORDS and words not in FIXED_WORDS:
+        return False
+    resolved = [r for r in await ctx.services.reports.mine(ctx.person.id, limit=20)
+                if r.status == Status.RESOLVED]
+    if not resolved:
+        return False
+    report = max(resolved, key=lambda r: r.updated_at)
+    await _verdict(ctx, report, fixed=words in FIXED_WORDS)
+    return True
+
+
+async def _verdict(ctx: Ctx, report: Report, *, fixed: bool) -> None:
+    actions = report_actions(ctx)
     try:
         outcome = await actions.answer_fixed(report, identity_id=ctx.person.id, fixed=fixed)
     except TransitionRefused as refused:
         ctx.say(refusal_text(refused))
-        return True
+        return
     except ActionError:
         ctx.say(_("You have already answered about report {ticket}. Thank you!").format(
             ticket=report.ticket))
-        return True
+        return
     send_notices(ctx, outcome.notices)
     if fixed:
         ctx.say(_("Thank you! We are glad it is fixed. Report {ticket} is now closed.").format(
@@ -58,7 +99,6 @@ async def rate_button(ctx: Ctx) -> bool:
     leave_flow(ctx)
     RatingState.start(ctx, report=report.id, ticket=report.ticket)
     ctx.goto("stars", RatingFlow.name, remember=False)
-    return True
 
 
 class RatingFlow(Flow):
@@ -68,7 +108,7 @@ class RatingFlow(Flow):
     first_state = steps[0]
 
     def routes(self) -> Routes:
-        return Routes(buttons={"rate": rate_button})
+        return Routes(buttons={"rate": rate_button}, typed_codes=(typed_verdict,))
 
     def _report_id(self, ctx: Ctx) -> int:
         state = RatingState.get(ctx)

@@ -18,6 +18,7 @@ from bot.flows.common import (
 )
 from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, send_notices
+from bot.flows.options import normalize, yes_or_no
 from bot.flows.state import FlowState, ReportDraft, StoredPhoto
 from bot.flows.support import SupportStep
 from bot.i18n import _, format_datetime, ngettext
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 1000
 ADDRESS_MAX = 200
+# A description or an address shorter than this, or of one word, is asked about once.
+ADDRESS_MIN = 6
 # The steps of filing a report, in order; the last is the summary to confirm.
 STEPS = ("description", "category", "place", "address", "similar", "photos", "identity",
          "confirm")
@@ -65,6 +68,29 @@ def _photos_line(have: int, arriving: int) -> str:
     return ngettext("Photos: {value} (and {n} still arriving, added when it is in)",
                     "Photos: {value} (and {n} still arriving, added when they are in)",
                     arriving).format(value=have, n=arriving)
+
+
+def _words(text: str) -> int:
+    return sum(1 for w in normalize(text).split() if any(ch.isalpha() for ch in w))
+
+
+def _thin(text: str, *, characters: int) -> bool:
+    """Too little to act on: fewer than two words, or fewer than `characters` characters
+    (an emoji, "rusak", "sini")."""
+    return _words(text) < 2 or len(text) < characters
+
+
+def _nudge_once(ctx: Ctx, step: str, text: str) -> bool:
+    """Ask for more detail the first time a step's answer is thin; True when asked. The second
+    answer is taken as it is: the resident may know no more."""
+    draft = _kept(ctx)
+    if draft.nudged == step:
+        draft.nudged = None
+        return False
+    draft.nudged = step
+    ctx.say(text)
+    ctx.stay()
+    return True
 
 
 def _fits(description: str | None) -> bool:
@@ -111,28 +137,87 @@ class ReportFlow(SupportStep, Flow):
         Editing.drop(ctx)
 
     async def ask_resume(self, ctx: Ctx) -> None:
-        ctx.say(self.draft_summary(_kept(ctx)), options=[
-            Option("resume", _("▶️ Continue it")),
+        ctx.say("\n".join([self.draft_summary(_kept(ctx)),
+                           _("Continue the unfinished report?")]), options=[
+            Option("yes", _("▶️ Continue it")),
             Option("new", _("🆕 Start a new report")),
             opt_cancel(),
         ])
 
     async def on_resume(self, ctx: Ctx) -> None:
         picked = ctx.choice()
-        if picked == "resume":
-            state = _kept(ctx).state or STEPS[0]
-            ctx.goto(state if self.has_state(state) else STEPS[0], remember=False)
+        if picked == "yes":
+            self._back_to_draft(ctx)
             return
-        if picked == "new":
+        if picked is None and yes_or_no(ctx.text) == "no":
+            picked = "drop"
+        if picked not in ("new", "drop"):
+            ctx.say(_("Please choose one of the options."))
+            ctx.stay()
+            return
+        if self._has_content(ctx):
+            self._ask_to_discard(ctx, then=picked)
+        elif picked == "new":
             self._fresh(ctx)
             ctx.goto(STEPS[0], remember=False)
-            return
-        ctx.say(_("Please choose one of the options."))
-        ctx.stay()
+        else:
+            await self._discard(ctx)
+
+    def _back_to_draft(self, ctx: Ctx) -> None:
+        state = _kept(ctx).state or STEPS[0]
+        ctx.goto(state if self.has_state(state) and state not in ("resume", "discard")
+                 else STEPS[0], remember=False)
 
     async def on_cancel(self, ctx: Ctx) -> None:
         ReportDraft.drop(ctx)
         Editing.drop(ctx)
+
+    async def confirm_cancel(self, ctx: Ctx) -> bool:
+        if ctx.state == "discard" or not self._has_content(ctx):
+            return False
+        self._ask_to_discard(ctx, then="drop")
+        return True
+
+    @staticmethod
+    def _has_content(ctx: Ctx) -> bool:
+        """Whether the draft holds what the resident wrote or sent."""
+        draft = ReportDraft.get(ctx)
+        return draft is not None and bool(
+            draft.description or draft.address or draft.photos or draft.pending_photos
+            or draft.lat is not None)
+
+    def _ask_to_discard(self, ctx: Ctx, *, then: str) -> None:
+        draft = _kept(ctx)
+        if ctx.state not in ("resume", "discard"):
+            draft.state = ctx.state  # where "no, keep it" returns
+        draft.discarding = then
+        ctx.goto("discard", self.name, remember=False)
+
+    async def _discard(self, ctx: Ctx) -> None:
+        await self.on_cancel(ctx)
+        ctx.say(_("Cancelled. Nothing was sent."))
+        ctx.goto("main", "menu")
+
+    async def ask_discard(self, ctx: Ctx) -> None:
+        ctx.say(_("The report you have not sent will be deleted. Are you sure?"), options=[
+            Option("yes", _("Yes, delete it")),
+            Option("no", _("No, keep my report")),
+        ])
+
+    async def on_discard(self, ctx: Ctx) -> None:
+        draft = _kept(ctx)
+        picked = ctx.choice()
+        if picked == "yes" and draft.discarding == "new":
+            self._fresh(ctx)
+            ctx.goto(STEPS[0], remember=False)
+        elif picked == "yes":
+            await self._discard(ctx)
+        elif picked == "no":
+            draft.discarding = None
+            self._back_to_draft(ctx)
+        else:
+            ctx.say(_("Please choose one of the options."))
+            ctx.stay()
 
     def next_step(self, state: str) -> str:
         """The step after the one `state` belongs to."""
@@ -433,6 +518,11 @@ class ReportFlow(SupportStep, Flow):
                         .format(n=ADDRESS_MAX))
                 ctx.stay()
                 return
+            if _thin(ctx.text, characters=ADDRESS_MIN) and _nudge_once(ctx, "address", _(
+                    "Could you tell us a little more about where it is? A street name and a "
+                    "landmark help the officers find it, e.g. \u201cJl. Sudirman, depan Masjid "
+                    "Raya\u201d. (If that is all, send it again and we will take it as it is.)")):
+                return
             _draft(ctx).address = ctx.text
             self._advance(ctx)
             return
@@ -464,10 +554,10 @@ class ReportFlow(SupportStep, Flow):
             ctx.stay()
             return
         text = ctx.text
-        if len(text) < DESCRIPTION_MIN:
-            ctx.say(_("The description is too short. Please write at least {n} characters so "
-                      "the officers understand the problem.").format(n=DESCRIPTION_MIN))
-            ctx.stay()
+        if _thin(text, characters=DESCRIPTION_MIN) and _nudge_once(ctx, "description", _(
+                "Could you tell us a little more? For example: what exactly is wrong, where, and "
+                "since when. The more the officers know, the faster they can act. (If that is "
+                "all, send it again and we will take it as it is.)")):
             return
         if len(text) > DESCRIPTION_MAX:
             ctx.say(_("The description is too long ({length} characters). Please shorten it to "
@@ -508,17 +598,7 @@ class ReportFlow(SupportStep, Flow):
             return
         kind = ctx.inbound.kind
         if kind in (Kind.PHOTO, Kind.DOCUMENT) and ctx.inbound.media:
-            have = sum(await _photo_count(ctx, draft))
-            for media in ctx.inbound.media:
-                if have >= limit:
-                    ctx.say(_("You have already added {n} photos, the most a report can have.")
-                            .format(n=limit))
-                    break
-                before = len(draft.photos) + len(draft.pending_photos or [])
-                error = await self._keep_photo(ctx, media, draft)
-                if error:
-                    ctx.say(error)
-                have += len(draft.photos) + len(draft.pending_photos or []) - before
+            have = await self._take_photos(ctx, draft)
             if have >= limit:
                 self._advance(ctx)
             else:
@@ -534,6 +614,51 @@ class ReportFlow(SupportStep, Flow):
                       "Skip."))
         else:
             ctx.say(_("Please send a photo, or tap Skip to continue without one."))
+        ctx.stay()
+
+    async def _take_photos(self, ctx: Ctx, draft: ReportDraft) -> int:
+        """Keep the photos of this message up to the limit, telling the resident about any
+        beyond it; how many the draft has then."""
+        limit = ctx.services.settings.max_photos
+        have = sum(await _photo_count(ctx, draft))
+        media = list(ctx.inbound.media)
+        for index, item in enumerate(media):
+            if have >= limit:
+                first, last = have + 1, have + len(media) - index
+                ctx.say(_("At most {n} photos; photo {first} was not kept.").format(
+                    n=limit, first=first) if first == last else
+                    _("At most {n} photos; photos {first} to {last} were not kept.").format(
+                        n=limit, first=first, last=last))
+                break
+            before = len(draft.photos) + len(draft.pending_photos or [])
+            error = await self._keep_photo(ctx, item, draft)
+            if error:
+                ctx.say(error)
+            have += len(draft.photos) + len(draft.pending_photos or []) - before
+        return have
+
+    async def handle(self, ctx: Ctx) -> None:
+        """A photo is welcome at any step of the report, not only when it is asked for: sent
+        first, it goes with the description still to write; sent late, with the others."""
+        if (ctx.inbound.kind == Kind.PHOTO and ctx.inbound.media
+                and ctx.state not in ("photos", "resume", "discard")):
+            await self._photo_out_of_step(ctx)
+            return
+        await super().handle(ctx)
+
+    async def _photo_out_of_step(self, ctx: Ctx) -> None:
+        draft = _draft(ctx)
+        before = sum(await _photo_count(ctx, draft))
+        have = await self._take_photos(ctx, draft)
+        if ctx.state == "description" and ctx.text:
+            await self.on_description(ctx)  # the caption is the description
+            return
+        if have > before:
+            ctx.say(ngettext("Photo received ({count} of {n}).", "Photos received ({count} of {n}).",
+                             have - before).format(count=have,
+                                                   n=ctx.services.settings.max_photos))
+        if ctx.state == "description" and have > before:
+            ctx.say(_("Now please tell us in a few words what the problem is."))
         ctx.stay()
 
     async def _keep_photo(self, ctx: Ctx, media: Any, draft: ReportDraft) -> str | None:

@@ -19,6 +19,11 @@ RESUME_WORDS = frozenset({"mulai", "start"})
 # In a group, the pointer to a private chat is given at most once in this time: thirty /start
 # in a group get one answer, and a noisy group cannot spend the bot's sending limits.
 GROUP_HINT_INTERVAL = timedelta(hours=1)
+# A draft untouched this long is not continued by whatever the resident types next (a greeting
+# would become its address): they are asked whether to continue it first.
+RESUME_AFTER = timedelta(hours=3)
+# Commands residents guess for sending a photo or a location: none is needed.
+MEDIA_COMMANDS = frozenset({"foto", "photo", "gambar", "lokasi", "location", "alamat", "peta"})
 # Commands that, in a group, only ever get that pointer.
 HINT_COMMANDS = frozenset({"start", "menu", "help", "lapor"})
 
@@ -80,6 +85,9 @@ class Router:
                     return
         if _expire_draft(ctx):
             return
+        if _returning_to_draft(ctx):
+            ctx.goto("resume", "report", remember=False)
+            return
         command = inbound.command
         option = inbound.option_id
         if option is None and inbound.kind == Kind.TEXT:
@@ -99,7 +107,10 @@ class Router:
             await go_menu(ctx)
             return
         if command in ("batal", "cancel") or option == "nav:cancel" or words in CANCEL_WORDS:
-            await ctx.services.flows[ctx.flow].on_cancel(ctx)
+            current = ctx.services.flows[ctx.flow]
+            if await current.confirm_cancel(ctx):
+                return
+            await current.on_cancel(ctx)
             if ctx.flow != "menu":
                 ctx.say(_("Cancelled. Nothing was sent."))
             ctx.goto("main", "menu")
@@ -121,6 +132,9 @@ class Router:
         if command:
             extra = self.commands.get(command)
             if extra is not None and await extra(ctx):
+                return
+            if command in MEDIA_COMMANDS:
+                _media_command(ctx)
                 return
             ctx.say(_("Sorry, I do not know that command."))
             ctx.stay()
@@ -148,8 +162,13 @@ class Router:
         await flow.handle(ctx)
 
     async def _button(self, ctx: Ctx) -> bool:
-        """A button on a notification, answered whatever flow the person is in."""
+        """A button on a notification, answered whatever flow the person is in; in a private
+        chat also its number or label typed against the list last offered (WhatsApp)."""
         option = ctx.inbound.option_id
+        if option is None and not ctx.inbound.is_group and ctx.inbound.kind == Kind.TEXT:
+            typed = ctx.choice()
+            if typed is not None and OptionId.parse(typed).part(0) in self.buttons:
+                ctx.inbound.option_id = option = typed
         prefix = OptionId.parse(option).part(0)
         handler = self.buttons.get(prefix) if prefix is not None else None
         return handler is not None and await handler(ctx)
@@ -230,6 +249,36 @@ async def _opt_out_or_in(ctx: Ctx, *, stop: bool) -> None:
 def _offered(ctx: Ctx, option: str) -> bool:
     offered = {o.id for o in ctx.offered()}
     return not offered or option in offered or OptionId.parse(option).part(0) == "m"
+
+
+def _returning_to_draft(ctx: Ctx) -> bool:
+    """A resident back, hours later, in the middle of a report, typing something that answers
+    none of the options in front of them."""
+    draft = ReportDraft.get(ctx)
+    if (ctx.flow != "report" or ctx.state in ("resume", "discard") or draft is None
+            or draft.saved_at is None or ctx.inbound.kind != Kind.TEXT or ctx.inbound.command
+            or ctx.choice() is not None):
+        return False
+    words = normalize(ctx.text)
+    if words in CANCEL_WORDS or words in BACK_WORDS or words in MENU_WORDS:
+        return False
+    if ctx.services.now() - draft.saved_at < RESUME_AFTER:
+        return False
+    draft.state = ctx.state
+    return True
+
+
+def _media_command(ctx: Ctx) -> None:
+    """/foto or /lokasi: photos and locations are simply sent, within a report."""
+    if ctx.flow == "report":
+        ctx.say(_("No command is needed: simply send the photo or share the location in this "
+                  "chat when I ask for it."))
+        ctx.stay()
+        return
+    ctx.say(_("Photos and locations are sent as part of a report: choose \u201cMake a "
+              "report\u201d and I will ask for them."))
+    leave_flow(ctx)
+    ctx.goto("main", "menu")
 
 
 def _expire_draft(ctx: Ctx) -> bool:

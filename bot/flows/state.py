@@ -130,3 +130,9 @@ class ReportDraft(FlowState):
     saved_at: Moment | None = None
     # Where the resident left the report, to continue there.
     state: str | None = None
+    # The step whose very short answer was met with a request for more; a second short answer
+    # there is taken as it is.
+    nudged: str | None = None
+    # While the resident is asked whether to throw the draft away: what then ("cancel" or
+    # "new", a fresh report).
+    discarding: str | None = None

@@ -5,11 +5,21 @@ from __future__ import annotations
 from bot.flows.base import Ctx, Flow
 from bot.flows.common import opt_cancel, opt_menu
 from bot.flows.options import OptionId
+from bot.flows.rating import verdict_options
 from bot.i18n import _, format_date
 from bot.labels import status_label
 from bot.messages import Kind, Option
 from bot.report_views import public_text
+from reports.lifecycle import Status
 from reports.service import parse_ticket
+from storage.models import Report
+
+
+def _verdict(ctx: Ctx, report: Report) -> list[Option]:
+    """On the reporter's own resolved report: is it fixed? (the same buttons as the notice)."""
+    if report.reporter_id == ctx.person.id and report.status == Status.RESOLVED:
+        return verdict_options(report)
+    return []
 
 
 class TrackFlow(Flow):
@@ -39,7 +49,8 @@ class TrackFlow(Flow):
             return
         text = await public_text(ctx.services.session, ctx.services.city, report,
                                now=ctx.services.now(), viewer_id=ctx.person.id)
-        ctx.say(text, options=[Option("again", _("Check another ticket")), opt_menu()])
+        ctx.say(text, options=[*_verdict(ctx, report), Option("again", _("Check another ticket")),
+                               opt_menu()])
         ctx.goto("after", remember=False)
 
     async def ask_after(self, ctx: Ctx) -> None:
@@ -90,6 +101,11 @@ class MyReportsFlow(Flow):
             if report is not None and report.reporter_id == ctx.person.id:
                 text = await public_text(ctx.services.session, ctx.services.city, report,
                                now=ctx.services.now(), viewer_id=ctx.person.id)
+                verdict = _verdict(ctx, report)
+                if verdict:  # its buttons, not the list again, are what to answer
+                    ctx.say(text, options=[*verdict, Option("m:mine", _("📋 My reports")),
+                                           opt_menu()])
+                    return
                 ctx.say(text)
                 ctx.stay()
                 return

@@ -89,13 +89,22 @@ def reload_translations() -> None:
     _translations.cache_clear()
 
 
-def format_datetime(value: datetime, *, fmt: str = "medium") -> str:
+# A moment as people in Binjai write it: "Senin, 7 Des 2026 14.05" (no seconds, WIB), and a day
+# as "Kamis, 10 Des 2026".
+_MOMENT = {"id": "EEEE, d MMM y HH.mm", "en": "EEEE, d MMM y HH:mm"}
+_DAY = "EEEE, d MMM y"
+
+
+def format_datetime(value: datetime, *, fmt: str | None = None) -> str:
     """A timestamp as residents read it: Asia/Jakarta (WIB), in the current locale."""
-    return _format_datetime(value, format=fmt, tzinfo=TZ, locale=_current.get()) + " WIB"
+    locale = _current.get()
+    pattern = fmt or _MOMENT.get(locale, _MOMENT[DEFAULT_LOCALE])
+    return _format_datetime(value, format=pattern, tzinfo=TZ, locale=locale) + " WIB"
 
 
-def format_date(value: datetime, *, fmt: str = "long") -> str:
-    return _format_date(value.astimezone(TZ).date(), format=fmt, locale=_current.get())
+def format_date(value: datetime, *, fmt: str | None = None) -> str:
+    """A day (in WIB), by default with its weekday: "Kamis, 10 Des 2026"."""
+    return _format_date(value.astimezone(TZ).date(), format=fmt or _DAY, locale=_current.get())
 
 
 def format_number(value: float) -> str:
