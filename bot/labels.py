@@ -57,6 +57,9 @@ def refusal_text(refused: TransitionRefused) -> str:
     if refused.problem == "window":
         return _("Report {ticket} can no longer be reopened: the time to do so has "
                  "passed.").format(ticket=refused.ticket)
+    if refused.current == Status.SUBMITTED and refused.target == Status.ASSIGNED:
+        return _("Report {ticket} has not been verified yet: verify it first, then pass it to "
+                 "the agency.").format(ticket=refused.ticket)
     allowed = sorted(next_statuses(refused.current))
     text = _("Report {ticket} is “{current}”; it cannot move to “{target}”.").format(
         ticket=refused.ticket, current=refused.current, target=refused.target)

@@ -142,7 +142,7 @@ class ReportActions:
             raise TransitionRefused(ticket=report.ticket, current=report.status,
                                     target=Status.VERIFIED)
         return await self.assign(report, agency_key or report.agency_key or "",
-                                 actor_id=actor_id, note=note)
+                                 actor_id=actor_id, note=note, verifying=True)
 
     async def verify_only(self, report: Report, *, actor_id: int | None,
                           note: str | None = None) -> Outcome:
@@ -151,14 +151,19 @@ class ReportActions:
                                                                  Status.VERIFIED))
 
     async def assign(self, report: Report, agency_key: str, *, actor_id: int | None,
-                     note: str | None = None) -> Outcome:
-        """Pass a report to an agency; an agency outside the city government refers it."""
+                     note: str | None = None, verifying: bool = False) -> Outcome:
+        """Pass a report to an agency; an agency outside the city government refers it. A
+        report still awaiting verification is passed on only by someone `verifying` it (Kominfo
+        choosing the agency); otherwise the lifecycle refuses, so no one skips verification."""
         agency = self.city.agency(agency_key)
         if agency is None:
             raise ActionError(f"unknown agency {agency_key!r}")
         if agency.external:
             report.agency_key = agency.key
             return await self.refer(report, actor_id=actor_id, note=agency.contact)
+        if report.status == Status.SUBMITTED and not verifying:
+            raise TransitionRefused(ticket=report.ticket, current=report.status,
+                                    target=Status.ASSIGNED)
         if report.status == Status.SUBMITTED:
             await self._move(report, Status.VERIFIED, actor_id=actor_id)
         previous = report.agency_key

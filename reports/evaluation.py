@@ -6,6 +6,8 @@ Definitions (the same in every output):
 - Verification is on time when the report left Kominfo's hands (passed to an agency, referred,
   rejected or merged) before its verification deadline; it counts as due once that happened or
   the deadline passed.
+  A report passed on at the moment it was filed, verified by no one (a category the city
+  sends straight to its agency), has no verification to count: it is neither due nor on time.
 - An answer is on time when the agency's first response after the first assignment (in
   progress, resolved, handed back, merged) came before its deadline; due likewise.
 - Time to first response runs from the first assignment to that response; time to resolution
@@ -113,7 +115,7 @@ async def evaluate(
         figures.received += 1
 
         begun, ended = first_run(history, VERIFY)
-        if begun is not None:
+        if begun is not None and not _verification_skipped(history, begun):
             deadline = calendar.deadline(begun.at, stage_days(city, report, VERIFY))
             if ended is not None or as_of >= deadline:
                 verify_due += 1
@@ -281,3 +283,9 @@ def to_csv(figures: dict[str, Any]) -> str:
     for row in to_rows(figures):
         writer.writerow(["" if v is None else v for v in row])
     return out.getvalue()
+
+
+def _verification_skipped(history: list[ReportEvent], begun: ReportEvent) -> bool:
+    """Verified by no one at the very moment of filing: the verification did not happen."""
+    return any(e.status == Status.VERIFIED and e.actor_id is None and e.at == begun.at
+               for e in history)

@@ -138,8 +138,14 @@ class EmasGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        from bot.i18n import use_locale
+
         try:
-            return super().invoke(ctx)
+            # One language for operators: the domain's own sentences (a refusal, a campaign's
+            # problems) in English like the rest of the output. `emas chat` speaks the
+            # resident's language; `emas evaluate --lang` writes its page in the one asked.
+            with use_locale("en"):
+                return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit,
                 click.exceptions.Abort, KeyboardInterrupt, SystemExit):
             raise

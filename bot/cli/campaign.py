@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -131,6 +131,10 @@ def create(ctx: click.Context, title: str, text_id: str | None, text_file: Path 
             send_at = datetime.strptime(at + " +0700", "%Y-%m-%d %H:%M %z")
         except ValueError:
             raise click.BadParameter("use 'YYYY-MM-DD HH:MM' (WIB)", param_hint="--at") from None
+        if send_at <= datetime.now(UTC):
+            raise click.BadParameter(f"{at} WIB has already passed; give a time to come, or "
+                                     "leave --at out to send when you run `emas campaign "
+                                     "send`", param_hint="--at")
     image_path = None
     if image is not None:
         store = MediaStore(settings.media_dir, max_bytes=settings.max_photo_bytes)
@@ -176,19 +180,37 @@ def create(ctx: click.Context, title: str, text_id: str | None, text_file: Path 
 @click.pass_context
 def preview(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
     """Audience size per channel, time to send, WhatsApp recipients needing the template."""
+    from bot.broadcast_texts import describe_audience
     from broadcasts.campaigns import CampaignDraft
 
     async def go(service: Any) -> dict[str, Any]:
         found = await service.get(campaign_id)
-        draft = CampaignDraft.of(found, await service.texts(found))
-        return {**_summary(found), "preview": await service.preview(draft)}
+        texts = await service.texts(found)
+        draft = CampaignDraft.of(found, texts)
+        return {**_summary(found), "texts": texts,
+                "audience": describe_audience(draft.audience, service.catalog, service.city),
+                "preview": await service.preview(draft)}
 
     data = _call(ctx, go)
     if as_json:
         echo_json(data)
         return
     click.echo(f"campaign #{data['id']} \u201c{data['title']}\u201d ({data['status']})")
+    for language, text in sorted(data["texts"].items()):
+        click.echo(f"text ({language}):")
+        click.echo("\n".join(f"  | {line}" for line in text.splitlines() or [""]))
+    click.echo(f"audience: {data['audience']}")
+    click.echo(f"schedule: {_schedule(data)}")
     _print_preview(data["preview"])
+
+
+def _schedule(data: dict[str, Any]) -> str:
+    from bot.i18n import format_datetime
+
+    if data["send_at"] is None:
+        return f"not scheduled: it goes out when you run `emas campaign send {data['id']}`"
+    when = format_datetime(datetime.fromisoformat(data["send_at"]))
+    return when + (", then every week" if data["repeat_weekly"] else "")
 
 
 def _mover(name: str, doc: str, needs_by: bool) -> click.Command:

@@ -16,10 +16,23 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
+def _figure(value: float | None) -> str:
+    """A figure, or "-" when there is none (0 is a figure: answered within the hour)."""
+    return "-" if value is None else f"{value:g}"
+
+
+def _as_of(value: str) -> str:
+    from datetime import datetime
+
+    from bot.i18n import format_datetime
+
+    return format_datetime(datetime.fromisoformat(value), fmt="d MMM y HH.mm")
+
+
 def _print(figures: dict[str, Any]) -> None:
     period = figures["period"]
     received = figures["received"]
-    click.echo(f"Reports filed {period['from']} to {period['to']} (as of {period['as_of']})")
+    click.echo(f"Reports filed {period['from']} to {period['to']} (as of {_as_of(period['as_of'])})")
     click.echo(f"  received: {received['total']}")
     for title, key in (("kecamatan", "by_kecamatan"), ("category", "by_category"),
                        ("agency", "by_agency")):
@@ -34,14 +47,14 @@ def _print(figures: dict[str, Any]) -> None:
     click.echo(f"  reopened: {figures['reopened']}")
     sat = figures["satisfaction"]
     click.echo(f"  ratings: {sat['ratings']} (fixed {sat['fixed']}, not fixed "
-               f"{sat['not_fixed']}), average stars {sat['average_stars'] or '-'}")
+               f"{sat['not_fixed']}), average stars {_figure(sat['average_stars'])}")
     click.echo("  agency        recv  in-time  resp(h)  resol(h)  overdue  reopened  stars")
     for a in figures["agencies"]:
         click.echo(f"  {a['name'][:12]:<12} {a['received']:>5}  "
                    f"{a['answered_on_time']:>3}/{a['answer_due']:<3}  "
-                   f"{a['median_hours_to_first_response'] or '-':>7}  "
-                   f"{a['median_hours_to_resolution'] or '-':>8}  {a['overdue_now']:>7}  "
-                   f"{a['reopened']:>8}  {a['average_stars'] or '-':>5}")
+                   f"{_figure(a['median_hours_to_first_response']):>7}  "
+                   f"{_figure(a['median_hours_to_resolution']):>8}  {a['overdue_now']:>7}  "
+                   f"{a['reopened']:>8}  {_figure(a['average_stars']):>5}")
 
 
 @click.command()

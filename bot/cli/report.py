@@ -143,7 +143,9 @@ def set_status(ctx: click.Context, ticket: str, status: str, note: str | None,
 @click.argument("agency")
 @click.pass_context
 def assign(ctx: click.Context, ticket: str, agency: str) -> None:
-    """Pass a report to an agency (verifying it first if needed); the resident is told."""
+    """Pass a verified report to an agency (`set-status TICKET verified` first: assigning
+    does not skip verification); an agency outside the city refers it. The resident is
+    told."""
 
     async def act(actions: Any, found: Any, first: Any) -> Any:
         return await actions.assign(found, agency, actor_id=None)

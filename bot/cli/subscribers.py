@@ -129,9 +129,17 @@ def invite_relay(ctx: click.Context, kelurahan: str, name: str | None, lingkunga
         echo_json({"code": code, "links": links})
         return
     click.echo(f"invitation code: {code}")
-    for channel, link in links.items():
-        if link:
-            click.echo(f"  {channel}: {link}")
+    usable = {channel: link for channel, link in links.items() if link}
+    for channel, link in usable.items():
+        click.echo(f"  {channel}: {link}")
+    if usable:
+        click.echo("Next: send the kepala lingkungan one of these links (on the phone they will "
+                   "use). Opening it registers them as the relay for their lingkungan; "
+                   "`emas subscribers relays` then lists them with their join code.")
+    else:
+        click.echo("Next: no chat channel is configured, so there is no link to open. Set "
+                   "EMAS_TELEGRAM_TOKEN or the EMAS_TWILIO_* settings, or have the kepala "
+                   f"lingkungan send the code {code} to the bot.")
 
 
 @subscribers.command("relays")
@@ -158,6 +166,11 @@ def relays(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
+    if not data:
+        click.echo("No kepala lingkungan is registered as a relay yet. Invite one with: "
+                   "emas subscribers invite-relay --kelurahan NAME --name 'Pak ...'")
+        return
+    click.echo(f"{'id':<5} {'name':<24} {'kelurahan':<18} join code")
     for r in data:
         click.echo(f"#{r['id']:<4} {r['name'] or '-':<24} {r['kelurahan']:<18} {r['join_code']}")
 

@@ -22,7 +22,7 @@ from bot.labels import REJECT_REASONS, refusal_text, reject_reason
 from bot.messages import Kind, Option, Reply
 from reports.actions import ActionError, Outcome, ReportActions
 from reports.lifecycle import TransitionRefused
-from reports.roles import can_act
+from reports.roles import Role, can_act
 from reports.service import parse_ticket
 from reports.staff import LinkNotAllowed, redeem_link_code, staff_for
 from storage.media import MediaRejected
@@ -199,7 +199,8 @@ async def _act(ctx: Ctx, actions: ReportActions, staff: StaffMember, report: Rep
         if not arg or city.agency(arg) is None:
             _deny(ctx, _("This button is no longer valid."))
             return
-        outcome = await actions.assign(report, arg, actor_id=ctx.person.id)
+        outcome = await actions.assign(report, arg, actor_id=ctx.person.id,
+                                       verifying=staff.role == Role.KOMINFO)
         _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
             ticket=report.ticket, agency=city.agency_label(arg), name=staff.name))
         return
@@ -499,7 +500,9 @@ class StaffFlow(Flow):
             _finish(ctx)
             _deny(ctx, _("Only Kominfo can route reports."))
             return
-        outcome = await actions.assign(report, agency_key, actor_id=ctx.person.id)
+        # Only Kominfo routes (checked above): choosing the agency is their verification.
+        outcome = await actions.assign(report, agency_key, actor_id=ctx.person.id,
+                                       verifying=True)
         _finish(ctx)
         _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
             ticket=report.ticket, agency=city.agency_label(agency_key), name=staff.name))

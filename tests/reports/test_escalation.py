@@ -44,7 +44,7 @@ async def _setup(box: Container, *, at: datetime, clock: Clock) -> int:
     async with box.db.session() as session:
         found = await repo_agencies.get_report(session=session, report_id=report.id or 0)
         assert found is not None
-        await actions(box, session).assign(found, "putr", actor_id=None)
+        await actions(box, session).assign(found, "putr", actor_id=None, verifying=True)
     return report.id or 0
 
 

@@ -251,3 +251,30 @@ async def test_received_counts_only_reports_filed_in_the_period(
         assert figures["received"]["total"] == 2
         assert len(await repo_agencies.list_reports_created(
             session=session, start=wib(12, 1, 0), end=wib(12, 31, 0))) == 4
+
+
+async def test_a_report_no_one_verified_is_not_counted_as_verified(
+        container: Container, clock: Clock) -> None:
+    """A category the city sends straight to its agency skips verification: the week's
+    verification figure neither rewards nor blames Kominfo for it; one Kominfo verified does
+    count."""
+    box = container
+    clock.now = wib(12, 7, 9)
+    straight = await file_report(box, user="warga-1", category="jalan_rusak")
+    async with box.db.session() as session:
+        report = await session.get(Report, straight.id)
+        assert report is not None
+        act = actions(box, session)
+        act.workflow = act.workflow.model_copy(update={"auto_verify": frozenset({"jalan_rusak"})})
+        await act.after_submit(report)  # as it is for a category passed on unverified
+    checked = await file_report(box, user="warga-2", category="jalan_rusak")
+    clock.now = wib(12, 7, 11)
+    async with box.db.session() as session:
+        report = await session.get(Report, checked.id)
+        assert report is not None
+        await actions(box, session).verify(report, actor_id=None)
+    async with box.db.reader() as session:
+        figures = await evaluate(session=session, city=box.city, start=date(2026, 12, 7),
+                                 end=date(2026, 12, 13), as_of=AS_OF)
+    assert figures["received"]["total"] == 2
+    assert figures["verification"] == {"due": 1, "on_time": 1, "share_on_time": 1.0}

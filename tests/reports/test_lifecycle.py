@@ -119,6 +119,11 @@ async def test_command_line_moves_go_through_the_lifecycle(
     assert "cannot move to “resolved”" in out and "Allowed next: duplicate, referred" in out
 
     code, out = await acli(settings, "report", "assign", report.ticket, "dlh")
+    assert code == 1 and "has not been verified yet: verify it first" in out
+    assert (await reload(container, report.id or 0)).status == "submitted"
+    code, out = await acli(settings, "report", "set-status", report.ticket, "verified")
+    assert code == 0
+    code, out = await acli(settings, "report", "assign", report.ticket, "dlh")
     assert code == 0 and f"{report.ticket}: assigned (dlh)" in out
     code, out = await acli(settings, "report", "set-status", report.ticket, "in_progress",
                            "--note", "Tim sedang ke lokasi")

@@ -59,6 +59,10 @@ async def test_a_move_from_the_command_line_reaches_reporter_and_supporters_via_
     async with box.db.reader() as session:
         report = await repo_agencies.get_report(session=session, report_id=report_id)
         assert report is not None
+    result = await ainvoke(settings, "report", "set-status", report.ticket, "verified")
+    assert result.exit_code == 0, result.output
+    capture(box)
+    await flush_outbox(box)  # the resident hears it was verified
     result = await ainvoke(settings, "report", "assign", report.ticket, "putr")
     assert result.exit_code == 0, result.output
 
@@ -98,7 +102,7 @@ async def test_a_notification_for_a_channel_that_is_not_running_is_marked_failed
     async with box.db.session() as session:
         report = await repo_agencies.get_report(session=session, report_id=report_id)
         assert report is not None
-        outcome = await actions(box, session).assign(report, "dlh", actor_id=None)
+        outcome = await actions(box, session).assign(report, "dlh", actor_id=None, verifying=True)
         await box.notice_outbox(session, outcome.notices, clock())
     sent = capture(box, "terminal")  # no Telegram sender in this process
     assert await flush_outbox(box) == 1
@@ -117,7 +121,7 @@ async def test_staff_acting_in_chat_tell_the_resident_at_once(
     async with box.db.session() as session:
         report = await repo_agencies.get_report(session=session, report_id=report_id)
         assert report is not None
-        await actions(box, session).assign(report, "putr", actor_id=None)
+        await actions(box, session).assign(report, "putr", actor_id=None, verifying=True)
 
     out = await press(box, "5550001", f"st:prog:{report_id}", channel="telegram", group=GROUP)
     by_target = {o.to: o for o in out}
@@ -139,7 +143,7 @@ async def test_resolution_reaches_the_reporter_with_the_photo_and_the_question(
     async with box.db.session() as session:
         report = await repo_agencies.get_report(session=session, report_id=report_id)
         assert report is not None
-        await actions(box, session).assign(report, "putr", actor_id=None)
+        await actions(box, session).assign(report, "putr", actor_id=None, verifying=True)
 
     out = await press(box, "5550001", f"st:res:{report_id}", channel="telegram", group=GROUP)
     assert "Andi, reply to this message" in out[0].reply.text and out[0].to == GROUP
@@ -189,7 +193,7 @@ async def test_the_server_sends_the_outbox_in_the_background(
         async with box.db.session() as session:
             report = await repo_agencies.get_report(session=session, report_id=report_id)
             assert report is not None
-            outcome = await actions(box, session).assign(report, "dlh", actor_id=None)
+            outcome = await actions(box, session).assign(report, "dlh", actor_id=None, verifying=True)
             await box.notice_outbox(session, outcome.notices, clock())
         async with asyncio.timeout(10):
             await sent.wait_for(2)
@@ -213,7 +217,7 @@ async def test_a_whatsapp_resident_outside_the_window_gets_the_status_template(
     async with box.db.session() as session:
         found = await repo_agencies.get_report(session=session, report_id=report.id or 0)
         assert found is not None
-        outcome = await actions(box, session).assign(found, "putr", actor_id=None)
+        outcome = await actions(box, session).assign(found, "putr", actor_id=None, verifying=True)
         await box.notice_outbox(session, outcome.notices, clock())
     mark = len(whatsapp.double.messages)
     assert await flush_outbox(box) == 1

@@ -147,7 +147,7 @@ async def test_only_the_agencys_staff_or_kominfo_may_act_on_a_report(
     async with box.db.session() as session:
         found = await repo_agencies.get_report(session=session, report_id=report.id or 0)
         assert found is not None
-        await actions(box, session).assign(found, "putr", actor_id=None)
+        await actions(box, session).assign(found, "putr", actor_id=None, verifying=True)
     await staff(box, "5550001", role="officer", agency="putr", name="Andi", channel="telegram")
     await staff(box, "5550002", role="officer", agency="dlh", name="Dewi", channel="telegram")
     await staff(box, "5550009", role="kominfo", name="Rina", channel="telegram")

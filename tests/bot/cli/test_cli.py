@@ -61,7 +61,7 @@ async def test_report_list_and_set_status(container: Container, settings: Settin
     assert header.split() == ["ticket", "status", "category", "agency", "kelurahan", "filed",
                               "(WIB)"]
     # Filed at the test clock's 09:00 WIB (02:00 UTC), written as Binjai reads a time.
-    assert row.startswith(ticket) and "Kartini" in row and row.endswith("7 Des 2026 09.00 WIB")
+    assert row.startswith(ticket) and "Kartini" in row and row.endswith("7 Dec 2026 09.00 WIB")
     code, out = await acli(settings, "report", "list", "--status", "closed", "--json")
     assert json.loads(out) == []
     code, out = await acli(settings, "report", "show", "BJI-2026-999999")

@@ -39,7 +39,7 @@ async def _assign_and_resolve(env: Any, ticket: str, *, resolve: bool = True) ->
     async with box.db.session() as session:
         report = await repo.get_report_by_ticket(session=session, ticket=ticket)
         assert report is not None
-        await actions(box, session).assign(report, "putr", actor_id=None)
+        await actions(box, session).assign(report, "putr", actor_id=None, verifying=True)
         if resolve:
             await actions(box, session).resolve(report, actor_id=None, note="Sudah ditambal")
         return report.id or 0

@@ -36,7 +36,7 @@ async def resolved_report(box: Container, *, user: str = "warga-1") -> int:
     async with box.db.session() as session:
         found = await repo_agencies.get_report(session=session, report_id=report.id or 0)
         assert found is not None
-        await actions(box, session).assign(found, "putr", actor_id=None)
+        await actions(box, session).assign(found, "putr", actor_id=None, verifying=True)
         outcome = await actions(box, session).resolve(found, actor_id=None,
                                                       note="Lubang sudah ditambal")
     question, = [n.reply for n in worded(box, outcome.notices) if n.recipient.user_key == user]
