@@ -225,7 +225,7 @@ class Engine:
             changed: dict[str, object] = {}
             locale = who.locale
             hint = normalize_locale(inbound.locale_hint)
-            if not who.locale_chosen and hint and locale != hint:
+            if hint and locale != hint and (inbound.locale_explicit or not who.locale_chosen):
                 locale = changed["locale"] = hint
             if who.last_inbound_at is None or \
                     now - who.last_inbound_at >= repo.INBOUND_TOUCH_INTERVAL:

@@ -71,6 +71,9 @@ class Inbound:
     location: Location | None = None
     contact_phone: str | None = None
     locale_hint: str | None = None
+    # The hint is the person's own choice for this conversation (`emas chat --lang en`): it
+    # overrides a language saved before, as choosing from the language menu would.
+    locale_explicit: bool = False
     display_name: str | None = None
     is_group: bool = False
     mentioned: bool = False  # in a group: the bot was addressed

@@ -28,9 +28,10 @@ def serve(ctx: click.Context) -> None:
 
 @click.command()
 @click.option("--user", default="terminal", help="Who you are in the chat (a local user key).")
-@click.option("--lang", default="id", type=click.Choice(["id", "en"]))
+@click.option("--lang", type=click.Choice(["id", "en"]),
+              help="Speak this language (else the one saved for --user; Indonesian at first).")
 @click.pass_context
-def chat(ctx: click.Context, user: str, lang: str) -> None:
+def chat(ctx: click.Context, user: str, lang: str | None) -> None:
     """Talk to the bot in the terminal, as a resident, with no credentials."""
     from bot.app import build_container
     from bot.handlers.terminal import TerminalChannel

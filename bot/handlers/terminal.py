@@ -39,11 +39,16 @@ def render(reply: Reply) -> str:
 class TerminalChannel:
     """Parses typed lines into Inbound events and prints the replies."""
 
-    def __init__(self, engine: Engine, *, user_key: str = "terminal", locale: str = "id",
+    def __init__(self, engine: Engine, *, user_key: str = "terminal", locale: str | None = None,
                  out: TextIO | None = None) -> None:
+        """`locale`: the language asked for (`emas chat --lang`), which the bot then speaks
+        whatever was saved before; None: the saved one, Indonesian for a newcomer."""
         self.engine = engine
         self.user_key = user_key
-        self.locale = locale
+        self.locale = locale or "id"
+        # Asked for once, at the start of the session: a language chosen from the menu later in
+        # the conversation then stands.
+        self.explicit = locale is not None
         self.out = out or sys.stdout
         self._seq = itertools.count(1)
         self._session = uuid.uuid4().hex[:8]
@@ -53,7 +58,8 @@ class TerminalChannel:
         line = line.strip()
         inbound = Inbound(channel=Channel.TERMINAL, user_key=self.user_key,
                           event_id=f"{self._session}-{next(self._seq)}",
-                          locale_hint=self.locale, text=line)
+                          locale_hint=self.locale, locale_explicit=self.explicit, text=line)
+        self.explicit = False
         if m := _LOCATION.match(line):
             inbound.kind = Kind.LOCATION
             inbound.location = Location(float(m.group(1)), float(m.group(2)))
@@ -84,8 +90,10 @@ class TerminalChannel:
         return outgoing
 
     async def run(self, read: Callable[[str], str] = input) -> None:
-        print(_("e-Masyarakat chat in the terminal. Type /start to begin, /lokasi LAT,LON to "
-                "share a location, /foto PATH to send a photo, Ctrl-D to quit."), file=self.out)
+        with use_locale(self.locale):
+            print(_("e-Masyarakat chat in the terminal. Type /start to begin, /lokasi LAT,LON "
+                    "to share a location, /foto PATH to send a photo, Ctrl-D to quit."),
+                  file=self.out)
         await self.send_line("/start")
         loop = asyncio.get_running_loop()
         while True:

@@ -98,7 +98,7 @@ async def test_reload_serves_edited_articles_without_a_restart(
 
         result = await emas(settings, "faq", "reload")
         assert result.exit_code == 0, result.output
-        assert "22 articles" in result.output
+        assert "25 articles" in result.output
         assert settings.faq_reload_marker.exists()
         assert await library.reload_if_changed() is True
         assert await _title(box, "apa itu kim") == "📖 KIM Binjai"

@@ -95,3 +95,18 @@ async def test_belum_with_nothing_resolved_is_not_a_verdict(
     await id_chat.say("belum")
     assert (await reload(channel_env.box, report_id)).status == "assigned"
     assert "dibuka kembali" not in id_chat.text
+
+
+async def test_one_form_of_address_and_channel_words_through_a_whole_report(
+        channel_env: Any, id_chat: Chat) -> None:
+    seen: list[str] = []
+    for line in ["/start", "1", "Lampu jalan mati sudah seminggu di depan masjid", "1",
+                 "Tangsi", "lewati", "lewati", "1", "1", "menu", "2"]:
+        await id_chat.say(line)
+        seen.append(id_chat.text)
+    everything = "\n".join(seen)
+    assert "Bapak/Ibu" in everything and not re.search(r"\bAnda\b", everything)
+    assert not re.search(r"\bketuk\b", everything, re.IGNORECASE)
+    assert everything.count("Selamat datang") == 1  # one greeting
+    if id_chat.channel == "whatsapp":
+        assert "Balas dengan angka" in everything

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import string
 from pathlib import Path
 
@@ -74,3 +75,15 @@ def test_indonesian_keeps_every_placeholder(indonesian: Catalog) -> None:
 
 def test_indonesian_compiles(indonesian: Catalog) -> None:
     write_mo(io.BytesIO(), indonesian)
+
+
+def test_indonesian_speaks_with_one_form_of_address_and_channel_neutral_verbs(
+        indonesian: Catalog) -> None:
+    """Residents are "Bapak/Ibu" throughout, never "Anda" in the same conversation; "ketuk"
+    (tap) would be wrong on WhatsApp, where residents reply with a number, so the catalog
+    says "pilih"."""
+    strings = [s for m in indonesian if m.id
+               for s in (m.string if isinstance(m.string, tuple | list) else (m.string,))]
+    assert [s for s in strings if re.search(r"\bAnda\b", s)] == []
+    assert [s for s in strings if re.search(r"\bketuk\b", s, re.IGNORECASE)] == []
+    assert sum("Bapak/Ibu" in s for s in strings) > 50

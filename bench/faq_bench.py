@@ -1,6 +1,8 @@
 """FAQ understanding benchmark: messages/s through the classifier, cold and warm.
 
-    .venv/bin/python bench/faq.py
+    .venv/bin/python bench/faq_bench.py
+
+(Not `faq.py`: run as a script, that name would shadow the `faq` package it measures.)
 
 Reads the labelled messages of tests/faq/data/faq_labelled.yaml and runs each through
 `FaqLibrary.understand` (the slang normaliser, stemmer, typo correction, BM25 retrieval and
