@@ -96,6 +96,8 @@ class Reply:
     text: str
     options: list[Option] = field(default_factory=list)
     media_paths: list[str] = field(default_factory=list)
+    # Voice notes to play (for staff: the resident's own words), sent after the message.
+    audio_paths: list[str] = field(default_factory=list)
     request_location: bool = False
     url_button: tuple[str, str] | None = None  # (label, url)
     edit: bool = False  # may replace the previous bot message (a menu) where the channel can
@@ -114,6 +116,7 @@ def reply_payload(reply: Reply) -> dict[str, Any]:
         "text": reply.text,
         "options": [[o.id, o.label] for o in reply.options],
         "media_paths": list(reply.media_paths),
+        "audio_paths": list(reply.audio_paths),
         "url_button": list(reply.url_button) if reply.url_button else None,
         "kind": reply.kind,
         "template_vars": dict(reply.template_vars),
@@ -131,6 +134,7 @@ def reply_from_payload(payload: dict[str, Any]) -> Reply:
         text=payload.get("text", ""),
         options=[Option(id=i, label=label) for i, label in payload.get("options", [])],
         media_paths=list(payload.get("media_paths", [])),
+        audio_paths=list(payload.get("audio_paths", [])),
         url_button=(button[0], button[1]) if button else None,
         kind=payload.get("kind", "reply"),
         template_vars=dict(payload.get("template_vars", {})),
@@ -173,7 +177,8 @@ def merge_replies(replies: list[Reply]) -> list[Reply]:
     merged: list[Reply] = []
     pending: list[str] = []
     for reply in replies:
-        plain = not (reply.options or reply.media_paths or reply.request_location
+        plain = not (reply.options or reply.media_paths or reply.audio_paths
+                     or reply.request_location
                      or reply.url_button or reply.alert)
         if plain and reply.to is None and not reply.edit:
             pending.append(reply.text)

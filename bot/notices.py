@@ -92,6 +92,10 @@ def details(facts: ReportFacts, *, city: City, now: datetime, calendar: WorkCale
     if report.address:
         lines.append(_("Address/landmark: {value}").format(value=report.address))
     lines.append(_("Description: {value}").format(value=description))
+    if facts.voices:
+        lines.append(_("🎙️ The resident also sent a voice note (played below on Telegram; "
+                       "`emas report show {ticket}` lists the file).").format(
+                           ticket=report.ticket))
     link = map_link(report)
     if link:
         lines.append(_("Map: {url}").format(url=link))
@@ -134,9 +138,10 @@ def triage_options(report: Report, city: City) -> list[Option]:
 #   report_status: {{1}} ticket, {{2}} the new status, {{3}} the agency handling it
 #   staff_alert:   {{1}} ticket, {{2}} the first line of the message
 def staff_reply(text: str, facts: ReportFacts, options: list[Option] | None = None,
-                media_paths: list[str] | None = None) -> Reply:
+                media_paths: list[str] | None = None,
+                audio_paths: list[str] | None = None) -> Reply:
     return Reply(text=text, options=options or [], media_paths=media_paths or [],
-                 kind=STAFF_KIND,
+                 audio_paths=audio_paths or [], kind=STAFF_KIND,
                  template_vars={"1": facts.report.ticket, "2": text.split("\n", 1)[0][:500]})
 
 
@@ -234,7 +239,7 @@ def agency_post(facts: ReportFacts, *, city: City, now: datetime, calendar: Work
         lines.append(_("Note: {note}").format(note=note))
     lines += details(facts, city=city, now=now, calendar=calendar)
     return staff_reply("\n".join(lines), facts, agency_options(report),
-                       facts.photo_paths(media_dir, "before"))
+                       facts.photo_paths(media_dir, "before"), facts.voice_paths(media_dir))
 
 
 def triage_post(facts: ReportFacts, *, city: City, now: datetime, calendar: WorkCalendar,
@@ -246,7 +251,7 @@ def triage_post(facts: ReportFacts, *, city: City, now: datetime, calendar: Work
     lines.append(_("Routing suggests: {agency}").format(
         agency=city.agency_label(report.agency_key)))
     return staff_reply("\n".join(lines), facts, triage_options(report, city),
-                       facts.photo_paths(media_dir, "before"))
+                       facts.photo_paths(media_dir, "before"), facts.voice_paths(media_dir))
 
 
 def handed_back_post(facts: ReportFacts, *, city: City, by_agency: str | None, reason: str,

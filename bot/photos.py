@@ -53,6 +53,9 @@ async def fetch_media(media: Media, store: MediaStore) -> None:
         if media.size is not None and media.size > store.max_bytes:
             raise MediaRejected("too_large")
         data = await media.fetch()
+        if media.kind == Kind.VOICE:
+            media.ready = await asyncio.to_thread(store.save_audio, data)
+            return
         # Decoding and re-encoding a 10 MB photo takes a while: not on the event loop.
         media.ready = await store.save_image_later(data)
     except Exception as exc:

@@ -8,7 +8,7 @@ recipient's language and channel; nothing here builds a message.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,7 @@ from reports.sla import StageClock, current_clock
 from reports.workdays import WorkCalendar
 from reports.workflow import Workflow
 from storage import repo, repo_agencies
-from storage.models import Identity, Report, ReportEvent, ReportPhoto
+from storage.models import Identity, Report, ReportEvent, ReportPhoto, ReportVoice
 
 if TYPE_CHECKING:
     from storage.city import City
@@ -53,9 +53,13 @@ class ReportFacts:
     supporters: list[int]
     reporter: Identity | None
     clock: StageClock | None
+    voices: list[ReportVoice] = field(default_factory=list)
 
     def photo_paths(self, media_dir: Path, stage: str) -> list[str]:
         return [str(media_dir / p.path) for p in self.photos if p.stage == stage]
+
+    def voice_paths(self, media_dir: Path) -> list[str]:
+        return [str(media_dir / v.path) for v in self.voices]
 
 
 # --- what happened, for whom -----------------------------------------------------------------
@@ -148,8 +152,9 @@ class Audience:
         reporter = await repo.get_identity_by_id(session=self.session,
                                                  identity_id=report.reporter_id)
         clock = current_clock(report, events, city=city, calendar=calendar)
+        voices = list(await repo.list_report_voices(session=self.session, report_id=report.id))
         return ReportFacts(report=report, events=events, photos=photos, supporters=supporters,
-                           reporter=reporter, clock=clock)
+                           reporter=reporter, clock=clock, voices=voices)
 
     async def residents(self, facts: ReportFacts) -> list[tuple[Recipient, bool]]:
         """The reporter (flag True) and the supporters, except those who said STOP."""

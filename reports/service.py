@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from reports.lifecycle import Status
 from reports.sla import current_clock
 from storage import repo, repo_agencies
-from storage.models import Report, ReportEvent, ReportPhoto
+from storage.models import Report, ReportEvent, ReportPhoto, ReportVoice
 
 if TYPE_CHECKING:
     from storage.city import City
@@ -35,6 +35,8 @@ class DraftReport(BaseModel):
     # Photos still downloading when the report was sent (`photo_fetch` ids): attached when
     # they arrive.
     pending_photos: list[int] | None = None
+    # A voice note (path, content_type, size, sha256 in the media store), for staff to hear.
+    voice: dict[str, Any] | None = None
 
 
 def format_ticket(city_code: str, year: int, number: int) -> str:
@@ -105,7 +107,11 @@ class ReportService:
                         size=p["size"], sha256=p["sha256"], created_at=now)
             for p in draft.photos
         ]
-        created = await repo.create_report(session=self.session, report=report, photos=photos)
+        voices = [ReportVoice(report_id=0, path=v["path"], content_type=v["content_type"],
+                              size=v["size"], sha256=v["sha256"], created_at=now)
+                  for v in ([draft.voice] if draft.voice else [])]
+        created = await repo.create_report(session=self.session, report=report, photos=photos,
+                                           voices=voices)
         await repo.attach_photo_fetches(session=self.session, report_id=created.id or 0,
                                         ids=draft.pending_photos or [], now=now)
         return created
@@ -162,6 +168,7 @@ async def report_detail(*, session: AsyncSession, city: City, report: Report) ->
     kel = city.kelurahan(report.kelurahan_code) if report.kelurahan_code else None
     kec = city.kecamatan_by_code(report.kecamatan_code)
     photos = await repo.list_report_photos(session=session, report_id=report.id or 0)
+    voices = await repo.list_report_voices(session=session, report_id=report.id or 0)
     events = await repo.list_report_events(session=session, report_id=report.id or 0)
     return {
         "ticket": report.ticket,
@@ -180,6 +187,8 @@ async def report_detail(*, session: AsyncSession, city: City, report: Report) ->
         "longitude": report.longitude,
         "photos": len(photos),
         "photo_paths": [p.path for p in photos],
+        "voice_notes": len(voices),
+        "voice_paths": [v.path for v in voices],
         "channel": report.channel,
         "anonymous": report.anonymous,
         "created_at": report.created_at.isoformat(),

@@ -30,7 +30,7 @@ class MediaRejected(ValueError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason  # "not_image" | "too_large" | "empty"
+        self.reason = reason  # "not_image" | "not_audio" | "too_large" | "empty"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,20 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
         return "image/webp", ".webp"
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
         return "image/heic", ".heic"
+    return None
+
+
+def sniff_audio(data: bytes) -> tuple[str, str] | None:
+    """The real type of a voice note from its first bytes: Ogg/Opus (Telegram, WhatsApp on
+    Android), AMR, MP3, or an MPEG-4 audio file (WhatsApp on iPhone)."""
+    if data.startswith(b"OggS"):
+        return "audio/ogg", ".ogg"
+    if data.startswith(b"#!AMR"):
+        return "audio/amr", ".amr"
+    if data.startswith(b"ID3") or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return "audio/mpeg", ".mp3"
+    if data[4:8] == b"ftyp" and data[8:11] in (b"M4A", b"mp4", b"iso", b"3gp"):
+        return "audio/mp4", ".m4a"
     return None
 
 
@@ -153,6 +167,30 @@ class MediaStore:
             tmp.chmod(0o644)
             tmp.replace(target)
         return StoredMedia(path=str(rel), content_type=ctype, size=size, sha256=digest)
+
+    def save_audio(self, data: bytes) -> StoredMedia:
+        """A voice note, kept as it came (its container holds the sound, no position or
+        owner's name): staff listen to it; it is never shown to the public."""
+        if not data:
+            raise MediaRejected("empty")
+        if len(data) > self.max_bytes:
+            raise MediaRejected("too_large")
+        sniffed = sniff_audio(data)
+        if sniffed is None:
+            raise MediaRejected("not_audio")
+        ctype, ext = sniffed
+        digest = hashlib.sha256(data).hexdigest()
+        now = utcnow()
+        rel = Path("voice") / f"{now:%Y}" / f"{now:%m}" / f"{digest}{ext}"
+        target = self.root / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part",
+                                             delete=False) as out:
+                out.write(data)
+            Path(out.name).chmod(0o640)
+            Path(out.name).replace(target)
+        return StoredMedia(path=str(rel), content_type=ctype, size=len(data), sha256=digest)
 
     async def save_image_later(self, data: bytes) -> StoredMedia:
         """`save_image` off the event loop, on a low-priority thread: decoding and encoding a

@@ -24,6 +24,7 @@ from storage.models import (
     Report,
     ReportEvent,
     ReportPhoto,
+    ReportVoice,
 )
 from storage.types import utcnow
 
@@ -230,14 +231,15 @@ async def create_report(
     session: AsyncSession,
     report: Report,
     photos: Sequence[ReportPhoto] = (),
+    voices: Sequence[ReportVoice] = (),
     note: str | None = None,
 ) -> Report:
     session.add(report)
     await session.flush()
     assert report.id is not None
-    for photo in photos:
-        photo.report_id = report.id
-        session.add(photo)
+    for attachment in (*photos, *voices):
+        attachment.report_id = report.id
+        session.add(attachment)
     session.add(ReportEvent(report_id=report.id, status=report.status, at=report.created_at,
                             note=note, actor_id=report.reporter_id))
     await session.flush()
@@ -298,6 +300,13 @@ async def kelurahan_names(*, session: AsyncSession) -> dict[str, str]:
 async def list_report_photos(*, session: AsyncSession, report_id: int) -> Sequence[ReportPhoto]:
     result = await session.exec(
         select(ReportPhoto).where(ReportPhoto.report_id == report_id).order_by(col(ReportPhoto.id))
+    )
+    return result.all()
+
+
+async def list_report_voices(*, session: AsyncSession, report_id: int) -> Sequence[ReportVoice]:
+    result = await session.exec(
+        select(ReportVoice).where(ReportVoice.report_id == report_id).order_by(col(ReportVoice.id))
     )
     return result.all()
 

@@ -178,3 +178,24 @@ async def set_status(box: Container, report_id: int, status: str, *, note: str |
 
 def texts(outgoing: list[Outgoing], to: str | None = None) -> str:
     return "\n".join(o.reply.text for o in outgoing if to is None or o.to == to)
+
+
+async def post(env: Any, update: dict[str, Any]) -> None:
+    """One update to the Telegram webhook of a test app; it must be accepted."""
+    response = await env.post(update)
+    assert response.status_code == 200
+
+
+async def link(env: Any, agency: str, chat_id: int, user_id: int) -> None:
+    """An agency's Telegram group linked as staff do it: a code from the command line, then
+    /link in the group by a staff member."""
+    import json
+
+    from cli_kit import ainvoke
+    from doubles.telegram_updates import group_text_update
+
+    result = await ainvoke(env.box.settings, "agency", "link-code", agency, "--json")
+    code = json.loads(result.output)["code"]
+    await post(env, group_text_update(chat_id, f"/link {code}", user_id=user_id,
+                                      mention_bot=False))
+    assert "terhubung" in (env.double.last_text(chat_id) or "")

@@ -170,8 +170,11 @@ class TerminalChat(Chat):
         await self._run(self._media_inbound(Kind.STICKER, None, None, None))
 
     async def send_voice(self) -> None:
-        await self._run(self._media_inbound(Kind.VOICE, None, None, None))
+        await self._run(self._media_inbound(Kind.VOICE, VOICE_NOTE, "audio/ogg", None))
 
+
+# The first bytes of an Ogg/Opus voice note, as the chat apps record them.
+VOICE_NOTE = b"OggS\x00\x02" + bytes(22) + b"\x13OpusHead\x01\x01" + bytes(40)
 
 # A point inside Kel. Kartini (Kec. Binjai Kota), from the city pack's boundaries.
 KARTINI = (3.60396, 98.48602)
@@ -319,7 +322,9 @@ class TelegramChat(Chat):
         await self.post(sticker_update(self.chat_id, language_code=self.language_code))
 
     async def send_voice(self) -> None:
-        await self.post(voice_update(self.chat_id, language_code=self.language_code))
+        file_id = self._file(VOICE_NOTE, len(VOICE_NOTE), "audio/ogg")
+        await self.post(voice_update(self.chat_id, file_id, file_size=len(VOICE_NOTE),
+                                     language_code=self.language_code))
 
 
 _NUMBERED = re.compile(r"^(\d+)\. (.+)$")
@@ -423,5 +428,4 @@ class WhatsAppChat(Chat):
         await self.send_media(self.double.add_media(webp, "image/webp"), "image/webp", "sticker")
 
     async def send_voice(self) -> None:
-        ogg = b"OggS\x00\x02" + bytes(58)
-        await self.send_media(self.double.add_media(ogg, "audio/ogg"), "audio/ogg")
+        await self.send_media(self.double.add_media(VOICE_NOTE, "audio/ogg"), "audio/ogg")

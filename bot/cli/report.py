@@ -113,8 +113,8 @@ def show(ctx: click.Context, ticket: str, as_json: bool) -> None:
         echo_json(data)
         return
     for key in ("ticket", "status", "category", "agency", "kecamatan", "kelurahan", "address",
-                "description", "latitude", "longitude", "photos", "channel", "anonymous",
-                "created_at"):
+                "description", "latitude", "longitude", "photos", "voice_notes", "channel",
+                "anonymous", "created_at"):
         click.echo(f"{key:>12}: {data[key]}")
     click.echo("     history:")
     for h in data["history"]:

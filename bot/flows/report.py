@@ -639,12 +639,48 @@ class ReportFlow(SupportStep, Flow):
 
     async def handle(self, ctx: Ctx) -> None:
         """A photo is welcome at any step of the report, not only when it is asked for: sent
-        first, it goes with the description still to write; sent late, with the others."""
-        if (ctx.inbound.kind == Kind.PHOTO and ctx.inbound.media
-                and ctx.state not in ("photos", "resume", "discard")):
+        first, it goes with the description still to write; sent late, with the others. So is
+        a voice note, kept for the officers to hear."""
+        outside = ctx.state not in ("resume", "discard")
+        if ctx.inbound.kind == Kind.VOICE and ctx.inbound.media and outside:
+            await self._voice(ctx)
+            return
+        if (ctx.inbound.kind == Kind.PHOTO and ctx.inbound.media and outside
+                and ctx.state != "photos"):
             await self._photo_out_of_step(ctx)
             return
         await super().handle(ctx)
+
+    async def _voice(self, ctx: Ctx) -> None:
+        try:
+            stored = await ctx.services.save_photo(ctx.inbound.media[0])
+        except FetchFirst:
+            raise
+        except MediaRejected as exc:
+            ctx.say(_("Sorry, we could not keep that voice note (the limit is {mb} MB). Please "
+                      "write the problem in a message instead.").format(
+                          mb=ctx.services.settings.max_photo_bytes // (1024 * 1024))
+                    if exc.reason == "too_large" else
+                    _("Sorry, we could not play that voice note. Please write the problem in a "
+                      "message instead."))
+            ctx.stay()
+            return
+        except Exception:
+            logger.warning("voice note download failed", exc_info=True)
+            ctx.say(_("Sorry, we could not receive that voice note. Please send it again, or "
+                      "write the problem in a message."))
+            ctx.stay()
+            return
+        draft = _draft(ctx)
+        replaced = draft.voice is not None
+        draft.voice = StoredPhoto.of(stored)
+        ctx.say(_("🎙️ Voice note received: the officers handling the report can listen to it.")
+                if not replaced else
+                _("🎙️ Voice note received; it replaces the one sent before."))
+        if ctx.state == "description" and not draft.description:
+            ctx.say(_("Please also write in a few words what the problem is, so the report "
+                      "reaches the right office."))
+        ctx.stay()
 
     async def _photo_out_of_step(self, ctx: Ctx) -> None:
         draft = _draft(ctx)
@@ -737,6 +773,7 @@ class ReportFlow(SupportStep, Flow):
             _("Address/landmark: {value}").format(value=draft.address or "-"),
             _("Description: {value}").format(value=draft.description or "-"),
             _photos_line(*await _photo_count(ctx, draft)),
+            *([_("Voice note: yes (for the officers only)")] if draft.voice else []),
             _("Your name: {value}").format(
                 value=_("hidden from the agency") if draft.anonymous
                 else _("visible to the agency")),

@@ -121,6 +121,8 @@ class ReportDraft(FlowState):
     photos: list[StoredPhoto] = []
     # Photos still arriving (`photo_fetch` ids): attached to the report when they are in.
     pending_photos: list[int] | None = None
+    # A voice note, for the staff handling the report to hear (never shown to the public).
+    voice: StoredPhoto | None = None
     anonymous: bool | None = None
     # The page of categories being looked through after "Other".
     category_page: int | None = None

@@ -172,7 +172,12 @@ def parse_update(update: Update, *, fetcher: Fetcher, bot_username: str | None) 
     elif message.sticker:
         inbound.kind = Kind.STICKER
     elif message.voice or message.audio:
-        inbound.kind = Kind.VOICE
+        sound = message.voice or message.audio
+        assert sound is not None
+        inbound.kind, inbound.text = Kind.VOICE, text
+        inbound.media = [Media(kind=Kind.VOICE, content_type=sound.mime_type or "audio/ogg",
+                               size=sound.file_size, fetch=fetcher(sound.file_id, sound.file_size),
+                               ref=sound.file_id)]
     elif message.video or message.video_note or message.animation:
         inbound.kind = Kind.VIDEO
     else:
@@ -405,6 +410,16 @@ class TelegramChannel:
                     await self.send(target, reply, edit=edit_message if can_edit else None)
 
     async def send(self, chat_id: str, reply: Reply, *, edit: Any = None) -> None:
+        await self._send(chat_id, reply, edit=edit)
+        for path in reply.audio_paths:
+            try:
+                with open(path, "rb") as fh:  # noqa: ASYNC230 - small local file
+                    data = fh.read()
+                await self._call(chat_id, partial(self.bot.send_voice, int(chat_id), data))
+            except (OSError, TelegramError) as exc:
+                logger.warning("voice note not sent (%s)", type(exc).__name__)
+
+    async def _send(self, chat_id: str, reply: Reply, *, edit: Any = None) -> None:
         try:
             markup = _keyboard(reply, self.bot_username)
             if reply.media_paths:

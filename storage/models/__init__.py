@@ -47,6 +47,7 @@ _WHERE = {
     "Report": "report",
     "ReportEvent": "report",
     "ReportPhoto": "report",
+    "ReportVoice": "report",
     "RoutingOverride": "report",
     "StaffMember": "agency",
     "Subscriber": "broadcast",
@@ -106,6 +107,7 @@ if TYPE_CHECKING:
         Report,
         ReportEvent,
         ReportPhoto,
+        ReportVoice,
         RoutingOverride,
         TicketCounter,
     )
@@ -162,6 +164,7 @@ __all__ = [
     "Report",
     "ReportEvent",
     "ReportPhoto",
+    "ReportVoice",
     "RoutingOverride",
     "StaffMember",
     "Subscriber",

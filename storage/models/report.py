@@ -167,6 +167,21 @@ class ReportPhoto(SQLModel, table=True):
     created_at: datetime = ts_field()
 
 
+class ReportVoice(SQLModel, table=True):
+    """A voice note the resident sent with a report: for the staff handling it to listen to,
+    never shown to the public or to other residents."""
+
+    __tablename__ = "report_voice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    path: str = Field(max_length=255)  # relative to EMAS_DATA_DIR/media
+    content_type: str = Field(max_length=64)
+    size: int
+    sha256: str = Field(max_length=64)
+    created_at: datetime = ts_field()
+
+
 class PhotoFetch(SQLModel, table=True):
     """A photo a resident sent that was still downloading when the bot answered: fetched in
     the background, kept with the draft, and attached to the report when it arrives (also

@@ -229,6 +229,6 @@ async def test_killed_at_random_moments_nothing_is_lost(
     assert len(reports) == resident.submitted >= REPORTS
     texts = [c.plain_text or "" for c in double.sent if c.chat_id == 710_001]
     copies = {r.ticket: len([t for t in texts if r.ticket in t
-                             and "laporan Anda sudah kami terima" in t]) for r in reports}
+                             and "laporan Bapak/Ibu sudah kami terima" in t]) for r in reports}
     assert all(n >= 1 for n in copies.values()), copies
     assert sum(n - 1 for n in copies.values()) <= KILLS, copies

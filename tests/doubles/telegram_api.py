@@ -58,7 +58,8 @@ MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 
 # Calls that only read state; everything else a bot does is kept in ``TelegramDouble.sent``.
 READ_METHODS = frozenset({"getMe", "getUpdates", "getFile", "getWebhookInfo", "getMyCommands"})
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup"})
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup",
+                          "sendVoice"})
 EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup"})
 CHAT_ACTIONS = frozenset(
     {
@@ -1092,6 +1093,9 @@ class TelegramDouble:
             document["file_name"] = stored.file_name
         if stored.mime_type:
             document["mime_type"] = stored.mime_type
+        if kind == "voice":  # a Voice object has a duration, and no file name
+            document.pop("file_name", None)
+            document["duration"] = 1
         return {kind: document}
 
     def _stored_message(self, params: _Params, chat_id: int | str, missing: str) -> dict[str, Any]:
@@ -1113,6 +1117,7 @@ class TelegramDouble:
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
             "sendPhoto": self._send_photo,
+            "sendVoice": self._send_voice,
             "sendDocument": self._send_document,
             "sendMediaGroup": self._send_media_group,
             "getFile": self._get_file,
@@ -1190,6 +1195,9 @@ class TelegramDouble:
 
     async def _send_photo(self, params: _Params, call: Call) -> Any:
         return await self._send_media(params, call, "photo")
+
+    async def _send_voice(self, params: _Params, call: Call) -> Any:
+        return await self._send_media(params, call, "voice")
 
     async def _send_document(self, params: _Params, call: Call) -> Any:
         return await self._send_media(params, call, "document")

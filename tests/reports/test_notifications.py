@@ -79,7 +79,7 @@ async def test_a_move_from_the_command_line_reaches_reporter_and_supporters_via_
         "3": "Dinas Pekerjaan Umum dan Tata Ruang"}
     to_fan, = sent.to("warga-2")
     assert (to_fan.channel, to_fan.locale) == ("terminal", "id")
-    assert to_fan.reply.text.startswith(f"Laporan {report.ticket} yang Anda dukung telah "
+    assert to_fan.reply.text.startswith(f"Laporan {report.ticket} yang Bapak/Ibu dukung telah "
                                         "diverifikasi dan diteruskan ke Dinas Pekerjaan Umum")
     assert sent.to("warga-3") == []  # said STOP
     to_officer, = sent.to("+6281200000001")

@@ -180,7 +180,7 @@ async def test_media_the_flow_cannot_use_is_refused_politely(whatsapp_chat: What
     with use_locale("id"):
         sticker = _("Thank you, but a sticker is not a photo of the problem. Please send a "
                     "photo, or tap Skip.")
-        voice = _("Sorry, we cannot take voice messages. Please send a photo, or tap Skip.")
+        voice = _("🎙️ Voice note received: the officers handling the report can listen to it.")
         large = _("That file is too large (the limit is {mb} MB). Please send a smaller "
                   "photo.").format(mb=10)
     await chat.send_sticker()

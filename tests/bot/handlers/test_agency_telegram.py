@@ -4,16 +4,13 @@ each step and reopens it, and an overdue report escalates once."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from agencies_kit import flush_outbox, reload, run_deadlines, staff
+from agencies_kit import flush_outbox, link, post, reload, run_deadlines, staff
 from chat import KARTINI
-from cli_kit import ainvoke
 from conftest import Clock, TelegramEnv
 from doubles.telegram_updates import callback_update, group_text_update, photo_update
 from factories import jpeg_bytes, png_bytes
@@ -24,19 +21,6 @@ WIB = ZoneInfo("Asia/Jakarta")
 KOMINFO_GROUP = -1001000000009
 PUTR_GROUP = -1001000000001
 RINA, ANDI, KEPALA, STRANGER = 5_550_009, 5_550_001, 5_550_002, 5_550_077
-
-
-async def post(env: TelegramEnv, update: dict[str, Any]) -> None:
-    response = await env.post(update)
-    assert response.status_code == 200
-
-
-async def link(env: TelegramEnv, agency: str, chat_id: int, user_id: int) -> None:
-    result = await ainvoke(env.box.settings, "agency", "link-code", agency, "--json")
-    code = json.loads(result.output)["code"]
-    await post(env, group_text_update(chat_id, f"/link {code}", user_id=user_id,
-                                      mention_bot=False))
-    assert "terhubung" in (env.double.last_text(chat_id) or "")
 
 
 def buttons(env: TelegramEnv, chat_id: int) -> tuple[int, dict[str, str]]:
