@@ -173,6 +173,9 @@ class TerminalChat(Chat):
         await self._run(self._media_inbound(Kind.VOICE, VOICE_NOTE, "audio/ogg", None))
 
 
+# Buttons one Telegram message may carry in this bot (a longer picker pages).
+MAX_BUTTONS = 12
+
 # The first bytes of an Ogg/Opus voice note, as the chat apps record them.
 VOICE_NOTE = b"OggS\x00\x02" + bytes(22) + b"\x13OpusHead\x01\x01" + bytes(40)
 
@@ -268,6 +271,9 @@ class TelegramChat(Chat):
                     for b in row
                     if "callback_data" in b
                 ]
+                # Every picker fits one screen: a longer list pages with "Lainnya ›".
+                assert len(self.options) <= MAX_BUTTONS, (
+                    f"{len(self.options)} buttons on one message: {self.options}")
             elif "keyboard" in markup:
                 self.keyboard = markup
                 self.options = [
@@ -388,6 +394,12 @@ class WhatsAppChat(Chat):
                 continue
             options = numbered_options(message.body)
             if options:
+                # Every picker fits one message: the list starts at 1 in the message that
+                # asks, never continued in a second one.
+                assert _NUMBERED.match(message.body.strip().splitlines()[0]) is None, (
+                    f"a numbered list split over messages: {message.body[:80]!r}")
+                assert options and message.body.count("\n1. ") + message.body.startswith("1. "), (
+                    f"a list not starting at 1: {message.body[-200:]!r}")
                 self.buttons = []
                 self.options = options
 

@@ -68,6 +68,11 @@ async def with_session(settings: Settings,
         return await fn(session, city)
 
 
+def count(n: int, one: str, many: str) -> str:
+    """ "1 person", "3 people": a number with its noun in the right form."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 

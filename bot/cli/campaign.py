@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli import echo_json, get_settings, open_database_and_city, run
+from bot.cli import count, echo_json, get_settings, open_database_and_city, run
 from bot.settings import Settings
 
 T = TypeVar("T")
@@ -73,8 +73,10 @@ def _print_preview(preview: dict[str, Any]) -> None:
     click.echo(f"recipients: {preview['recipients']} (opted out: {preview['opted_out']})")
     for channel, f in preview["channels"].items():
         state = "" if f["enabled"] else " [channel off]"
-        click.echo(f"  {channel}{state}: {f['people']} people, {f['group_chats']} groups, "
-                   f"{f['relays']} relays, {f['messages']} messages, ~{f['seconds']} s at "
+        click.echo(f"  {channel}{state}: {count(f['people'], 'person', 'people')}, "
+                   f"{count(f['group_chats'], 'group', 'groups')}, "
+                   f"{count(f['relays'], 'relay', 'relays')}, "
+                   f"{count(f['messages'], 'message', 'messages')}, ~{f['seconds']} s at "
                    f"{f['rate_per_second']}/s")
     if preview["needs_template"]:
         click.echo(f"WhatsApp outside the 24-hour window: {preview['needs_template']} "

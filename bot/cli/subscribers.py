@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli import echo_json, get_settings, open_database_and_city, run, run_or_fail
+from bot.cli import count, echo_json, get_settings, open_database_and_city, run, run_or_fail
 from bot.settings import Settings
 
 T = TypeVar("T")
@@ -67,10 +67,11 @@ def import_cmd(ctx: click.Context, file: Path, partial: bool, as_json: bool) -> 
     if as_json:
         echo_json(data)
     elif not data["applied"]:
-        click.echo(f"{data['rows']} rows, {len(data['rejected'])} rejected: nothing imported. "
+        click.echo(f"{count(data['rows'], 'row', 'rows')}, {len(data['rejected'])} rejected: "
+                   "nothing imported. "
                    "Correct the rows below, or import the good ones with --partial.")
     else:
-        click.echo(f"{data['rows']} rows: {data['created']} new, {data['updated']} updated, "
+        click.echo(f"{count(data['rows'], 'row', 'rows')}: {data['created']} new, {data['updated']} updated, "
                    f"{data['unchanged']} unchanged, {len(data['rejected'])} rejected; "
                    f"{data['relays']} kepala lingkungan registered; {data['kept_stopped']} "
                    f"opted out and kept so")

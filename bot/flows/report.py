@@ -586,7 +586,7 @@ class ReportFlow(SupportStep, Flow):
             text = ngettext("{count} photo received. Send another, or tap Done.",
                             "{count} photos received. Send another, or tap Done.",
                             have).format(count=have)
-            options = [Option("done", _("Done"))]
+            options = [Option("done", _("Done")), Option("clear", _("🗑️ Remove the photos"))]
         ctx.say(text, options=options + nav_options())
 
     async def on_photos(self, ctx: Ctx) -> None:
@@ -595,6 +595,11 @@ class ReportFlow(SupportStep, Flow):
         choice = ctx.choice()
         if choice in ("skip", "done"):
             self._advance(ctx)
+            return
+        if choice == "clear":
+            draft.photos, draft.pending_photos = [], None
+            ctx.say(_("The photos were removed from the report."))
+            ctx.stay()
             return
         kind = ctx.inbound.kind
         if kind in (Kind.PHOTO, Kind.DOCUMENT) and ctx.inbound.media:
@@ -836,9 +841,6 @@ class ReportFlow(SupportStep, Flow):
     async def on_edit(self, ctx: Ctx) -> None:
         field = ctx.picked().after("f")
         if field in ("category", "place", "address", "description", "photos", "identity"):
-            if field == "photos":
-                draft = _draft(ctx)
-                draft.photos, draft.pending_photos = [], None
             Editing.start(ctx, editing=True)
             ctx.goto(field)
             return

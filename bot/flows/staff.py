@@ -43,7 +43,10 @@ VERBS = {
     "ver": "verify", "route": "route", "rej": "reject", "asg": "assign",
 }  # fmt: skip
 # Answers to a question asked in StaffFlow.
-ANSWERS = frozenset({"to", "why", "skip", "x"})
+ANSWERS = frozenset({"to", "why", "skip", "x", "more"})
+# Agencies on one screen of the agency picker: with "Lainnya ›", "I don't know" and "Cancel",
+# a Telegram message keeps to 12 buttons (the city has 15 agencies).
+AGENCY_PAGE = 9
 # The questions a button verb asks, in order; the action is taken after the last answer.
 QUESTIONS = {
     "res": ("resolve_note", "resolve_photo"),
@@ -115,6 +118,8 @@ class StaffQuestion(FlowState):
     # The options offered before the question (id, label), so a typed number keeps its meaning.
     options: list[list[str]] | None = None
     started: Moment | None = None
+    # The screen of the agency picker being looked at.
+    page: int | None = None
     photos: list[StoredPhoto] = []
     note: str | None = None
     reason: str | None = None
@@ -279,6 +284,9 @@ async def _answer(ctx: Ctx, staff: StaffMember | None, report: Report, verb: str
             _finish(ctx)
             _done(ctx, outcome, _("❌ Report {ticket} rejected ({name}). The resident has been "
                                   "told why.").format(ticket=report.ticket, name=staff.name))
+        elif verb == "more" and ctx.state in ("route_agency", "notours_agency"):
+            pending.page = int(arg) if arg and arg.isdigit() else 0
+            ctx.stay()
         elif verb == "to" and ctx.state in ("route_agency", "notours_agency"):
             await flow.route(ctx, staff, report, None if arg in (None, "-") else arg)
         else:
@@ -457,9 +465,18 @@ class StaffFlow(Flow):
                         _("Please write the reason as text (at least {n} characters)."))
 
     def _agency_options(self, ctx: Ctx, *, exclude: str | None) -> list[Option]:
+        """One screen of agencies, then "Lainnya ›" to the next (the last leads back)."""
         report_id = self._report_id(ctx)
-        return [Option(f"st:to:{report_id}:{a.key}", a.short_name)
-                for a in ctx.services.city.agencies.values() if a.key != exclude]
+        agencies = [a for a in ctx.services.city.agencies.values() if a.key != exclude]
+        question = _question(ctx)
+        pages = max(1, -(-len(agencies) // AGENCY_PAGE))
+        page = (question.page or 0) % pages if question is not None else 0
+        options = [Option(f"st:to:{report_id}:{a.key}", a.short_name)
+                   for a in agencies[page * AGENCY_PAGE:(page + 1) * AGENCY_PAGE]]
+        if pages > 1:
+            options.append(Option(f"st:more:{report_id}:{(page + 1) % pages}",
+                                  _("Other ›") if page + 1 < pages else _("‹ Back to the first")))
+        return options
 
     async def ask_notours_agency(self, ctx: Ctx) -> None:
         report = await report_actions(ctx).get(self._report_id(ctx))

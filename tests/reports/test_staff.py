@@ -223,3 +223,27 @@ async def test_a_staff_question_can_be_cancelled(container: Container) -> None:
                       group=GROUP)
     assert "no longer open" in _alerts(out)[0]
     assert (await reload(box, report.id or 0)).status == "submitted"
+
+
+async def test_kominfo_routes_through_an_agency_picker_that_fits_one_screen(
+        container: Container) -> None:
+    """Fifteen agencies do not fit Telegram's screen: nine at a time, then "Other ›"."""
+    box = container
+    report = await file_report(box)
+    await staff(box, "5550009", role="kominfo", name="Rina", channel="telegram")
+    out = await press(box, "5550009", f"st:route:{report.id}", channel="telegram", group=GROUP)
+    first = next(o.reply for o in out if o.reply.options)
+    assert len(first.options) <= 12 and first.options[-2].label == "Other ›"
+    shown = {o.id for o in first.options}
+    more = first.options[-2].id
+    out = await press(box, "5550009", more, channel="telegram", group=GROUP)
+    second = next(o.reply for o in out if o.reply.options)
+    assert len(second.options) <= 12
+    assert not shown & {o.id for o in second.options if o.id.startswith("st:to:")}
+    every = {o.id.rsplit(":", 1)[1] for o in [*first.options, *second.options]
+             if o.id.startswith("st:to:")}
+    assert every == set(box.city.agencies)  # between the two screens, every agency
+    dlh = next(o.id for o in [*first.options, *second.options] if o.id.endswith(":dlh"))
+    await press(box, "5550009", dlh, channel="telegram", group=GROUP)
+    found = await reload(box, report.id or 0)
+    assert (found.status, found.agency_key) == ("assigned", "dlh")

@@ -113,6 +113,8 @@ async def test_create_preview_send_status(
     campaign_id = str(created["id"])
     code, out = await acli(settings, "campaign", "preview", campaign_id, "--json")
     assert json.loads(out)["preview"]["recipients"] == 4
+    code, out = await acli(settings, "campaign", "preview", campaign_id)
+    assert "telegram [channel off]: 3 people, 1 group, 1 relay, " in out  # in good English
     code, out = await acli(settings, "campaign", "send", campaign_id, "--json")
     assert json.loads(out)["status"] == "sending"
     # The dispatcher creates the deliveries (Telegram is off here: they are skipped for it).

@@ -314,3 +314,38 @@ async def test_a_typed_yes_accepts_what_the_bot_offered(channel_env: Any, chat: 
     await chat.say("tidak")
     [feedback] = await rows(channel_env, FaqFeedback)
     assert (feedback.article, feedback.helpful) == ("kim", False)
+
+
+class Refusing:
+    """A channel sender whose every send fails (the platform is down)."""
+
+    async def deliver(self, outgoing: list[Outgoing], *, edit_message: Any = None) -> None:
+        raise ConnectionError("platform unreachable")
+
+
+async def test_an_answer_that_could_not_go_out_is_kept_and_sent_later(
+        container: Any, clock: Clock) -> None:
+    box = container
+    chat = TerminalChat(box.engine, user_key="warga-9", locale="en")
+    await _resident_asks_staff(chat)
+    result = await asyncio.to_thread(
+        CliRunner().invoke, main, ["faq", "answer", "1", "Setiap", "Sabtu."],
+        obj={"settings": box.settings})
+    assert result.exit_code == 0, result.output
+    box.outbound.senders.pop("terminal", None)  # the channel is off: the answer waits
+    assert await deliver_answers(db=box.db, outbound=box.outbound, now=clock) == 0
+    box.outbound.register("terminal", Refusing())  # on, but failing: still not delivered
+    assert await deliver_answers(db=box.db, outbound=box.outbound, now=clock) == 0
+    assert (await _question(box)).delivered_at is None
+    recorder = Recorder()
+    box.outbound.register("terminal", recorder)  # back: it goes out once
+    assert await deliver_answers(db=box.db, outbound=box.outbound, now=clock) == 1
+    assert await deliver_answers(db=box.db, outbound=box.outbound, now=clock) == 0
+    [item] = recorder.sent
+    assert item.to == "warga-9"
+    assert (await _question(box)).delivered_at is not None
+
+
+async def _question(box: Any) -> FaqQuestion:
+    async with box.db.reader() as session:
+        return (await session.exec(select(FaqQuestion))).one()

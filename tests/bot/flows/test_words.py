@@ -189,3 +189,31 @@ async def test_back_hours_later_the_resident_is_asked_before_anything_is_filled_
     await en_chat.tap("Send report")
     [report] = await _reports(channel_env)
     assert report.address is None and report.kelurahan_code == "12.75.02.1005"
+
+
+async def test_changing_the_photos_loses_none_by_one_tap(channel_env: Any, en_chat: Chat) -> None:
+    await en_chat.to_photos("Jalan berlubang dalam di depan sekolah")
+    await en_chat.send_photo(jpeg_bytes())
+    await en_chat.tap("Done")
+    await en_chat.tap("Yes, show my name")
+    await en_chat.tap("Change something")
+    await en_chat.tap("Photos")
+    assert "1 photo received" in en_chat.text
+    await en_chat.say("kembali")  # changed their mind: the photo stays
+    await en_chat.say("kembali")
+    assert "Photos: 1" in en_chat.text
+    await en_chat.tap("Change something")
+    await en_chat.tap("Photos")
+    await en_chat.tap("Remove the photos")
+    assert "photos were removed" in en_chat.text
+    await en_chat.tap("Skip photos")
+    assert "Photos: 0" in en_chat.text
+
+
+async def test_a_number_word_in_a_list_of_articles_opens_none(en_chat: Chat) -> None:
+    await en_chat.say("/start")
+    await en_chat.tap("Ask about the city's apps")
+    topics = list(en_chat.options)
+    await en_chat.say("satu")
+    assert en_chat.options != topics or "What would you like to do?" in en_chat.text
+    assert "Was this helpful" not in en_chat.text
