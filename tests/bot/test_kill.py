@@ -164,6 +164,9 @@ class Resident:
             return
         if "new" in self.options and not await self.tap("new"):
             return
+        # Starting anew over a draft with words in it is confirmed ("Yakin?").
+        if "yes" in self.options and not await self.tap("yes"):
+            return
         await self.say("Jalan berlubang dalam di depan sekolah, bahaya untuk anak-anak")
         categories = [o for o in self.options if o.startswith("cat:")]
         if not categories or not await self.tap(categories[0]):
