@@ -50,6 +50,11 @@ async def _allowed(ctx: Ctx) -> bool:
     return await kominfo_staff(ctx) is not None
 
 
+# Groups on one screen of the audience picker (then "Lainnya ›"): with the controls, a
+# Telegram message keeps to 12 buttons.
+AUDIENCE_PAGE = 7
+
+
 class Compose(FlowState):
     """An announcement being composed, step by step."""
 
@@ -63,6 +68,8 @@ class Compose(FlowState):
     link: str | None = None
     weekly: bool | None = None
     send_at: Moment | None = None
+    # The screen of the audience picker being looked at.
+    page: int | None = None
 
     def campaign(self) -> CampaignDraft:
         """The campaign as composed so far, for the campaign service."""
@@ -245,15 +252,18 @@ class CampaignFlow(Flow):
     async def ask_audience(self, ctx: Ctx) -> None:
         catalog = catalog_of(ctx)
         chosen = set(_draft(ctx).groups)
-        options = []
         groups = [*catalog.kim_kecamatan(), *catalog.of_kind(COMMUNITY), *catalog.of_kind(TOPIC)]
-        for group in groups:
-            options.append(Option(f"c:g:{group.key}", mark(group.key in chosen) + group.name()))
-        others = [catalog.get(k) for k in sorted(chosen)
-                  if k not in {g.key for g in groups}]
-        for other in others:
-            if other is not None:
-                options.append(Option(f"c:g:{other.key}", mark(True) + other.name()))
+        shown = {g.key for g in groups}
+        groups += [g for g in (catalog.get(k) for k in sorted(chosen) if k not in shown)
+                   if g is not None]
+        # A screen holds AUDIENCE_PAGE groups and five controls: at most 12 buttons.
+        pages = max(1, -(-len(groups) // AUDIENCE_PAGE))
+        page = (_draft(ctx).page or 0) % pages
+        options = [Option(f"c:g:{g.key}", mark(g.key in chosen) + g.name())
+                   for g in groups[page * AUDIENCE_PAGE:(page + 1) * AUDIENCE_PAGE]]
+        if pages > 1:
+            options.append(Option("c:more", _("Other ›") if page + 1 < pages
+                                  else _("‹ Back to the first")))
         options.append(Option("c:kel", _("➕ KIM of one kelurahan")))
         options.append(Option("c:done", _("Continue ➡️")))
         options += [opt_back(), opt_cancel()]
@@ -270,6 +280,9 @@ class CampaignFlow(Flow):
                 draft.groups.remove(key)
             elif key in catalog_of(ctx):
                 draft.groups.append(key)
+            ctx.stay()
+        elif picked == "c:more":
+            draft.page = (draft.page or 0) + 1
             ctx.stay()
         elif picked == "c:kel":
             ctx.goto("kelurahan")

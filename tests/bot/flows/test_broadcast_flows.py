@@ -292,3 +292,30 @@ async def test_the_link_redirect_refuses_unknown_codes(telegram: TelegramEnv) ->
         response = await telegram.client.get(path)
         assert response.status_code == 404
 
+
+
+async def test_the_audience_picker_pages_and_keeps_every_choice(telegram: TelegramEnv) -> None:
+    """Nine groups and the KIM of chosen kelurahan do not fit one screen: seven at a time,
+    then "Other ›"; a choice on one screen is kept on the others."""
+    box = telegram.box
+    async with box.db.session() as session:
+        await add_staff(session=session, city=box.city, role="kominfo", name="Sari",
+                        account=Account("telegram", str(STAFF)))
+    staff = telegram.chat(chat_id=STAFF, language_code="en")
+    await staff.say("/siaran")
+    await staff.tap("New announcement")
+    await staff.say("Siaga banjir")
+    await staff.say("Waspada banjir malam ini di bantaran Sungai Bingai.")
+    await staff.tap("Skip")
+    await staff.tap("Skip")
+    await staff.tap("Skip")
+    await staff.tap("KIM Binjai Utara")
+    assert "Emergency and disaster alerts" not in " ".join(staff.options)
+    await staff.tap("Other ›")
+    assert "KIM Binjai Utara" not in " ".join(staff.options)
+    await staff.tap("Emergency and disaster alerts")
+    await staff.tap("Back to the first")
+    assert "✅ KIM Binjai Utara" in staff.options
+    await staff.tap("Continue")
+    await staff.tap("Now")
+    assert "KIM Binjai Utara" in staff.text and "Emergency and disaster alerts" in staff.text
