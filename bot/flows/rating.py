@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.notices import report_actions, send_notices
-from bot.flows.options import OptionId, normalize
+from bot.flows.options import OptionId, normalize, yes_or_no
 from bot.flows.router import leave_flow
 from bot.flows.state import FlowState
 from bot.i18n import _
@@ -62,18 +62,21 @@ async def rate_button(ctx: Ctx) -> bool:
 
 async def typed_verdict(ctx: Ctx) -> bool:
     """"belum", "masih rusak" (or "sudah") typed after the resident's report was resolved: the
-    same as the buttons, for the latest such report."""
+    same as the buttons, for the latest such report. At the menu, where nothing else asks a
+    yes or no, a plain "ya" or "gak" answers "is it fixed?" too."""
     if ctx.flow not in VERDICT_FLOWS:
         return False
     words = normalize(ctx.text)
-    if words not in NOT_FIXED_WORDS and words not in FIXED_WORDS:
+    answer = yes_or_no(words) if ctx.flow == "menu" else None
+    fixed = words in FIXED_WORDS or answer == "yes"
+    if not fixed and words not in NOT_FIXED_WORDS and answer != "no":
         return False
     resolved = [r for r in await ctx.services.reports.mine(ctx.person.id, limit=20)
                 if r.status == Status.RESOLVED]
     if not resolved:
         return False
     report = max(resolved, key=lambda r: r.updated_at)
-    await _verdict(ctx, report, fixed=words in FIXED_WORDS)
+    await _verdict(ctx, report, fixed=fixed)
     return True
 
 

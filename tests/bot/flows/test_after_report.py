@@ -110,3 +110,13 @@ async def test_one_form_of_address_and_channel_words_through_a_whole_report(
     assert everything.count("Selamat datang") == 1  # one greeting
     if id_chat.channel == "whatsapp":
         assert "Balas dengan angka" in everything
+
+
+@pytest.mark.parametrize(("typed", "status"), [("ya", "closed"), ("gak", "reopened")])
+async def test_a_plain_yes_or_no_answers_is_it_fixed(
+        channel_env: Any, id_chat: Chat, typed: str, status: str) -> None:
+    ticket = await _file(id_chat)
+    report_id = await _assign_and_resolve(channel_env, ticket)
+    await id_chat.say(typed)
+    assert ticket in id_chat.text
+    assert (await reload(channel_env.box, report_id)).status == status
