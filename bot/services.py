@@ -46,9 +46,10 @@ class Services:
     now: Callable[[], datetime]
     understand: Callable[[Ctx], Awaitable[None]]
 
-    async def save_photo(self, media: Media) -> StoredMedia:
-        """The photo, downloaded through its channel and kept in the media store (before the
-        event's transaction: see FetchFirst); raises what stopped it."""
+    async def save_media(self, media: Media) -> StoredMedia:
+        """A file the person sent (a photo, a voice note), downloaded through its channel and
+        kept in the media store (before the event's transaction: see FetchFirst); raises what
+        stopped it."""
         if media.ready is None:
             raise FetchFirst()
         if isinstance(media.ready, Exception):
@@ -63,7 +64,7 @@ class Services:
                 session=self.session, identity_id=ctx.person.id, channel=ctx.person.channel,
                 ref=media.ref, declared_size=media.size, now=self.now())
             return LatePhoto(media.fetch_id)
-        return await self.save_photo(media)
+        return await self.save_media(media)
 
     async def photo_fetches(self, ids: list[int]) -> list[repo.FetchedPhoto]:
         return await repo.photo_fetches(session=self.session, ids=ids)

@@ -12,7 +12,7 @@ from bot.broadcast_texts import (
     summary_lines,
 )
 from bot.flows.base import Ctx, Flow, Routes
-from bot.flows.common import mark, opt_back, opt_cancel, opt_menu
+from bot.flows.common import mark, more_option, opt_back, opt_cancel, opt_menu, screen
 from bot.flows.faq import kominfo_staff
 from bot.flows.options import OptionId
 from bot.flows.router import leave_flow
@@ -227,7 +227,7 @@ class CampaignFlow(Flow):
             ctx.stay()
             return
         try:
-            stored = await ctx.services.save_photo(ctx.inbound.media[0])
+            stored = await ctx.services.save_media(ctx.inbound.media[0])
         except MediaRejected:
             ctx.say(_("That picture could not be used. Please send a JPEG or PNG photo."))
             ctx.stay()
@@ -257,13 +257,10 @@ class CampaignFlow(Flow):
         groups += [g for g in (catalog.get(k) for k in sorted(chosen) if k not in shown)
                    if g is not None]
         # A screen holds AUDIENCE_PAGE groups and five controls: at most 12 buttons.
-        pages = max(1, -(-len(groups) // AUDIENCE_PAGE))
-        page = (_draft(ctx).page or 0) % pages
-        options = [Option(f"c:g:{g.key}", mark(g.key in chosen) + g.name())
-                   for g in groups[page * AUDIENCE_PAGE:(page + 1) * AUDIENCE_PAGE]]
-        if pages > 1:
-            options.append(Option("c:more", _("Other ›") if page + 1 < pages
-                                  else _("‹ Back to the first")))
+        on_screen, following = screen(groups, _draft(ctx).page, AUDIENCE_PAGE)
+        options = [Option(f"c:g:{g.key}", mark(g.key in chosen) + g.name()) for g in on_screen]
+        if following is not None:
+            options.append(more_option("c:more", following))
         options.append(Option("c:kel", _("➕ KIM of one kelurahan")))
         options.append(Option("c:done", _("Continue ➡️")))
         options += [opt_back(), opt_cancel()]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from bot.i18n import _
 from bot.messages import Option
 from storage.city import City
+
+T = TypeVar("T")
 
 CANCEL_WORDS = frozenset({"batal", "cancel", "/batal", "/cancel", "stop flow"})
 BACK_WORDS = frozenset({"kembali", "back", "/kembali", "/back"})
@@ -50,3 +53,17 @@ def emergency_text(city: City) -> str:
     lines += [f"• {n.number}: {n.name()}" for n in city.emergency_numbers]
     lines += ["", _("When everyone is safe, you can still file a report here.")]
     return "\n".join(lines)
+
+
+def screen(items: Sequence[T], page: int | None, size: int) -> tuple[list[T], int | None]:
+    """One screen of a picker too long for a message: the items on `page` (counted round), and
+    the page its "Lainnya ›" leads to: None when all fit on one, 0 from the last screen."""
+    pages = max(1, -(-len(items) // size))
+    page = (page or 0) % pages
+    return list(items[page * size:(page + 1) * size]), None if pages == 1 else (page + 1) % pages
+
+
+def more_option(option_id: str, following: int) -> Option:
+    """The button to the next screen of a picker that goes round: back to the first from the
+    last."""
+    return Option(option_id, _("Other ›") if following else _("‹ Back to the first"))

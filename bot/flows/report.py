@@ -15,6 +15,7 @@ from bot.flows.common import (
     nav_options,
     opt_back,
     opt_cancel,
+    screen,
 )
 from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, send_notices
@@ -263,12 +264,10 @@ class ReportFlow(SupportStep, Flow):
         return [c for c in ctx.services.city.categories if c.key not in proposed]
 
     async def ask_category_more(self, ctx: Ctx) -> None:
-        others = self._others(ctx)
-        pages = max(1, -(-len(others) // PAGE))
-        page = min(_kept(ctx).category_page or 0, pages - 1)
-        options = [Option(f"cat:{c.key}", c.name()) for c in others[page * PAGE:(page + 1) * PAGE]]
-        if page + 1 < pages:
-            options.append(Option(f"pg:{page + 1}", _("Other ›")))
+        shown, following = screen(self._others(ctx), _kept(ctx).category_page, PAGE)
+        options = [Option(f"cat:{c.key}", c.name()) for c in shown]
+        if following:  # none after the last screen: "Kembali" goes back through them
+            options.append(Option(f"pg:{following}", _("Other ›")))
         ctx.say(_("Choose the category:"), options=options + nav_options())
 
     async def on_category_more(self, ctx: Ctx) -> None:
@@ -658,7 +657,7 @@ class ReportFlow(SupportStep, Flow):
 
     async def _voice(self, ctx: Ctx) -> None:
         try:
-            stored = await ctx.services.save_photo(ctx.inbound.media[0])
+            stored = await ctx.services.save_media(ctx.inbound.media[0])
         except FetchFirst:
             raise
         except MediaRejected as exc:

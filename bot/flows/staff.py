@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Literal
 
 from bot.flows.base import Ctx, Flow, Routes
+from bot.flows.common import more_option, screen
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.options import OptionId
 from bot.flows.state import FlowState, Moment, ReportDraft, StoredPhoto
@@ -428,7 +429,7 @@ class StaffFlow(Flow):
             photos = question.photos
             for media in ctx.inbound.media[:3]:
                 try:
-                    stored = await ctx.services.save_photo(media)
+                    stored = await ctx.services.save_media(media)
                 except MediaRejected:
                     ctx.say(_("That file is not a photo. Please send a photo (JPG or PNG)."))
                     ctx.stay()
@@ -469,13 +470,10 @@ class StaffFlow(Flow):
         report_id = self._report_id(ctx)
         agencies = [a for a in ctx.services.city.agencies.values() if a.key != exclude]
         question = _question(ctx)
-        pages = max(1, -(-len(agencies) // AGENCY_PAGE))
-        page = (question.page or 0) % pages if question is not None else 0
-        options = [Option(f"st:to:{report_id}:{a.key}", a.short_name)
-                   for a in agencies[page * AGENCY_PAGE:(page + 1) * AGENCY_PAGE]]
-        if pages > 1:
-            options.append(Option(f"st:more:{report_id}:{(page + 1) % pages}",
-                                  _("Other ›") if page + 1 < pages else _("‹ Back to the first")))
+        shown, following = screen(agencies, question.page if question else None, AGENCY_PAGE)
+        options = [Option(f"st:to:{report_id}:{a.key}", a.short_name) for a in shown]
+        if following is not None:
+            options.append(more_option(f"st:more:{report_id}:{following}", following))
         return options
 
     async def ask_notours_agency(self, ctx: Ctx) -> None:
