@@ -6,7 +6,7 @@ RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 LOCALE := bot/i18n/locale
 POT := $(LOCALE)/messages.pot
-CODE := bot reports broadcasts faq storage content
+CODE := bot reports broadcasts faq storage content web
 PYTEST_WORKERS ?= auto
 
 .PHONY: run test install install-dev lint i18n i18n-update i18n-compile migrate seed bench clean

@@ -203,6 +203,8 @@ def create_app(settings: Settings, *, container: Container | None = None,
         _attach_whatsapp(box)
     _attach_broadcast_senders(box)
 
+    _attach_web(app, box)
+
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         try:
@@ -265,6 +267,27 @@ def create_app(settings: Settings, *, container: Container | None = None,
         return await to_whatsapp(request, "receive_status")
 
     return app
+
+
+def _attach_web(app: FastAPI, box: Container) -> None:
+    """The staff console, signed media links, static files and the security headers."""
+    from fastapi.staticfiles import StaticFiles
+
+    from web import STATIC
+    from web.console import Console
+    from web.media import MediaLinks, media_router
+    from web.security import SecurityHeaders
+
+    settings = box.settings
+    https = settings.base_url.startswith("https://")
+    links = MediaLinks(secret_key=settings.secret_key, media_dir=settings.media_dir)
+    console = Console(db=box.db, city=box.city, reports_config=settings,
+                      deliver=box.notice_outbox, media=links, secret_key=settings.secret_key,
+                      secure_cookies=https, clock=box.engine.clock)
+    app.include_router(console.router())
+    app.include_router(media_router(links, box.engine.clock))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders, https=https)
 
 
 def _attach_telegram(box: Container) -> None:

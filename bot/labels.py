@@ -3,7 +3,7 @@ refusals and deadlines, in the current locale."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.i18n import N_, _, format_date, gettext, ngettext, use_locale
 from reports.lifecycle import Status, TransitionRefused, next_statuses
@@ -72,8 +72,14 @@ def refusal_text(refused: TransitionRefused) -> str:
 
 def remaining_text(clock: StageClock, now: datetime, *, calendar: WorkCalendar) -> str:
     """"3 working days left", "due today" or "overdue by 2 working days"."""
-    left = calendar.working_days_left(now, clock.due_day)
-    if clock.overdue(now):
+    return remaining_until(clock.deadline, now, calendar=calendar)
+
+
+def remaining_until(deadline: datetime, now: datetime, *, calendar: WorkCalendar) -> str:
+    """The same from a deadline alone (the end of its due day, as `Report.due_at` keeps it)."""
+    due_day = calendar.local_date(deadline - timedelta(seconds=1))
+    left = calendar.working_days_left(now, due_day)
+    if now >= deadline:
         late = max(-left, 1)
         return ngettext("overdue by {n} working day", "overdue by {n} working days",
                         late).format(n=late)

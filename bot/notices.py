@@ -185,6 +185,8 @@ def resident_update(
     elif status == Status.IN_PROGRESS:
         text = _("🔧 {agency} is now working on {report}.").format(agency=agency,
                                                                   report=subject)
+        if note:
+            text += "\n" + _("Note from the agency: {note}").format(note=note)
     elif status == Status.RESOLVED:
         text = _("✅ {agency} reports that {report} has been resolved.").format(
             agency=agency, report=subject)

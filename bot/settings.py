@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import content
 
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "test", "token"}
 
 
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
+    # Signs console sessions' CSRF tokens and media links; production refuses the placeholder.
+    secret_key: str = DEV_SECRET_KEY
     log_level: str = "INFO"
     # FAQ: how often (seconds) the server looks for edited articles and for answers given
     # with `emas faq answer`.
@@ -77,6 +80,9 @@ class Settings(BaseSettings):
             return self
         if not self.public_url or not self.public_url.startswith("https://"):
             raise ValueError("EMAS_PUBLIC_URL must be an https:// URL in production")
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            raise ValueError("EMAS_SECRET_KEY must be set to a random value of 32 characters "
+                             "or more in production")
         for name in ("telegram_token", "telegram_webhook_secret", "twilio_auth_token"):
             value = getattr(self, name)
             if value is not None and value.strip().lower() in PLACEHOLDERS:
@@ -90,6 +96,13 @@ class Settings(BaseSettings):
     @property
     def whatsapp_enabled(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from)
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the web pages: EMAS_PUBLIC_URL, else this machine's address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
 
     @property
     def city_dir(self) -> Path:

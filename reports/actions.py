@@ -29,7 +29,7 @@ from reports.notices import (
     TriagePost,
     What,
 )
-from reports.sla import calendar_for
+from reports.sla import calendar_for, current_clock
 from reports.workflow import Workflow, load_workflow
 from storage import repo, repo_agencies
 from storage.models import Report, ReportEvent, ReportPhoto
@@ -88,9 +88,18 @@ class ReportActions:
 
     async def _move(self, report: Report, target: str, *, actor_id: int | None,
                     note: str | None = None, duplicate_of: int | None = None) -> ReportEvent:
-        return await transition(session=self.session, report=report, target=target,
-                                now=self.now(), actor_id=actor_id, note=note,
-                                duplicate_of=duplicate_of)
+        event = await transition(session=self.session, report=report, target=target,
+                                 now=self.now(), actor_id=actor_id, note=note,
+                                 duplicate_of=duplicate_of)
+        await self._keep_deadline(report)
+        return event
+
+    async def _keep_deadline(self, report: Report) -> None:
+        """Write down the deadline of the stage the report is in now (`Report.due_at`)."""
+        events = await repo.list_report_events(session=self.session, report_id=report.id or 0)
+        clock = current_clock(report, list(events), city=self.city, calendar=self.calendar)
+        report.due_at = clock.deadline if clock is not None else None
+        await repo_agencies.save_report(session=self.session, report=report)
 
     def _notice(self, facts: ReportFacts, recipients: Sequence[Recipient],
                 what: What) -> list[ReportNotice]:
@@ -131,6 +140,7 @@ class ReportActions:
             await self._move(report, Status.VERIFIED, actor_id=None)
             await self._move(report, Status.ASSIGNED, actor_id=None)
             return await self._post_to_agency(await self.facts(report))
+        await self._keep_deadline(report)
         return await self._post_to_triage(await self.facts(report))
 
     # -- Kominfo -------------------------------------------------------------------------------

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from reports import access
 from reports.roles import Role
 from storage import repo_agencies
 from storage.models.agency import StaffMember
 from storage.phone import to_e164
+from storage.types import utcnow
 
 if TYPE_CHECKING:
     from storage.city import City
@@ -76,6 +78,8 @@ async def add_staff(
     except ValueError:
         raise StaffError(f"unknown role {role!r}; use one of "
                          f"{', '.join(r.value for r in Role)}") from None
+    if parsed == Role.LEADERSHIP and agency_key:
+        raise StaffError("leadership reads the whole city; leave out --agency")
     if parsed in (Role.OFFICER, Role.HEAD):
         if not agency_key:
             raise StaffError(f"a {parsed.value} needs --agency")
@@ -98,14 +102,30 @@ async def add_staff(
     return await repo_agencies.save_staff(session=session, staff=staff)
 
 
-async def remove_staff(*, session: AsyncSession, account: Account) -> StaffMember:
-    """Deactivate a staff account (kept, so the history still says who did what)."""
+async def remove_staff(*, session: AsyncSession, account: Account,
+                       now: datetime | None = None) -> StaffMember:
+    """Deactivate a staff account (kept, so the history still says who did what) and end its
+    console sessions at once."""
     staff = await repo_agencies.get_staff(session=session, channel=account.channel,
                                           user_key=account.user_key)
     if staff is None or not staff.active:
         raise StaffError("no active staff member with that account")
     staff.active = False
+    await access.end_sessions(session=session, staff=staff, now=now or utcnow())
     return await repo_agencies.save_staff(session=session, staff=staff)
+
+
+async def login_link(*, session: AsyncSession, account: Account, now: datetime) -> str:
+    """A one-time console login token for an active staff member (`emas staff login-link`)."""
+    staff = await repo_agencies.get_staff(session=session, channel=account.channel,
+                                          user_key=account.user_key)
+    if staff is None or not staff.active:
+        raise StaffError("no active staff member with that account")
+    token = await access.issue_login_link(session=session, staff=staff, now=now,
+                                          limited=False)
+    await access.record(session=session, staff=None, action="login_link", now=now,
+                        target=f"staff:{staff.id}", source="cli")
+    return token
 
 
 def _hash(code: str) -> str:

@@ -29,7 +29,9 @@ def staff() -> None:
 
 
 @staff.command("add")
-@click.option("--role", required=True, type=click.Choice(["kominfo", "officer", "head"]))
+@click.option("--role", required=True, type=click.Choice(["kominfo", "officer", "head", "leadership"]),
+              help="kominfo: everything; officer/head: one agency's reports; leadership: "
+                   "the evaluation and maps, read-only.")
 @click.option("--agency", "agency", default=None, help="Agency key (officers and heads).")
 @click.option("--telegram-id", default=None, help="The person's Telegram user id.")
 @click.option("--phone", default=None, help="The person's WhatsApp number (E.164).")
@@ -105,6 +107,35 @@ def remove(ctx: click.Context, telegram_id: str | None, phone: str | None,
         echo_json(data)
         return
     click.echo(f"removed staff #{data['id']}: {data['name']}")
+
+
+@staff.command("login-link")
+@click.option("--telegram-id", default=None)
+@click.option("--phone", default=None)
+@click.option("--terminal-user", "terminal", default=None, hidden=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def login_link_cmd(ctx: click.Context, telegram_id: str | None, phone: str | None,
+                   terminal: str | None, as_json: bool) -> None:
+    """Print a one-time console login link (15 minutes, single use) for a staff member."""
+    from reports.access import LOGIN_LINK_TTL
+    from reports.staff import StaffError, login_link
+    from storage.types import utcnow
+
+    settings = get_settings(ctx)
+    account = _account(telegram_id, phone, terminal)
+
+    async def go(session: Any, city: Any) -> str:
+        return await login_link(session=session, account=account, now=utcnow())
+
+    token = run_or_fail(with_session(settings, go), StaffError)
+    url = f"{settings.base_url}/console/login/{token}"
+    minutes = int(LOGIN_LINK_TTL.total_seconds() // 60)
+    if as_json:
+        echo_json({"url": url, "minutes": minutes})
+        return
+    click.echo(url)
+    click.echo(f"Open it in a browser within {minutes} minutes; it works once.", err=True)
 
 
 @click.group()

@@ -15,6 +15,7 @@ from typing import Literal
 
 from bot.flows.base import Ctx, Flow, Routes
 from bot.flows.common import more_option, screen
+from bot.flows.console_link import console_link, console_link_in_group, console_link_typed
 from bot.flows.notices import report_actions, send_notices
 from bot.flows.options import OptionId
 from bot.flows.state import FlowState, Moment, ReportDraft, StoredPhoto
@@ -355,9 +356,13 @@ class StaffFlow(Flow):
     first_state = "resolve_note"
 
     def routes(self) -> Routes:
-        return Routes(buttons={"st": staff_button}, commands={"link": link_private},
-                      group_commands={"link": link_group},
-                      group_messages=(staff_group_message,))
+        return Routes(buttons={"st": staff_button},
+                      commands={"link": link_private, "konsol": console_link,
+                                "console": console_link},
+                      group_commands={"link": link_group, "konsol": console_link_in_group,
+                                      "console": console_link_in_group},
+                      group_messages=(staff_group_message,),
+                      typed_codes=(console_link_typed,))
 
     def _prompt(self, ctx: Ctx, text: str, options: list[Option] | None = None) -> None:
         question = _question(ctx)

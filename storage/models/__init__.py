@@ -10,9 +10,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-MODULES = ("report", "agency", "broadcast", "faq", "outbound")
+MODULES = ("report", "agency", "broadcast", "faq", "outbound", "console")
 _WHERE = {
     "Agency": "report",
+    "AuditEntry": "console",
+    "ConsoleSession": "console",
+    "LoginLink": "console",
     "AgencyGroup": "agency",
     "BroadcastCode": "broadcast",
     "BroadcastGroup": "broadcast",
@@ -84,6 +87,11 @@ if TYPE_CHECKING:
         Subscriber,
         Subscription,
     )
+    from storage.models.console import (
+        AuditEntry,
+        ConsoleSession,
+        LoginLink,
+    )
     from storage.models.faq import (
         FaqFeedback,
         FaqQuestion,
@@ -131,12 +139,14 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Agency",
     "AgencyGroup",
+    "AuditEntry",
     "BroadcastCode",
     "BroadcastGroup",
     "Campaign",
     "CampaignStatus",
     "CampaignText",
     "Category",
+    "ConsoleSession",
     "Conversation",
     "Delivery",
     "DeliveryStatus",
@@ -150,6 +160,7 @@ __all__ = [
     "LimitLift",
     "LinkClick",
     "LinkCode",
+    "LoginLink",
     "Notification",
     "OutboundMessage",
     "OutboundStatus",

@@ -30,6 +30,7 @@ class StaffMember(SQLModel, table=True):
     name: str = Field(max_length=128)
     active: bool = True
     created_at: datetime = ts_field()
+    locale: str = Field(default="id", max_length=8)  # the console's language, chosen by them
 
 
 class AgencyGroup(SQLModel, table=True):

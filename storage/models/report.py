@@ -152,6 +152,10 @@ class Report(SQLModel, table=True):
     # who took it.
     duplicate_of: int | None = Field(default=None, foreign_key="report.id")
     handler_id: int | None = Field(default=None, foreign_key="identity.id")
+    # The deadline of the stage the report is in (None when no clock runs): kept by the
+    # lifecycle at each move so the console sorts and flags overdue reports without reading
+    # every history (migration 0010).
+    due_at: datetime | None = ts_field_opt(index=True)
 
 
 class ReportPhoto(SQLModel, table=True):

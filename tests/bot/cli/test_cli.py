@@ -85,7 +85,13 @@ def test_production_refuses_placeholder_secrets_and_plain_http() -> None:
     from pydantic import ValidationError
 
     base = {"_env_file": None, "env": "production", "telegram_token": "123:abc",
-            "telegram_webhook_secret": "a-long-random-secret"}
+            "telegram_webhook_secret": "a-long-random-secret",
+            "secret_key": "k7Qp2vX9sLm4Tz8RbN3wYc6Hf1Jd5Ge0"}
+    with pytest.raises(ValidationError, match="EMAS_SECRET_KEY"):
+        Settings(**{**base, "secret_key": "short"}, public_url="https://bot.binjaikota.go.id")
+    with pytest.raises(ValidationError, match="EMAS_SECRET_KEY"):
+        Settings(**{k: v for k, v in base.items() if k != "secret_key"},
+                 public_url="https://bot.binjaikota.go.id")
     with pytest.raises(ValidationError, match="https"):
         Settings(**base, public_url="http://bot.binjaikota.go.id")
     with pytest.raises(ValidationError, match="placeholder"):

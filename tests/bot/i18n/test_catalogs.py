@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[3]
 LOCALE = ROOT / "bot" / "i18n" / "locale"
-CODE = ("bot", "reports", "broadcasts", "faq", "storage", "content")
+CODE = ("bot", "reports", "broadcasts", "faq", "storage", "content", "web")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}

@@ -1,0 +1,191 @@
+"""Working reports in the console: the same lifecycle and messages as the chat buttons."""
+
+from __future__ import annotations
+
+import re
+
+from agencies_kit import HERE, TANGSI, file_report, flush_outbox, history, reload, staff
+from bot.app import Container
+from chat import id_
+from console_kit import act, console_client, form_token, signed_in, version
+from factories import png_bytes
+from storage import repo_console
+
+
+async def test_a_report_goes_from_verification_to_resolved_and_the_resident_hears_each_step(
+        telegram) -> None:
+    """Kominfo verifies and passes it on; the agency starts and resolves it. The resident's
+    Telegram chat gets each step, as it would from the chat buttons."""
+    box = telegram.box
+    resident = 700_123
+    report = await file_report(box, user=str(resident), channel="telegram")
+    async with console_client(box) as client:
+        await signed_in(box, client, "sari", role="kominfo", name="Sari")
+        assert (await act(client, report.ticket, "verify", agency="putr")).status_code == 303
+        client.cookies.clear()
+        await signed_in(box, client, "budi", role="officer", agency="putr", name="Budi")
+        assert (await act(client, report.ticket, "progress",
+                          note="Tim berangkat besok pagi")).status_code == 303
+        done = await act(client, report.ticket, "resolve",
+                         note="Lubang sudah ditambal dan dipadatkan")
+        assert done.status_code == 303
+        page = await client.get(done.headers["location"])
+    assert "Tersimpan" in page.text
+    await flush_outbox(box)
+
+    texts = telegram.double.texts_to(resident)
+    assert any(report.ticket in t and "Tim berangkat besok pagi" in t for t in texts)
+    assert any("Lubang sudah ditambal dan dipadatkan" in t for t in texts)
+    steps = [e.status for e in await history(box, report.id or 0)]
+    assert steps == ["submitted", "verified", "assigned", "in_progress", "resolved"]
+    # The timeline names who did what, in WIB.
+    assert "Sari" in page.text and "Budi" in page.text and "WIB" in page.text
+    async with box.db.reader() as session:
+        audit = await repo_console.list_audit(session=session, target=report.ticket)
+    assert [a.action for a in reversed(audit)] == [
+        "report.verify", "report.progress", "report.resolve"]
+
+
+async def test_two_staff_acting_at_once_move_the_report_once(container: Container) -> None:
+    report = await file_report(container)
+    async with console_client(container) as first, console_client(container) as second:
+        await signed_in(container, first, "sari", role="kominfo")
+        await signed_in(container, second, "tono", role="kominfo")
+        page_a = (await first.get(f"/console/reports/{report.ticket}")).text
+        page_b = (await second.get(f"/console/reports/{report.ticket}")).text
+        ok = await first.post(f"/console/reports/{report.ticket}", data={
+            "csrf": form_token(page_a), "version": version(page_a), "action": "verify",
+            "agency": "putr"})
+        late = await second.post(f"/console/reports/{report.ticket}", data={
+            "csrf": form_token(page_b), "version": version(page_b), "action": "reject",
+            "reason": "info"})
+    assert ok.status_code == 303
+    assert late.status_code == 409
+    assert "baru saja diubah" in late.text
+    assert "Diteruskan ke instansi terkait" in late.text  # the page shows the report as it is now
+    assert (await reload(container, report.id or 0)).status == "assigned"
+    assert [e.status for e in await history(container, report.id or 0)].count("rejected") == 0
+
+
+async def test_a_refused_action_says_why_and_writes_nothing(container: Container) -> None:
+    report = await file_report(container)
+    async with console_client(container) as client:
+        await signed_in(container, client, "sari", role="kominfo")
+        await act(client, report.ticket, "verify", agency="putr")
+        client.cookies.clear()
+        await signed_in(container, client, "budi", role="officer", agency="putr")
+        short = await act(client, report.ticket, "resolve", note="ok")
+        assert short.status_code == 400 and "beberapa kata" in short.text
+        not_here = await act(client, report.ticket, "verify", agency="dlh")
+        assert not_here.status_code == 409
+    assert (await reload(container, report.id or 0)).status == "assigned"
+
+
+async def test_the_agency_hands_a_report_back_with_its_reason(container: Container) -> None:
+    report = await file_report(container)
+    async with console_client(container) as client:
+        await signed_in(container, client, "sari", role="kominfo")
+        await act(client, report.ticket, "verify", agency="putr")
+        client.cookies.clear()
+        await signed_in(container, client, "budi", role="officer", agency="putr")
+        back = await act(client, report.ticket, "handback",
+                         note="Ini saluran milik provinsi, bukan kota")
+        assert back.status_code == 303
+        # Back with Kominfo: the agency no longer sees it.
+        assert (await client.get(f"/console/reports/{report.ticket}")).status_code == 404
+    events = await history(container, report.id or 0)
+    assert events[-1].status == "verified" and "provinsi" in (events[-1].note or "")
+
+
+async def test_the_inbox_sorts_by_deadline_flags_overdue_and_pages_without_repeats(
+        container: Container, clock) -> None:
+    old = await file_report(container, user="warga-old", description="Sampah menumpuk di pasar")
+    clock.advance(days=10)
+    fresh = [await file_report(container, user=f"warga-{n}") for n in range(55)]
+    async with console_client(container) as client:
+        await signed_in(container, client, "sari", role="kominfo")
+        first = (await client.get("/console/")).text
+        assert first.index(old.ticket) < first.index(fresh[0].ticket)
+        row = first[first.index(old.ticket):].split("</tr>")[0]
+        assert "terlambat" in row and "hari kerja" in row
+        assert ">Perlu verifikasi <span class=\"count\">56</span>" in first
+        following = re.search(r'href="/console/(\?[^"]*after=[^"]+)"', first)
+        assert following
+        second = (await client.get("/console/" + following.group(1).replace("&amp;", "&"))).text
+    tickets = re.compile(r">(BJI-\d{4}-\d{6})</a>")
+    page_one, page_two = tickets.findall(first), tickets.findall(second)
+    assert len(page_one) == 50 and len(page_two) == 6
+    assert not set(page_one) & set(page_two)
+    assert set(page_one) | set(page_two) == {r.ticket for r in [old, *fresh]}
+
+
+async def test_the_inbox_filters(container: Container, clock) -> None:
+    road = await file_report(container, user="w1", description="Jalan berlubang di Jl. Kartini")
+    bin_ = await file_report(container, user="w2", category="sampah",
+                             description="Sampah tidak diangkut tiga hari", kelurahan=TANGSI)
+    clock.advance(days=6)
+    async with console_client(container) as client:
+        await signed_in(container, client, "sari", role="kominfo")
+
+        async def tickets(query: str) -> set[str]:
+            page = (await client.get("/console/" + query)).text
+            return set(re.findall(r">(BJI-\d{4}-\d{6})</a>", page))
+
+        assert await tickets("?kelurahan=" + TANGSI) == {bin_.ticket}
+        assert await tickets("?category=jalan_rusak") == {road.ticket}
+        assert await tickets("?q=diangkut") == {bin_.ticket}
+        assert await tickets("?q=" + road.ticket.lower()) == {road.ticket}
+        assert await tickets("?q=%25") == set()  # a wildcard typed is a character
+        assert await tickets("?overdue=1") == {road.ticket, bin_.ticket}
+        assert await tickets("?channel=whatsapp") == set()
+        assert await tickets("?from=2026-12-07&until=2026-12-07") == {road.ticket, bin_.ticket}
+        assert await tickets("?from=2026-12-08") == set()
+        partial = await client.get("/console/?q=diangkut", headers={"HX-Request": "true"})
+        assert partial.text.lstrip().startswith('<section id="rows"')
+        assert bin_.ticket in partial.text and "<html" not in partial.text
+
+
+async def test_photos_open_through_signed_links_only(container: Container) -> None:
+    from storage import repo_agencies
+    from storage.models import ReportPhoto
+
+    report = await file_report(container, lat=HERE[0], lon=HERE[1])
+    stored = container.media.save_image(png_bytes())
+    async with container.db.session() as session:
+        await repo_agencies.add_report_photo(session=session, photo=ReportPhoto(
+            report_id=report.id or 0, path=stored.path, content_type=stored.content_type,
+            size=stored.size, sha256=stored.sha256, created_at=container.engine.clock()))
+    async with console_client(container) as client:
+        await signed_in(container, client, "sari", role="kominfo")
+        page = (await client.get(f"/console/reports/{report.ticket}")).text
+        link = re.search(r'<img src="(/media/[^"]+)"', page)
+        assert link
+        photo = await client.get(link.group(1))
+        assert photo.status_code == 200 and photo.content.startswith(b"\x89PNG")
+        token = link.group(1).rsplit("/", 1)[1]
+        forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+        assert (await client.get(f"/media/{forged}")).status_code == 404
+        container.engine.clock.advance(hours=1, minutes=1)  # type: ignore[attr-defined]
+        assert (await client.get(link.group(1))).status_code == 404
+
+
+async def test_staff_ask_for_a_login_link_in_chat(channel_env) -> None:
+    box = channel_env.box
+    chat = channel_env.chat(chat_id=700_777)
+    await chat.say("/konsol")
+    assert "hanya untuk petugas" in chat.text
+    await staff(box, chat.user_key, role="kominfo", channel=str(chat.channel))
+    word = "KONSOL" if chat.channel == "whatsapp" else "/konsol"
+    await chat.say(word)
+    link = re.search(r"(https?://\S+/console/login/\S+)", chat.text)
+    assert link, chat.text
+    assert "sekali" in chat.text and "15 menit" in chat.text
+    path = "/console/login/" + link.group(1).rsplit("/console/login/", 1)[1]
+    async with console_client(box) as client:
+        assert (await client.get(path)).status_code == 303
+        assert (await client.get("/console/")).status_code == 200
+    for _n in range(3):
+        await chat.say(word)
+    assert id_("Several sign-in links were sent in the last 15 minutes; please use the "
+               "latest one, or ask again later.") in chat.text
+

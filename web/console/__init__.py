@@ -1,0 +1,522 @@
+"""The staff console: Kominfo and the agencies work the city's reports in a browser.
+
+Server-rendered pages (Jinja2, the bot's gettext catalogs), htmx for partial updates, no inline
+script or style. Every action goes through the report domain exactly as a chat button does
+(same lifecycle, same notices to residents through the outbox, same history) and is written to
+the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import N_, _, use_locale
+from bot.labels import (
+    RECORD_WORDS,
+    refusal_text,
+    reject_reason,
+    remaining_text,
+    remaining_until,
+    status_label,
+)
+from reports import access
+from reports.actions import ActionError, ReportActions
+from reports.config import ReportsConfig
+from reports.lifecycle import REJECT_REASONS, WITH_AGENCY, WITH_KOMINFO, Status, TransitionRefused
+from reports.notices import ReportNotice
+from reports.roles import Role, can_act, can_see, works_reports
+from reports.sla import calendar_for, current_clock
+from storage import repo, repo_agencies, repo_console
+from storage.city import City
+from storage.db import Database
+from storage.models import Report
+from storage.models.agency import StaffMember
+from storage.repo_console import InboxFilter
+from web.media import MediaLinks
+from web.security import csrf_ok, csrf_token
+from web.templating import make_templates
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "emas_console"
+TEMPLATES = Path(__file__).parent / "templates"
+PAGE_SIZE = 50
+
+
+class Deliver(Protocol):
+    """Words the domain's notices for their recipients and writes them to the outbox, in the
+    caller's transaction (bot.notice_outbox.NoticeOutbox)."""
+
+    def __call__(self, session: AsyncSession, notices: Iterable[ReportNotice],
+                 now: datetime) -> Awaitable[int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Tab:
+    key: str
+    label: str  # an English msgid, translated where shown
+    statuses: tuple[str, ...]
+
+
+TABS = (
+    Tab("verify", N_("To verify"), (Status.SUBMITTED, Status.VERIFIED)),
+    Tab("agency", N_("With the agency"), (Status.ASSIGNED, Status.REOPENED)),
+    Tab("progress", N_("In progress"), (Status.IN_PROGRESS,)),
+    Tab("resolved", N_("Resolved"), (Status.RESOLVED,)),
+    Tab("closed", N_("Closed"), (Status.CLOSED, Status.REJECTED, Status.REFERRED,
+                             Status.DUPLICATE)),
+)
+AGENCY_STATUSES = tuple(s for tab in TABS[1:] for s in tab.statuses)
+
+# What a form's `action` does, and the permission (reports.roles) it needs.
+PERMISSION = {"verify": "verify", "reject": "reject", "reassign": "assign",
+              "progress": "progress", "resolve": "resolve", "handback": "notours"}
+NOTE_MAX = 2000
+
+
+class Refusal(Exception):  # noqa: N818 - a refusal shown to staff, not a failure
+    """An action the console refuses; `status` is the HTTP code of the page that says why."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Console:
+    """The console's routes, built once by the composition root with what they need."""
+
+    def __init__(self, *, db: Database, city: City, reports_config: ReportsConfig,
+                 deliver: Deliver, media: MediaLinks, secret_key: str, secure_cookies: bool,
+                 clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.city = city
+        self.reports_config = reports_config
+        self.deliver = deliver
+        self.media = media
+        self.secret_key = secret_key
+        self.secure_cookies = secure_cookies
+        self.clock = clock
+        self.calendar = calendar_for(city)
+        self.templates = make_templates(TEMPLATES)
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def page(self, request: Request, name: str, context: dict[str, Any], *,
+             status: int = 200, who: access.SignedIn | None = None,
+             raw: str | None = None) -> HTMLResponse:
+        locale = who.staff.locale if who is not None else "id"
+        with use_locale(locale):
+            html = self.templates.get_template(name).render({
+                "request": request, "who": who.staff if who is not None else None,
+                "csrf": csrf_token(self.secret_key, raw) if raw else "",
+                "locale": locale, "city": self.city, "status_label": status_label,
+                "Role": Role, **context})
+        return HTMLResponse(html, status_code=status, headers={
+            "Cache-Control": "no-store", "Content-Language": locale})
+
+    # -- who is there --------------------------------------------------------------------------
+
+    async def _who(self, request: Request,
+                   session: AsyncSession) -> tuple[access.SignedIn | None, str | None]:
+        raw = request.cookies.get(COOKIE)
+        who = await access.signed_in(session=session, raw=raw, now=self.clock())
+        return who, raw if who is not None else None
+
+    def _to_signin(self) -> RedirectResponse:
+        return RedirectResponse("/console/masuk", status_code=303)
+
+    # -- routes --------------------------------------------------------------------------------
+
+    def router(self) -> APIRouter:
+        router = APIRouter(prefix="/console")
+        router.add_api_route("/masuk", self.signin_help, methods=["GET"],
+                             response_class=HTMLResponse)
+        router.add_api_route("/login/{token}", self.login, methods=["GET"])
+        router.add_api_route("/keluar", self.logout, methods=["POST"])
+        router.add_api_route("/", self.inbox, methods=["GET"])
+        router.add_api_route("/reports/{ticket}", self.report, methods=["GET"])
+        router.add_api_route("/reports/{ticket}", self.act, methods=["POST"])
+        return router
+
+    async def signin_help(self, request: Request) -> Response:
+        return self.page(request, "signin.html", {"problem": None})
+
+    async def login(self, request: Request, token: str) -> Response:
+        now = self.clock()
+        async with self.db.session() as session:
+            opened = await access.sign_in(session=session, token=token, now=now)
+        if opened is None:
+            return self.page(request, "signin.html", {"problem": "link"}, status=410)
+        raw, _staff = opened
+        response = RedirectResponse("/console/", status_code=303)
+        response.set_cookie(COOKIE, raw, max_age=int(access.SESSION_ABSOLUTE.total_seconds()),
+                            path="/", httponly=True, samesite="lax",
+                            secure=self.secure_cookies)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        async with self.db.session() as session:
+            who, raw = await self._who(request, session)
+            if who is None or raw is None:
+                return self._to_signin()
+            if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
+                return self.page(request, "message.html", {
+                    "title": _("The form has expired"),
+                    "text": _("Reload the page and try again.")}, status=403, who=who, raw=raw)
+            await access.sign_out(session=session, who=who, now=self.clock())
+        response = self._to_signin()
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # -- the inbox -----------------------------------------------------------------------------
+
+    def _scope(self, staff: StaffMember) -> InboxFilter:
+        """What this staff member may see at all."""
+        if staff.role == Role.KOMINFO:
+            return InboxFilter()
+        return InboxFilter(agency_key=staff.agency_key or "-", statuses=AGENCY_STATUSES)
+
+    def _tabs(self, staff: StaffMember) -> list[Tab]:
+        return list(TABS) if staff.role == Role.KOMINFO else list(TABS[1:])
+
+    async def inbox(self, request: Request) -> Response:
+        params = request.query_params
+        now = self.clock()
+        async with self.db.session() as session:
+            who, raw = await self._who(request, session)
+            if who is None:
+                return self._to_signin()
+            if not works_reports(who.staff):
+                return self.page(request, "message.html", {
+                    "title": _("Nothing to work on here"),
+                    "text": _("Your role reads the evaluation and the map; reports are handled "
+                              "by Kominfo and the agencies.")}, who=who, raw=raw)
+            tabs = self._tabs(who.staff)
+            tab = next((t for t in tabs if t.key == params.get("tab")), tabs[0])
+            scope = self._scope(who.staff)
+            where = self._filter(params, scope, tab, now)
+            counts = await repo_console.count_by_status(session=session, where=where)
+            rows = await repo_console.inbox_page(session=session, where=where,
+                                                 after=_cursor(params.get("after")),
+                                                 limit=PAGE_SIZE + 1)
+            kelurahan = await repo.kelurahan_names(session=session)
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        allowed = set(scope.statuses) if scope.statuses else None
+        tab_counts = {t.key: sum(n for s, n in counts.items() if s in t.statuses
+                                 and (allowed is None or s in allowed)) for t in tabs}
+        following = None
+        if more and rows:
+            last = rows[-1]
+            following = _query(params, after=_cursor_text(last))
+        context = {
+            "tabs": tabs, "tab": tab, "tab_counts": tab_counts,
+            "rows": [self._row(r, kelurahan, now) for r in rows],
+            "following": following, "params": params,
+            "filters": self._filter_choices(who.staff),
+            "tab_link": lambda key: _query(params, tab=key, after=None),
+        }
+        name = "inbox_rows.html" if request.headers.get("HX-Request") else "inbox.html"
+        return self.page(request, name, context, who=who, raw=raw)
+
+    def _filter(self, params: Any, scope: InboxFilter, tab: Tab, now: datetime) -> InboxFilter:
+        statuses = tuple(s for s in tab.statuses
+                         if not scope.statuses or s in scope.statuses)
+        agency = scope.agency_key or (params.get("agency") or None)
+        return InboxFilter(
+            statuses=statuses, agency_key=agency,
+            kecamatan_code=params.get("kecamatan") or None,
+            kelurahan_code=params.get("kelurahan") or None,
+            category_key=params.get("category") or None,
+            channel=params.get("channel") or None,
+            overdue_at=now if params.get("overdue") else None,
+            created_from=self._day_start(params.get("from")),
+            created_until=self._day_start(params.get("until"), plus_days=1),
+            text=(params.get("q") or "").strip()[:100] or None,
+        )
+
+    def _day_start(self, text: str | None, *, plus_days: int = 0) -> datetime | None:
+        if not text:
+            return None
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            return None
+        return self.calendar.at(day + timedelta(days=plus_days), 0)
+
+    def _filter_choices(self, staff: StaffMember) -> dict[str, Any]:
+        return {
+            "agencies": [] if staff.role != Role.KOMINFO else sorted(
+                (a for a in self.city.agencies.values() if not a.external),
+                key=lambda a: a.short_name),
+            "kecamatan": self.city.kecamatan,
+            "kelurahan": sorted(self.city.all_kelurahan(), key=lambda k: k.name),
+            "categories": self.city.categories,
+            "channels": ("telegram", "whatsapp", "terminal"),
+        }
+
+    def _row(self, report: Report, kelurahan: dict[str, str], now: datetime) -> dict[str, Any]:
+        category = self.city.category(report.category_key)
+        return {
+            "ticket": report.ticket, "status": report.status,
+            "category": category.name() if category else report.category_key,
+            "agency": self.city.agency_label(report.agency_key, short=True),
+            "kelurahan": kelurahan.get(report.kelurahan_code or "", ""),
+            "channel": report.channel, "created_at": report.created_at,
+            "summary": _summary(report.description),
+            "overdue": report.due_at is not None and report.due_at <= now,
+            "due": (remaining_until(report.due_at, now, calendar=self.calendar)
+                    if report.due_at is not None else ""),
+        }
+
+    # -- one report ----------------------------------------------------------------------------
+
+    async def _visible(self, session: AsyncSession, who: access.SignedIn,
+                       ticket: str, *, lock: bool = False) -> Report | None:
+        """The report if this staff member may see it; another agency's report is not found,
+        so its existence is not revealed."""
+        if len(ticket) > 32:
+            return None
+        if lock:
+            found = await repo_console.lock_report(session=session, ticket=ticket)
+        else:
+            found = await repo.get_report_by_ticket(session=session, ticket=ticket)
+        if found is None or not can_see(who.staff, found):
+            return None
+        if who.staff.role != Role.KOMINFO and found.status in WITH_KOMINFO:
+            return None
+        return found
+
+    async def report(self, request: Request, ticket: str) -> Response:
+        async with self.db.session() as session:
+            who, raw = await self._who(request, session)
+            if who is None:
+                return self._to_signin()
+            found = await self._visible(session, who, ticket)
+            if found is None:
+                return self._not_found(request, who, raw)
+            context = await self._report_context(session, who, found)
+        done = request.query_params.get("done")
+        context["done"] = done if done in PERMISSION else None
+        return self.page(request, "report.html", context, who=who, raw=raw)
+
+    def _not_found(self, request: Request, who: access.SignedIn, raw: str | None) -> Response:
+        return self.page(request, "message.html", {
+            "title": _("Report not found"),
+            "text": _("There is no report with that number among the reports you can see.")},
+            status=404, who=who, raw=raw)
+
+    async def _report_context(self, session: AsyncSession, who: access.SignedIn,
+                              report: Report) -> dict[str, Any]:
+        now = self.clock()
+        rid = report.id or 0
+        events = list(await repo.list_report_events(session=session, report_id=rid))
+        photos = list(await repo.list_report_photos(session=session, report_id=rid))
+        voices = list(await repo.list_report_voices(session=session, report_id=rid))
+        actors = await repo_console.identities_by_id(
+            session=session, ids=sorted({e.actor_id for e in events if e.actor_id}))
+        staff = {(s.channel, s.user_key): s.name for s in
+                 await repo_agencies.list_staff(session=session, active_only=False)}
+        reporter = await repo.get_identity_by_id(session=session, identity_id=report.reporter_id)
+        category = self.city.category(report.category_key)
+        kelurahan = (self.city.kelurahan(report.kelurahan_code)
+                     if report.kelurahan_code and self.city.has_kelurahan(report.kelurahan_code)
+                     else None)
+        clock = current_clock(report, events, city=self.city, calendar=self.calendar)
+
+        def actor(identity_id: int | None) -> str:
+            if identity_id is None:
+                return _("the system")
+            who_did = actors.get(identity_id)
+            if who_did is None:
+                return "-"
+            if identity_id == report.reporter_id:
+                return _("the resident")
+            return staff.get((who_did.channel, who_did.user_key), _("staff"))
+
+        return {
+            "report": report,
+            "category": category.name() if category else report.category_key,
+            "confidential": bool(category and category.confidential),
+            "agency": self.city.agency_label(report.agency_key),
+            "kelurahan": kelurahan.name if kelurahan else "",
+            "kecamatan": (self.city.kecamatan_by_code(report.kecamatan_code).name  # type: ignore[union-attr]
+                          if self.city.kecamatan_by_code(report.kecamatan_code) else ""),
+            "reporter": (None if report.anonymous or reporter is None
+                         else reporter.display_name),
+            "events": [{"status": e.status, "at": e.at, "note": e.note,
+                        "actor": actor(e.actor_id)} for e in events],
+            "photos": [{"url": self.media.url(p.path, now=now), "stage": p.stage}
+                       for p in photos],
+            "voices": [{"url": self.media.url(v.path, now=now), "type": v.content_type}
+                       for v in voices],
+            "deadline": (remaining_text(clock, now, calendar=self.calendar)
+                         if clock is not None else None),
+            "overdue": clock is not None and clock.overdue(now),
+            "version": _version(report, events),
+            "allowed": self._allowed(who.staff, report),
+            "agencies": sorted((a for a in self.city.agencies.values()),
+                               key=lambda a: (a.external, a.short_name)),
+            "reasons": [(code, reject_reason(code)) for code in REJECT_REASONS],
+            "notice": None,
+        }
+
+    def _allowed(self, staff: StaffMember, report: Report) -> list[str]:
+        status = report.status
+        possible = []
+        if status in WITH_KOMINFO:
+            possible += ["verify", "reject"]
+        if status in WITH_AGENCY:
+            possible += ["reassign", "handback"]
+        if status in (Status.ASSIGNED, Status.REOPENED):
+            possible.append("progress")
+        if status in WITH_AGENCY:
+            possible.append("resolve")
+        return [a for a in possible if can_act(staff, report, PERMISSION[a])]
+
+    async def act(self, request: Request, ticket: str) -> Response:
+        form = await request.form()
+        now = self.clock()
+        action = _field(form, "action") or ""
+        async with self.db.session() as session:
+            who, raw = await self._who(request, session)
+            if who is None or raw is None:
+                return self._to_signin()
+            if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
+                return self.page(request, "message.html", {
+                    "title": _("The form has expired"),
+                    "text": _("Nothing was changed. Reload the page and try again.")},
+                    status=403, who=who, raw=raw)
+            found = await self._visible(session, who, ticket, lock=True)
+            if found is None:
+                return self._not_found(request, who, raw)
+            events = list(await repo.list_report_events(session=session,
+                                                        report_id=found.id or 0))
+            refusal: Refusal | None = None
+            if _field(form, "version") != _version(found, events):
+                refusal = Refusal(_("This report was just changed by someone else. Here is "
+                                    "what it looks like now; nothing you sent was applied."),
+                                  409)
+            elif action not in self._allowed(who.staff, found):
+                refusal = Refusal(_("That action is not possible for this report now."), 409)
+            else:
+                try:
+                    await self._apply(session, who, found, action, form, now)
+                except Refusal as refused:
+                    refusal = refused
+                except TransitionRefused as refused:
+                    refusal = Refusal(refusal_text(refused), 409)
+                except ActionError as error:
+                    refusal = Refusal(str(error), 400)
+            if refusal is None:
+                return RedirectResponse(f"/console/reports/{found.ticket}?done={action}",
+                                        status_code=303)
+        # Refused: nothing of this request was written (the transaction above committed no
+        # change); the page shows the report as it is now, with the reason on top.
+        async with self.db.reader() as session:
+            fresh = await repo.get_report_by_ticket(session=session, ticket=ticket)
+            assert fresh is not None
+            context = await self._report_context(session, who, fresh)
+        context["notice"] = refusal.message
+        context["done"] = None
+        return self.page(request, "report.html", context, status=refusal.status, who=who,
+                         raw=raw)
+
+    async def _apply(self, session: AsyncSession, who: access.SignedIn, report: Report,
+                     action: str, form: Any, now: datetime) -> None:
+        actions = ReportActions(session=session, city=self.city, settings=self.reports_config,
+                                now=self.clock, words=RECORD_WORDS)
+        staff = who.staff
+        me = await repo.get_or_create_identity(session=session, channel=staff.channel,
+                                               user_key=staff.user_key)
+        note = (_field(form, "note") or "").strip()[:NOTE_MAX] or None
+        detail: dict[str, Any] = {}
+        if action == "verify":
+            agency = _field(form, "agency") or report.agency_key or ""
+            if self.city.agency(agency) is None:
+                raise Refusal(_("Choose an agency."))
+            outcome = await actions.verify(report, actor_id=me.id, agency_key=agency, note=note)
+            detail = {"agency": agency}
+        elif action == "reassign":
+            agency = _field(form, "agency") or ""
+            if self.city.agency(agency) is None:
+                raise Refusal(_("Choose an agency."))
+            outcome = await actions.assign(report, agency, actor_id=me.id, note=note)
+            detail = {"agency": agency}
+        elif action == "reject":
+            reason = _field(form, "reason") or ""
+            if reason not in REJECT_REASONS:
+                raise Refusal(_("Choose a reason."))
+            outcome = await actions.reject(report, actor_id=me.id, reason=reason)
+            detail = {"reason": reason}
+        elif action == "progress":
+            outcome = await actions.progress(report, actor_id=me.id, note=note)
+        elif action == "resolve":
+            if not note or len(note) < 5:
+                raise Refusal(_("Write what was done (a few words) for the resident."))
+            outcome = await actions.resolve(report, actor_id=me.id, note=note)
+        elif action == "handback":
+            if not note or len(note) < 5:
+                raise Refusal(_("Write why this report is not for your agency."))
+            outcome = await actions.hand_back(report, actor_id=me.id, reason=note,
+                                              suggested=_field(form, "agency") or None)
+        else:
+            raise Refusal(_("That action is not possible for this report now."), 409)
+        await self.deliver(session, outcome.notices, now)
+        await access.record(session=session, staff=staff, action=f"report.{action}", now=now,
+                            target=report.ticket, detail={**detail, "status": report.status})
+
+
+def _field(form: Any, name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _version(report: Report, events: list[Any]) -> str:
+    """Changes whenever the report moves or is taken: the form carries it, so a second staff
+    member acting on a page that is no longer current is told instead of moving it twice."""
+    last = events[-1].id if events else 0
+    return f"{last}-{report.handler_id or 0}"
+
+
+def _summary(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _cursor_text(report: Report) -> str:
+    due = report.due_at.isoformat() if report.due_at is not None else "-"
+    return f"{due}~{report.id}"
+
+
+def _cursor(text: str | None) -> tuple[datetime | None, int] | None:
+    if not text or "~" not in text:
+        return None
+    due, _sep, last_id = text.rpartition("~")
+    try:
+        return (None if due == "-" else datetime.fromisoformat(due)), int(last_id)
+    except ValueError:
+        return None
+
+
+def _query(params: Any, **changes: str | None) -> str:
+    from urllib.parse import urlencode
+
+    merged = {k: v for k, v in params.items() if v}
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return "?" + urlencode(merged) if merged else "?"
