@@ -6,7 +6,6 @@ import re
 
 from agencies_kit import HERE, TANGSI, file_report, flush_outbox, history, reload, staff
 from bot.app import Container
-from chat import id_
 from console_kit import act, console_client, form_token, signed_in, version
 from factories import png_bytes
 from storage import repo_console
@@ -186,6 +185,5 @@ async def test_staff_ask_for_a_login_link_in_chat(channel_env) -> None:
         assert (await client.get("/console/")).status_code == 200
     for _n in range(3):
         await chat.say(word)
-    assert id_("Several sign-in links were sent in the last 15 minutes; please use the "
-               "latest one, or ask again later.") in chat.text
+    assert "Beberapa tautan masuk sudah dikirim dalam 15 menit terakhir" in chat.text
 
