@@ -12,6 +12,10 @@ Definitions (the same in every output):
   progress, resolved, handed back, merged) came before its deadline; due likewise.
 - Time to first response runs from the first assignment to that response; time to resolution
   from the first assignment to the first "resolved". Both in hours, medians per agency.
+- Per agency, of the reports filed in the period: passed on (verified and passed to it at least
+  once), in progress now (in progress or reopened), resolved now (resolved or closed); the
+  median working days from the first assignment to the first "resolved" (the day of the
+  assignment not counted, as deadlines count).
 - Overdue now: reports whose current deadline has passed at `as_of`, whenever filed.
 - Reopened: reopenings during the period. Satisfaction: answers given during the period.
 """
@@ -51,10 +55,14 @@ KOMINFO = "kominfo"  # the bucket for reports waiting on Kominfo (verification)
 @dataclass(slots=True)
 class _AgencyFigures:
     received: int = 0
+    passed_on: int = 0  # verified and passed to the agency at least once
+    in_progress: int = 0  # being handled now (in progress, or reopened)
+    resolved: int = 0  # resolved or closed now
     answer_due: int = 0
     answered_on_time: int = 0
     response_hours: list[float] = field(default_factory=list)
     resolution_hours: list[float] = field(default_factory=list)
+    resolution_workdays: list[float] = field(default_factory=list)
     overdue_now: int = 0
     reopened: int = 0
     ratings: int = 0
@@ -122,9 +130,14 @@ async def evaluate(
                 if ended is not None and ended.at < deadline:
                     verify_on_time += 1
 
+        if report.status in (Status.IN_PROGRESS, Status.REOPENED):
+            figures.in_progress += 1
+        elif report.status in (Status.RESOLVED, Status.CLOSED):
+            figures.resolved += 1
         begun, ended = first_run(history, ANSWER)
         if begun is None:
             continue
+        figures.passed_on += 1
         deadline = calendar.deadline(begun.at, stage_days(city, report, ANSWER))
         if ended is not None or as_of >= deadline:
             answer_due += 1
@@ -137,6 +150,8 @@ async def evaluate(
         resolved = _first_after(history, begun, Status.RESOLVED)
         if resolved is not None:
             figures.resolution_hours.append(_hours(begun.at, resolved.at))
+            figures.resolution_workdays.append(calendar.count_between(
+                calendar.local_date(begun.at), calendar.local_date(resolved.at)))
 
     overdue = await _overdue_now(session=session, city=city, as_of=as_of, calendar=calendar)
     for key, count in overdue.items():
@@ -203,11 +218,15 @@ async def evaluate(
                 "agency": key,
                 "name": agency_names.get(key, key),
                 "received": f.received,
+                "passed_on": f.passed_on,
+                "in_progress": f.in_progress,
+                "resolved": f.resolved,
                 "answer_due": f.answer_due,
                 "answered_on_time": f.answered_on_time,
                 "share_answered_on_time": _share(f.answered_on_time, f.answer_due),
                 "median_hours_to_first_response": _median(f.response_hours),
                 "median_hours_to_resolution": _median(f.resolution_hours),
+                "median_workdays_to_resolution": _median(f.resolution_workdays),
                 "overdue_now": f.overdue_now,
                 "reopened": f.reopened,
                 "ratings": f.ratings,

@@ -181,3 +181,10 @@ async def count_login_links_since(*, session: AsyncSession, staff_id: int,
     query = select(func.count()).select_from(LoginLink).where(
         LoginLink.staff_id == staff_id, col(LoginLink.created_at) >= since)
     return int((await session.exec(query)).one())
+
+
+async def count_by_kelurahan(*, session: AsyncSession, where: InboxFilter) -> dict[str, int]:
+    """Reports per kelurahan under the filter (for the map)."""
+    query = _filtered(select(Report.kelurahan_code, func.count()), where)
+    rows = (await session.exec(query.group_by(Report.kelurahan_code))).all()
+    return {code: int(n) for code, n in rows if code}

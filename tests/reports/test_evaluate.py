@@ -130,9 +130,11 @@ EXPECTED: dict[str, Any] = {
 
 def _agency(key: str, name: str, **figures: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "agency": key, "name": name, "received": 0, "answer_due": 0, "answered_on_time": 0,
+        "agency": key, "name": name, "received": 0, "passed_on": 0, "in_progress": 0,
+        "resolved": 0, "answer_due": 0, "answered_on_time": 0,
         "share_answered_on_time": None, "median_hours_to_first_response": None,
-        "median_hours_to_resolution": None, "overdue_now": 0, "reopened": 0, "ratings": 0,
+        "median_hours_to_resolution": None, "median_workdays_to_resolution": None,
+        "overdue_now": 0, "reopened": 0, "ratings": 0,
         "fixed": 0, "not_fixed": 0, "average_stars": None,
     }
     return {**base, **figures}
@@ -140,15 +142,20 @@ def _agency(key: str, name: str, **figures: Any) -> dict[str, Any]:
 
 EXPECTED_AGENCIES = [
     _agency("diskominfo", "Diskominfo", received=1),
-    _agency("dlh", "DLH", received=1, answer_due=1, answered_on_time=1,
-            share_answered_on_time=1.0, median_hours_to_first_response=48.0,
-            median_hours_to_resolution=48.0, reopened=2, ratings=2, not_fixed=2,
+    # R2: passed on Wednesday, resolved on Friday (2 working days), reopened by its reporter.
+    _agency("dlh", "DLH", received=1, passed_on=1, in_progress=1, answer_due=1,
+            answered_on_time=1, share_answered_on_time=1.0,
+            median_hours_to_first_response=48.0, median_hours_to_resolution=48.0,
+            median_workdays_to_resolution=2.0, reopened=2, ratings=2, not_fixed=2,
             average_stars=2.0),
-    _agency("perkim", "Dinas Perkim", received=1),
+    # R3: passed on after the week, so passed on now but not yet due in the week.
+    _agency("perkim", "Dinas Perkim", received=1, passed_on=1),
     _agency("pln", "PLN", received=1),
-    _agency("putr", "Dinas PUTR", received=3, answer_due=1, answered_on_time=1,
-            share_answered_on_time=1.0, median_hours_to_first_response=24.0,
-            median_hours_to_resolution=48.0, overdue_now=1, ratings=1, fixed=1,
+    # R1: passed on Monday, resolved on Wednesday (2 working days), closed; R4 waits; R6 rejected.
+    _agency("putr", "Dinas PUTR", received=3, passed_on=1, resolved=1, answer_due=1,
+            answered_on_time=1, share_answered_on_time=1.0,
+            median_hours_to_first_response=24.0, median_hours_to_resolution=48.0,
+            median_workdays_to_resolution=2.0, overdue_now=1, ratings=1, fixed=1,
             average_stars=5.0),
 ]
 

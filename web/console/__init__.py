@@ -41,6 +41,8 @@ from storage.db import Database
 from storage.models import Report
 from storage.models.agency import StaffMember
 from storage.repo_console import InboxFilter
+from web.console.figures import FigurePages
+from web.maps import CityMap
 from web.media import MediaLinks
 from web.security import csrf_ok, csrf_token
 from web.templating import make_templates
@@ -108,6 +110,7 @@ class Console:
         self.clock = clock
         self.calendar = calendar_for(city)
         self.templates = make_templates(TEMPLATES)
+        self.figures = FigurePages(self, CityMap(city.gazetteer.boundaries.shapes))
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -120,7 +123,8 @@ class Console:
                 "request": request, "who": who.staff if who is not None else None,
                 "csrf": csrf_token(self.secret_key, raw) if raw else "",
                 "locale": locale, "city": self.city, "status_label": status_label,
-                "Role": Role, **context})
+                "Role": Role, "nav": _nav(who.staff) if who is not None else [],
+                "here": request.url.path, **context})
         return HTMLResponse(html, status_code=status, headers={
             "Cache-Control": "no-store", "Content-Language": locale})
 
@@ -146,6 +150,7 @@ class Console:
         router.add_api_route("/", self.inbox, methods=["GET"])
         router.add_api_route("/reports/{ticket}", self.report, methods=["GET"])
         router.add_api_route("/reports/{ticket}", self.act, methods=["POST"])
+        self.figures.add_routes(router)
         return router
 
     async def signin_help(self, request: Request) -> Response:
@@ -198,10 +203,8 @@ class Console:
             if who is None:
                 return self._to_signin()
             if not works_reports(who.staff):
-                return self.page(request, "message.html", {
-                    "title": _("Nothing to work on here"),
-                    "text": _("Your role reads the evaluation and the map; reports are handled "
-                              "by Kominfo and the agencies.")}, who=who, raw=raw)
+                # Leadership reads the figures: their console opens on the evaluation.
+                return RedirectResponse("/console/evaluasi", status_code=303)
             tabs = self._tabs(who.staff)
             tab = next((t for t in tabs if t.key == params.get("tab")), tabs[0])
             scope = self._scope(who.staff)
@@ -310,6 +313,13 @@ class Console:
         done = request.query_params.get("done")
         context["done"] = done if done in PERMISSION else None
         return self.page(request, "report.html", context, who=who, raw=raw)
+
+    def hidden(self, request: Request, who: access.SignedIn, raw: str | None) -> Response:
+        """A page this staff member's role does not have: not found, like a wrong address."""
+        return self.page(request, "message.html", {
+            "title": _("Page not found"),
+            "text": _("This page is not part of your role's console.")},
+            status=404, who=who, raw=raw)
 
     def _not_found(self, request: Request, who: access.SignedIn, raw: str | None) -> Response:
         return self.page(request, "message.html", {
@@ -476,6 +486,17 @@ class Console:
         await self.deliver(session, outcome.notices, now)
         await access.record(session=session, staff=staff, action=f"report.{action}", now=now,
                             target=report.ticket, detail={**detail, "status": report.status})
+
+
+def _nav(staff: StaffMember) -> list[tuple[str, str]]:
+    """The console's pages this staff member has, as (path, label)."""
+    pages = []
+    if works_reports(staff):
+        pages.append(("/console/", _("Inbox")))
+    if staff.role in (Role.KOMINFO, Role.LEADERSHIP, Role.HEAD):
+        pages.append(("/console/evaluasi", _("Evaluation")))
+    pages.append(("/console/peta", _("Map")))
+    return pages
 
 
 def _field(form: Any, name: str) -> str | None:

@@ -24,7 +24,7 @@ def test_a_router_knows_only_the_flows_it_was_given() -> None:
     # Importing a flow module (staff, above) adds nothing to a router built without it.
     assert Router([MenuFlow()]).commands == {}
     with_staff = Router([MenuFlow(), StaffFlow()])
-    assert set(with_staff.commands) == {"link"}
+    assert set(with_staff.commands) == {"link", "konsol", "console"}
     assert set(with_staff.buttons) == {"st"}
     assert set(with_staff.flows) == {"menu", "staff"}
 

@@ -156,3 +156,31 @@ async def test_the_inbox_filters_without_a_reload_and_fits_a_phone(served, brows
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     await page.context.close()
     assert errors == []
+
+
+async def test_the_evaluation_prints_one_agency_per_a4_page(served, browser) -> None:
+    env, base = served
+    box = env.box
+    for n, category in enumerate(("jalan_rusak", "sampah", "jalan_rusak")):
+        await file_report(box, user=f"w{n}", category=category)
+    await staff(box, "wali", role="leadership", name="Wali Kota")
+    errors: list[str] = []
+    page = await _page(browser, "desktop", errors)
+    await page.goto(base + await link_for(box, "wali"))
+    assert page.url.endswith("/console/evaluasi")  # leadership opens on the figures
+    await page.goto(base + "/console/evaluasi?from=2026-12-07&to=2026-12-13")
+    await page.get_by_role("heading", name="Per perangkat daerah").wait_for()
+    await _shot(page, "evaluation-desktop")
+    await page.emulate_media(media="print")
+    assert await page.locator(".agency-page").count() == 2
+    assert await page.locator(".agency-page").first.is_visible()
+    assert not await page.locator("header.bar").is_visible()
+    pdf = await page.pdf(format="A4")
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert pages >= 3, pages  # the city's figures, then one page for each agency
+    await page.emulate_media(media="screen")
+    await page.goto(base + "/console/peta")
+    await page.locator("svg.map path").first.wait_for()
+    await _shot(page, "map-desktop")
+    await page.context.close()
+    assert errors == []
