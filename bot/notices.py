@@ -23,6 +23,7 @@ from reports.notices import (
     ReportFacts,
     ReportNotice,
     ResidentUpdate,
+    StaffMessage,
     TriagePost,
 )
 from reports.sla import ANSWER, VERIFY, StageClock, calendar_for
@@ -311,6 +312,15 @@ def comment_post(facts: ReportFacts, *, comment: str, stars: int | None) -> Repl
     return staff_reply("\n".join(lines), facts)
 
 
+def staff_message(facts: ReportFacts, *, city: City, text: str) -> Reply:
+    """Staff's message to the reporter, with who sends it and about which report."""
+    report = facts.report
+    head = _("💬 Message from {agency} about your report {ticket}:").format(
+        agency=city.agency_label(report.agency_key) if report.agency_key else "Kominfo",
+        ticket=report.ticket)
+    return resident_reply(f"{head}\n{text}", facts, report.status, city)
+
+
 def word(notice: ReportNotice, *, city: City, media_dir: Path) -> list[Notice]:
     """A domain notice as one message per recipient, each in the recipient's language."""
     calendar = calendar_for(city)
@@ -346,6 +356,11 @@ def word(notice: ReportNotice, *, city: City, media_dir: Path) -> list[Notice]:
             return reminder_post(facts, city=city, now=now, calendar=calendar,
                                  stage=reminder.stage, overdue=reminder.overdue,
                                  with_buttons=r.key in reminder.with_buttons)
+    elif isinstance(what, StaffMessage):
+        message = what
+
+        def compose(r: Recipient) -> Reply | None:
+            return staff_message(facts, city=city, text=message.text)
     else:
         comment = what
 

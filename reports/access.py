@@ -78,7 +78,8 @@ async def sign_in(*, session: AsyncSession, token: str, now: datetime) -> tuple[
     return raw, staff
 
 
-async def signed_in(*, session: AsyncSession, raw: str | None, now: datetime) -> SignedIn | None:
+async def signed_in(*, session: AsyncSession, raw: str | None, now: datetime,
+                    touch: bool = True) -> SignedIn | None:
     """The live session a cookie names: not ended, not idle for 12 hours, not older than 7
     days, and its staff member still active (removing someone ends their sessions at once)."""
     if not raw or len(raw) > 128:
@@ -91,7 +92,7 @@ async def signed_in(*, session: AsyncSession, raw: str | None, now: datetime) ->
     staff = await repo_console.get_staff_by_id(session=session, staff_id=row.staff_id)
     if staff is None or not staff.active:
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    if touch and now - row.last_seen_at >= TOUCH_EVERY:
         await repo_console.touch_session(session=session, row_id=row.id or 0, now=now)
     return SignedIn(staff, row)
 

@@ -26,14 +26,16 @@ from reports.notices import (
     ReportFacts,
     ReportNotice,
     ResidentUpdate,
+    StaffMessage,
     TriagePost,
     What,
 )
 from reports.sla import calendar_for, current_clock
 from reports.workflow import Workflow, load_workflow
-from storage import repo, repo_agencies
+from storage import repo, repo_agencies, repo_console
 from storage.models import Report, ReportEvent, ReportPhoto
 from storage.models.agency import Rating
+from storage.models.console import ReportNote
 
 if TYPE_CHECKING:
     from reports.config import ReportsConfig
@@ -381,6 +383,24 @@ class ReportActions:
         targets = await self.audience.agency(report.agency_key)
         return self._notice(facts, targets, ReporterComment(comment=comment.strip(),
                                                             stars=rating.stars))
+
+    # -- staff's words -------------------------------------------------------------------------
+
+    async def note(self, report: Report, *, staff_id: int, text: str,
+                   to_resident: bool) -> Outcome:
+        """An internal note (staff only), or a message to the reporter through their chat;
+        both stay in the report's record."""
+        cleaned = text.strip()
+        if not cleaned:
+            raise ActionError("empty note")
+        await repo_console.add_note(session=self.session, note=ReportNote(
+            report_id=report.id or 0, staff_id=staff_id, text=cleaned[:2000],
+            to_resident=to_resident, created_at=self.now()))
+        if not to_resident:
+            return Outcome(report)
+        facts = await self.facts(report)
+        reporter = [r for r, is_reporter in await self.audience.residents(facts) if is_reporter]
+        return Outcome(report, None, self._notice(facts, reporter, StaffMessage(cleaned[:2000])))
 
     # -- from the command line -----------------------------------------------------------------
 

@@ -115,7 +115,15 @@ class ReporterComment:
     stars: int | None = None
 
 
-What = ResidentUpdate | AgencyPost | TriagePost | HandedBack | Reminder | ReporterComment
+@dataclass(frozen=True, slots=True)
+class StaffMessage:
+    """Staff write to the reporter about their report (from the console)."""
+
+    text: str
+
+
+What = (ResidentUpdate | AgencyPost | TriagePost | HandedBack | Reminder | ReporterComment
+        | StaffMessage)
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Identity, Report
 from storage.models.agency import StaffMember
-from storage.models.console import AuditEntry, ConsoleSession, LoginLink
+from storage.models.console import AuditEntry, ConsoleSession, LoginLink, ReportNote
 
 # --- login links and sessions ----------------------------------------------------------------
 
@@ -188,3 +188,15 @@ async def count_by_kelurahan(*, session: AsyncSession, where: InboxFilter) -> di
     query = _filtered(select(Report.kelurahan_code, func.count()), where)
     rows = (await session.exec(query.group_by(Report.kelurahan_code))).all()
     return {code: int(n) for code, n in rows if code}
+
+
+async def add_note(*, session: AsyncSession, note: ReportNote) -> ReportNote:
+    session.add(note)
+    await session.flush()
+    return note
+
+
+async def list_notes(*, session: AsyncSession, report_id: int) -> Sequence[ReportNote]:
+    query = select(ReportNote).where(ReportNote.report_id == report_id).order_by(
+        col(ReportNote.created_at), col(ReportNote.id))
+    return (await session.exec(query)).all()

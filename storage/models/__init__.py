@@ -49,6 +49,7 @@ _WHERE = {
     "ReminderSent": "agency",
     "Report": "report",
     "ReportEvent": "report",
+    "ReportNote": "console",
     "ReportPhoto": "report",
     "ReportVoice": "report",
     "RoutingOverride": "report",
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
         AuditEntry,
         ConsoleSession,
         LoginLink,
+        ReportNote,
     )
     from storage.models.faq import (
         FaqFeedback,
@@ -174,6 +176,7 @@ __all__ = [
     "ReminderSent",
     "Report",
     "ReportEvent",
+    "ReportNote",
     "ReportPhoto",
     "ReportVoice",
     "RoutingOverride",

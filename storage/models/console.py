@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 import storage.models.agency  # noqa: F401  (the tables this module's foreign keys point to)
+import storage.models.report  # noqa: F401
 from storage.types import ts_field, ts_field_opt
 
 
@@ -52,3 +53,17 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=48, index=True)
     target: str | None = Field(default=None, max_length=64)  # a ticket, a staff id, ...
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ReportNote(SQLModel, table=True):
+    """Staff's words on a report: an internal note (never shown to the resident), or a message
+    sent to the reporter through their chat."""
+
+    __tablename__ = "report_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    staff_id: int = Field(foreign_key="staff_member.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    to_resident: bool = False
+    created_at: datetime = ts_field()

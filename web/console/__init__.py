@@ -82,6 +82,8 @@ AGENCY_STATUSES = tuple(s for tab in TABS[1:] for s in tab.statuses)
 # What a form's `action` does, and the permission (reports.roles) it needs.
 PERMISSION = {"verify": "verify", "reject": "reject", "reassign": "assign",
               "progress": "progress", "resolve": "resolve", "handback": "notours"}
+# Staff's words on a report: an internal note, or a message to the reporter.
+WORDS = ("note", "message")
 NOTE_MAX = 2000
 
 
@@ -311,7 +313,7 @@ class Console:
                 return self._not_found(request, who, raw)
             context = await self._report_context(session, who, found)
         done = request.query_params.get("done")
-        context["done"] = done if done in PERMISSION else None
+        context["done"] = done if done in PERMISSION or done in WORDS else None
         return self.page(request, "report.html", context, who=who, raw=raw)
 
     def hidden(self, request: Request, who: access.SignedIn, raw: str | None) -> Response:
@@ -336,8 +338,10 @@ class Console:
         voices = list(await repo.list_report_voices(session=session, report_id=rid))
         actors = await repo_console.identities_by_id(
             session=session, ids=sorted({e.actor_id for e in events if e.actor_id}))
-        staff = {(s.channel, s.user_key): s.name for s in
-                 await repo_agencies.list_staff(session=session, active_only=False)}
+        everyone = await repo_agencies.list_staff(session=session, active_only=False)
+        staff = {(s.channel, s.user_key): s.name for s in everyone}
+        staff_names = {s.id: s.name for s in everyone}
+        notes = list(await repo_console.list_notes(session=session, report_id=rid))
         reporter = await repo.get_identity_by_id(session=session, identity_id=report.reporter_id)
         category = self.city.category(report.category_key)
         kelurahan = (self.city.kelurahan(report.kelurahan_code)
@@ -365,8 +369,13 @@ class Console:
                           if self.city.kecamatan_by_code(report.kecamatan_code) else ""),
             "reporter": (None if report.anonymous or reporter is None
                          else reporter.display_name),
-            "events": [{"status": e.status, "at": e.at, "note": e.note,
-                        "actor": actor(e.actor_id)} for e in events],
+            "timeline": sorted(
+                [{"kind": "event", "status": e.status, "at": e.at, "note": e.note,
+                  "actor": actor(e.actor_id)} for e in events]
+                + [{"kind": "message" if n.to_resident else "note", "at": n.created_at,
+                    "note": n.text, "actor": staff_names.get(n.staff_id, _("staff"))}
+                   for n in notes],
+                key=lambda item: item["at"]),
             "photos": [{"url": self.media.url(p.path, now=now), "stage": p.stage}
                        for p in photos],
             "voices": [{"url": self.media.url(v.path, now=now), "type": v.content_type}
@@ -393,55 +402,63 @@ class Console:
             possible.append("progress")
         if status in WITH_AGENCY:
             possible.append("resolve")
-        return [a for a in possible if can_act(staff, report, PERMISSION[a])]
+        allowed = [a for a in possible if can_act(staff, report, PERMISSION[a])]
+        # Whoever may see the report may write an internal note or to its reporter.
+        return [*allowed, *WORDS] if can_see(staff, report) else allowed
 
     async def act(self, request: Request, ticket: str) -> Response:
         form = await request.form()
         now = self.clock()
         action = _field(form, "action") or ""
-        async with self.db.session() as session:
-            who, raw = await self._who(request, session)
-            if who is None or raw is None:
-                return self._to_signin()
-            if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
-                return self.page(request, "message.html", {
-                    "title": _("The form has expired"),
-                    "text": _("Nothing was changed. Reload the page and try again.")},
-                    status=403, who=who, raw=raw)
-            found = await self._visible(session, who, ticket, lock=True)
-            if found is None:
-                return self._not_found(request, who, raw)
-            events = list(await repo.list_report_events(session=session,
-                                                        report_id=found.id or 0))
-            refusal: Refusal | None = None
-            if _field(form, "version") != _version(found, events):
-                refusal = Refusal(_("This report was just changed by someone else. Here is "
-                                    "what it looks like now; nothing you sent was applied."),
-                                  409)
-            elif action not in self._allowed(who.staff, found):
-                refusal = Refusal(_("That action is not possible for this report now."), 409)
-            else:
-                try:
-                    await self._apply(session, who, found, action, form, now)
-                except Refusal as refused:
-                    refusal = refused
-                except TransitionRefused as refused:
-                    refusal = Refusal(refusal_text(refused), 409)
-                except ActionError as error:
-                    refusal = Refusal(str(error), 400)
-            if refusal is None:
+        who: access.SignedIn | None = None
+        raw: str | None = None
+        try:
+            async with self.db.session() as session:
+                who, raw = await self._who(request, session)
+                if who is None or raw is None:
+                    return self._to_signin()
+                if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
+                    return self.page(request, "message.html", {
+                        "title": _("The form has expired"),
+                        "text": _("Nothing was changed. Reload the page and try again.")},
+                        status=403, who=who, raw=raw)
+                found = await self._visible(session, who, ticket, lock=True)
+                if found is None:
+                    return self._not_found(request, who, raw)
+                await self._checked(session, who, found, action, form, now)
                 return RedirectResponse(f"/console/reports/{found.ticket}?done={action}",
                                         status_code=303)
-        # Refused: nothing of this request was written (the transaction above committed no
-        # change); the page shows the report as it is now, with the reason on top.
-        async with self.db.reader() as session:
-            fresh = await repo.get_report_by_ticket(session=session, ticket=ticket)
-            assert fresh is not None
-            context = await self._report_context(session, who, fresh)
-        context["notice"] = refusal.message
-        context["done"] = None
-        return self.page(request, "report.html", context, status=refusal.status, who=who,
-                         raw=raw)
+        except Refusal as refusal:
+            # Refused: the transaction was rolled back, so nothing of this request stays; the
+            # page shows the report as it is now, with the reason on top.
+            async with self.db.reader() as session:
+                # Read again: the rollback let go of what the transaction had loaded.
+                who = await access.signed_in(session=session, raw=raw, now=now, touch=False)
+                fresh = await repo.get_report_by_ticket(session=session, ticket=ticket)
+                assert who is not None and fresh is not None
+                context = await self._report_context(session, who, fresh)
+            context["notice"] = refusal.message
+            context["done"] = None
+            return self.page(request, "report.html", context, status=refusal.status, who=who,
+                             raw=raw)
+
+    async def _checked(self, session: AsyncSession, who: access.SignedIn, report: Report,
+                       action: str, form: Any, now: datetime) -> None:
+        """Apply an action if it is allowed now and the page was current; raise Refusal."""
+        if action not in WORDS:  # words do not move the report: no stale-page check
+            events = list(await repo.list_report_events(session=session,
+                                                        report_id=report.id or 0))
+            if _field(form, "version") != _version(report, events):
+                raise Refusal(_("This report was just changed by someone else. Here is what "
+                                "it looks like now; nothing you sent was applied."), 409)
+        if action not in self._allowed(who.staff, report):
+            raise Refusal(_("That action is not possible for this report now."), 409)
+        try:
+            await self._apply(session, who, report, action, form, now)
+        except TransitionRefused as refused:
+            raise Refusal(refusal_text(refused), 409) from None
+        except ActionError as error:
+            raise Refusal(str(error), 400) from None
 
     async def _apply(self, session: AsyncSession, who: access.SignedIn, report: Report,
                      action: str, form: Any, now: datetime) -> None:
@@ -476,6 +493,13 @@ class Console:
             if not note or len(note) < 5:
                 raise Refusal(_("Write what was done (a few words) for the resident."))
             outcome = await actions.resolve(report, actor_id=me.id, note=note)
+        elif action in WORDS:
+            text = (_field(form, "text") or "").strip()[:NOTE_MAX]
+            if len(text) < 2:
+                raise Refusal(_("Write the message first."))
+            outcome = await actions.note(report, staff_id=staff.id or 0, text=text,
+                                         to_resident=action == "message")
+            detail = {"length": len(text)}
         elif action == "handback":
             if not note or len(note) < 5:
                 raise Refusal(_("Write why this report is not for your agency."))

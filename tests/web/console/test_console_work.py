@@ -187,3 +187,35 @@ async def test_staff_ask_for_a_login_link_in_chat(channel_env) -> None:
         await chat.say(word)
     assert "Beberapa tautan masuk sudah dikirim dalam 15 menit terakhir" in chat.text
 
+
+
+async def test_staff_write_to_the_reporter_and_keep_internal_notes(telegram) -> None:
+    box = telegram.box
+    resident = 700_555
+    report = await file_report(box, user=str(resident), channel="telegram")
+    async with console_client(box) as client:
+        await signed_in(box, client, "sari", role="kominfo", name="Sari")
+        page = (await client.get(f"/console/reports/{report.ticket}")).text
+        token = form_token(page)
+        sent = await client.post(f"/console/reports/{report.ticket}", data={
+            "csrf": token, "action": "message",
+            "text": "Mohon kirim foto lubangnya agar tim dapat menilai ukurannya."})
+        noted = await client.post(f"/console/reports/{report.ticket}", data={
+            "csrf": token, "action": "note", "text": "Sudah pernah dilaporkan lewat LAPOR!"})
+        empty = await client.post(f"/console/reports/{report.ticket}", data={
+            "csrf": token, "action": "message", "text": " "})
+        page = (await client.get(f"/console/reports/{report.ticket}")).text
+        client.cookies.clear()
+        await signed_in(box, client, "eko", role="officer", agency="dlh")
+        other = await client.post(f"/console/reports/{report.ticket}", data={
+            "csrf": token, "action": "note", "text": "mencoba"})
+    assert sent.status_code == noted.status_code == 303
+    assert empty.status_code == 400
+    assert other.status_code in (403, 404)  # another agency: not even its token works
+    await flush_outbox(box)
+    said = "\n".join(telegram.double.texts_to(resident))
+    assert "Mohon kirim foto lubangnya" in said and report.ticket in said
+    assert "LAPOR!" not in said  # internal notes never reach the resident
+    assert "Pesan untuk pelapor" in page and "Catatan internal" in page
+    assert "Sudah pernah dilaporkan lewat LAPOR!" in page
+    assert (await reload(box, report.id or 0)).status == "submitted"  # words move nothing
