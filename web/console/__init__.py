@@ -41,6 +41,7 @@ from storage.db import Database
 from storage.models import Report
 from storage.models.agency import StaffMember
 from storage.repo_console import InboxFilter
+from web.console.faq import FaqPages
 from web.console.figures import FigurePages
 from web.maps import CityMap
 from web.media import MediaLinks
@@ -113,6 +114,7 @@ class Console:
         self.calendar = calendar_for(city)
         self.templates = make_templates(TEMPLATES)
         self.figures = FigurePages(self, CityMap(city.gazetteer.boundaries.shapes))
+        self.faq = FaqPages(self)
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -153,6 +155,7 @@ class Console:
         router.add_api_route("/reports/{ticket}", self.report, methods=["GET"])
         router.add_api_route("/reports/{ticket}", self.act, methods=["POST"])
         self.figures.add_routes(router)
+        self.faq.add_routes(router)
         return router
 
     async def signin_help(self, request: Request) -> Response:
@@ -520,6 +523,8 @@ def _nav(staff: StaffMember) -> list[tuple[str, str]]:
     if staff.role in (Role.KOMINFO, Role.LEADERSHIP, Role.HEAD):
         pages.append(("/console/evaluasi", _("Evaluation")))
     pages.append(("/console/peta", _("Map")))
+    if staff.role == Role.KOMINFO:
+        pages.append(("/console/faq", _("Questions")))
     return pages
 
 

@@ -1,0 +1,79 @@
+"""The console's FAQ page: residents' questions the bot could not answer, with an answer box
+(the running server relays each answer to the resident's chat), and how residents rated the
+articles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bot.i18n import _
+from faq.service import ANSWER_MAX, FaqError, FaqService
+from reports import access
+from reports.roles import Role
+from storage.models.faq import QuestionStatus
+from web.security import csrf_ok
+
+if TYPE_CHECKING:
+    from web.console import Console
+
+
+class FaqPages:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def add_routes(self, router: APIRouter) -> None:
+        router.add_api_route("/faq", self.questions, methods=["GET"])
+        router.add_api_route("/faq/{question_id}", self.answer, methods=["POST"])
+
+    async def questions(self, request: Request) -> Response:
+        console = self.console
+        async with console.db.session() as session:
+            who, raw = await console._who(request, session)
+            if who is None:
+                return console._to_signin()
+            if who.staff.role != Role.KOMINFO:
+                return console.hidden(request, who, raw)
+            service = FaqService(session=session, now=console.clock)
+            waiting = list(await service.questions(status=QuestionStatus.OPEN, limit=200))
+            answered = [q for q in await service.questions(status=None, limit=200)
+                        if q.status != QuestionStatus.OPEN][:30]
+            ratings = await service.feedback()
+        done = request.query_params.get("done")
+        return console.page(request, "faq.html", {
+            "waiting": waiting, "answered": answered,
+            "ratings": sorted(ratings, key=lambda r: (-r[2], -r[1], r[0])),
+            "answer_max": ANSWER_MAX, "done": done if done and done.isdigit() else None,
+            "problem": None}, who=who, raw=raw)
+
+    async def answer(self, request: Request, question_id: int) -> Response:
+        console = self.console
+        form = await request.form()
+        text = form.get("answer")
+        async with console.db.session() as session:
+            who, raw = await console._who(request, session)
+            if who is None or raw is None:
+                return console._to_signin()
+            if who.staff.role != Role.KOMINFO:
+                return console.hidden(request, who, raw)
+            token = form.get("csrf")
+            if not csrf_ok(console.secret_key, raw, token if isinstance(token, str) else None):
+                return console.page(request, "message.html", {
+                    "title": _("The form has expired"),
+                    "text": _("Nothing was changed. Reload the page and try again.")},
+                    status=403, who=who, raw=raw)
+            service = FaqService(session=session, now=console.clock)
+            try:
+                await service.answer(question_id=question_id,
+                                     text=text if isinstance(text, str) else "",
+                                     by=who.staff.name)
+            except FaqError:
+                problem = _("Write an answer of at most {n} characters.").format(n=ANSWER_MAX)
+                return console.page(request, "message.html", {
+                    "title": _("The answer was not sent"), "text": problem},
+                    status=400, who=who, raw=raw)
+            await access.record(session=session, staff=who.staff, action="faq.answer",
+                                now=console.clock(), target=f"question:{question_id}")
+        return RedirectResponse(f"/console/faq?done={question_id}", status_code=303)
