@@ -282,6 +282,7 @@ def _attach_web(app: FastAPI, box: Container) -> None:
     https = settings.base_url.startswith("https://")
     links = MediaLinks(secret_key=settings.secret_key, media_dir=settings.media_dir)
     console = Console(db=box.db, city=box.city, reports_config=settings,
+                      broadcast_config=settings, catalog=box.broadcasts.catalog,
                       deliver=box.notice_outbox, media=links, secret_key=settings.secret_key,
                       secure_cookies=https, clock=box.engine.clock)
     app.include_router(console.router())

@@ -28,6 +28,8 @@ from bot.labels import (
     remaining_until,
     status_label,
 )
+from broadcasts.config import BroadcastConfig
+from broadcasts.groups import GroupCatalog
 from reports import access
 from reports.actions import ActionError, ReportActions
 from reports.config import ReportsConfig
@@ -41,6 +43,7 @@ from storage.db import Database
 from storage.models import Report
 from storage.models.agency import StaffMember
 from storage.repo_console import InboxFilter
+from web.console.campaigns import CampaignPages
 from web.console.faq import FaqPages
 from web.console.figures import FigurePages
 from web.maps import CityMap
@@ -101,7 +104,8 @@ class Console:
     """The console's routes, built once by the composition root with what they need."""
 
     def __init__(self, *, db: Database, city: City, reports_config: ReportsConfig,
-                 deliver: Deliver, media: MediaLinks, secret_key: str, secure_cookies: bool,
+                 broadcast_config: BroadcastConfig, catalog: GroupCatalog, deliver: Deliver,
+                 media: MediaLinks, secret_key: str, secure_cookies: bool,
                  clock: Callable[[], datetime]) -> None:
         self.db = db
         self.city = city
@@ -115,6 +119,7 @@ class Console:
         self.templates = make_templates(TEMPLATES)
         self.figures = FigurePages(self, CityMap(city.gazetteer.boundaries.shapes))
         self.faq = FaqPages(self)
+        self.campaigns = CampaignPages(self, catalog=catalog, config=broadcast_config)
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -156,6 +161,7 @@ class Console:
         router.add_api_route("/reports/{ticket}", self.act, methods=["POST"])
         self.figures.add_routes(router)
         self.faq.add_routes(router)
+        self.campaigns.add_routes(router)
         return router
 
     async def signin_help(self, request: Request) -> Response:
@@ -181,9 +187,7 @@ class Console:
             if who is None or raw is None:
                 return self._to_signin()
             if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
-                return self.page(request, "message.html", {
-                    "title": _("The form has expired"),
-                    "text": _("Reload the page and try again.")}, status=403, who=who, raw=raw)
+                return self.expired(request, who, raw)
             await access.sign_out(session=session, who=who, now=self.clock())
         response = self._to_signin()
         response.delete_cookie(COOKIE, path="/")
@@ -319,6 +323,13 @@ class Console:
         context["done"] = done if done in PERMISSION or done in WORDS else None
         return self.page(request, "report.html", context, who=who, raw=raw)
 
+    def expired(self, request: Request, who: access.SignedIn, raw: str | None) -> Response:
+        """A form without this session's token (forged, or from an old page): refused."""
+        return self.page(request, "message.html", {
+            "title": _("The form has expired"),
+            "text": _("Nothing was changed. Reload the page and try again.")},
+            status=403, who=who, raw=raw)
+
     def hidden(self, request: Request, who: access.SignedIn, raw: str | None) -> Response:
         """A page this staff member's role does not have: not found, like a wrong address."""
         return self.page(request, "message.html", {
@@ -421,10 +432,7 @@ class Console:
                 if who is None or raw is None:
                     return self._to_signin()
                 if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
-                    return self.page(request, "message.html", {
-                        "title": _("The form has expired"),
-                        "text": _("Nothing was changed. Reload the page and try again.")},
-                        status=403, who=who, raw=raw)
+                    return self.expired(request, who, raw)
                 found = await self._visible(session, who, ticket, lock=True)
                 if found is None:
                     return self._not_found(request, who, raw)
@@ -524,6 +532,7 @@ def _nav(staff: StaffMember) -> list[tuple[str, str]]:
         pages.append(("/console/evaluasi", _("Evaluation")))
     pages.append(("/console/peta", _("Map")))
     if staff.role == Role.KOMINFO:
+        pages.append(("/console/kampanye", _("Campaigns")))
         pages.append(("/console/faq", _("Questions")))
     return pages
 

@@ -60,10 +60,7 @@ class FaqPages:
                 return console.hidden(request, who, raw)
             token = form.get("csrf")
             if not csrf_ok(console.secret_key, raw, token if isinstance(token, str) else None):
-                return console.page(request, "message.html", {
-                    "title": _("The form has expired"),
-                    "text": _("Nothing was changed. Reload the page and try again.")},
-                    status=403, who=who, raw=raw)
+                return console.expired(request, who, raw)
             service = FaqService(session=session, now=console.clock)
             try:
                 await service.answer(question_id=question_id,

@@ -184,3 +184,46 @@ async def test_the_evaluation_prints_one_agency_per_a4_page(served, browser) -> 
     await _shot(page, "map-desktop")
     await page.context.close()
     assert errors == []
+
+
+async def test_kominfo_sends_a_campaign_and_watches_it_go_out(served, browser) -> None:
+    from broadcasting import PAHLAWAN, add_subscribers, running
+
+    env, base = served
+    box = env.box
+    residents = [str(700_400 + n) for n in range(3)]
+    await add_subscribers(box.db, box.city, box.settings, residents)
+    await staff(box, "sari", role="kominfo", name="Sari (Kominfo)")
+    errors: list[str] = []
+    page = await _page(browser, "phone", errors)
+    try:
+        await page.goto(base + await link_for(box, "sari"))
+        await page.goto(base + "/console/kampanye/baru")
+        await page.get_by_label("Judul (untuk petugas)").fill("Jadwal posyandu")
+        await page.get_by_label("Teks bahasa Indonesia").fill(
+            "Posyandu Kelurahan Pahlawan buka Sabtu pukul 08.00.")
+        await page.get_by_text("KIM Kecamatan Binjai Utara").click()  # opens its list
+        await page.locator(f'input[name="groups"][value="kim:{PAHLAWAN}"]').check()
+        await page.get_by_role("button", name="Pratinjau").click()
+        await page.get_by_role("heading", name="Pratinjau").wait_for()
+        width = await page.evaluate("() => document.documentElement.scrollWidth")
+        wide = await page.evaluate(
+            "() => [...document.querySelectorAll('body *')].filter(e => "
+            "e.getBoundingClientRect().right > 390).slice(0, 5).map(e => e.tagName + '.' + "
+            "e.className + ':' + Math.round(e.getBoundingClientRect().right))")
+        assert width <= 390, f"the page scrolls sideways on a phone ({width}px): {wide}"
+        await _shot(page, "campaign-compose-phone")
+        await page.get_by_role("button", name="Simpan sebagai draf").click()
+        await page.get_by_role("button", name="Kirim sekarang").click()
+        await page.get_by_text("Selesai.").wait_for()
+        async with running(box.broadcasts.build_dispatcher(idle_poll=0.05)):
+            # The progress block refreshes itself (htmx, every 3 s) until all are sent.
+            await page.get_by_text("terkirim / 3").wait_for(timeout=15_000)
+            await page.locator("#progress .big").first.filter(has_text="3").wait_for(
+                timeout=15_000)
+        await _shot(page, "campaign-progress-phone")
+    finally:
+        await page.context.close()
+    for resident in residents:
+        assert any("Posyandu" in t for t in env.double.texts_to(int(resident)))
+    assert errors == []

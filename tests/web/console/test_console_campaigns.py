@@ -1,0 +1,85 @@
+"""Campaigns from the console: compose, preview, a second pair of eyes, send, watch."""
+
+from __future__ import annotations
+
+import re
+
+from broadcasting import PAHLAWAN, add_subscribers, running, wait_for_status
+from console_kit import console_client, form_token, signed_in
+from storage import repo_console
+
+RESIDENTS = [str(700_200 + n) for n in range(5)]
+
+
+def _compose(token: str, intent: str, **more: object) -> dict[str, object]:
+    return {"csrf": token, "intent": intent, "title": "Sosialisasi e-PBB",
+            "text_id": "Bayar PBB kini bisa lewat aplikasi e-PBB. Tanya caranya di bot ini.",
+            "link_url": "https://binjaikota.go.id/epbb", "link_label": "Buka e-PBB",
+            "groups": ["kim:" + PAHLAWAN], "channels": ["telegram"], "relays": "1", **more}
+
+
+async def test_kominfo_composes_a_campaign_a_colleague_approves_it_and_it_goes_out(
+        telegram) -> None:
+    box = telegram.box
+    box.settings = box.settings.model_copy(update={"broadcast_require_approval": True})
+    await add_subscribers(box.db, box.city, box.settings, RESIDENTS)
+    async with console_client(box) as client:
+        await signed_in(box, client, "sari", role="kominfo", name="Sari")
+        page = (await client.get("/console/kampanye/baru")).text
+        token = form_token(page)
+        preview = await client.post("/console/kampanye/baru", data=_compose(token, "preview"))
+        assert preview.status_code == 200
+        assert "Telegram" in preview.text and ">5</td>" in preview.text
+        assert "Buka e-PBB" in preview.text  # drawn as the Telegram button would look
+        async with box.db.reader() as session:  # a preview writes nothing
+            audit = await repo_console.list_audit(session=session)
+            assert not [a for a in audit if a.action.startswith("campaign.")]
+        saved = await client.post("/console/kampanye/baru", data=_compose(token, "save"))
+        assert saved.status_code == 303
+        where = saved.headers["location"]
+        page = (await client.get(where)).text
+        sent = await client.post(where, data={"csrf": form_token(page), "action": "send"})
+        assert sent.status_code == 303
+        page = (await client.get(where)).text
+        assert "Menunggu petugas Kominfo lain menyetujuinya" in page
+        assert 'value="approve"' not in page  # the writer cannot approve their own
+        own = await client.post(where, data={"csrf": form_token(page), "action": "approve"})
+        assert own.status_code == 409
+
+        client.cookies.clear()
+        await signed_in(box, client, "tono", role="kominfo", name="Tono")
+        page = (await client.get(where)).text
+        approved = await client.post(where, data={"csrf": form_token(page),
+                                                  "action": "approve"})
+        assert approved.status_code == 303
+        campaign_id = int(where.rsplit("/", 1)[1])
+        async with running(box.broadcasts.build_dispatcher(idle_poll=0.05)) as task:
+            await wait_for_status(box.db, campaign_id, "completed", task=task)
+        progress = (await client.get(where + "/progres")).text
+    assert re.search(r'<span class="big">5</span>terkirim / 5', progress)
+    for resident in RESIDENTS:
+        assert any("e-PBB" in t for t in telegram.double.texts_to(int(resident)))
+    async with box.db.reader() as session:
+        actions = [a.action for a in await repo_console.list_audit(session=session)]
+    assert {"campaign.create", "campaign.send", "campaign.approve"} <= set(actions)
+
+
+async def test_a_campaign_with_problems_is_not_saved(container) -> None:
+    async with console_client(container) as client:
+        await signed_in(container, client, "sari", role="kominfo")
+        token = form_token((await client.get("/console/kampanye/baru")).text)
+        bad = await client.post("/console/kampanye/baru", data=_compose(
+            token, "save", text_id="", link_url="ftp://x", send_at="2020-01-01T10:00"))
+        listing = (await client.get("/console/kampanye")).text
+    assert bad.status_code == 400
+    assert "bahasa Indonesia wajib" in bad.text
+    assert "http://" in bad.text  # the link problem, worded
+    assert "sudah lewat" in bad.text
+    assert "Belum ada kampanye" in listing
+
+
+async def test_only_kominfo_has_campaigns(container) -> None:
+    async with console_client(container) as client:
+        await signed_in(container, client, "budi", role="head", agency="putr")
+        assert (await client.get("/console/kampanye")).status_code == 404
+        assert (await client.get("/console/kampanye/baru")).status_code == 404
