@@ -273,6 +273,7 @@ def _attach_web(app: FastAPI, box: Container) -> None:
     """The staff console, signed media links, static files and the security headers."""
     from fastapi.staticfiles import StaticFiles
 
+    from bot.notice_outbox import tell_one
     from web import STATIC
     from web.console import Console
     from web.media import MediaLinks, media_router
@@ -283,8 +284,9 @@ def _attach_web(app: FastAPI, box: Container) -> None:
     links = MediaLinks(secret_key=settings.secret_key, media_dir=settings.media_dir)
     console = Console(db=box.db, city=box.city, reports_config=settings,
                       broadcast_config=settings, catalog=box.broadcasts.catalog,
-                      deliver=box.notice_outbox, media=links, secret_key=settings.secret_key,
-                      secure_cookies=https, clock=box.engine.clock)
+                      deliver=box.notice_outbox, tell=tell_one, media=links,
+                      secret_key=settings.secret_key, base_url=settings.base_url,
+                      clock=box.engine.clock)
     app.include_router(console.router())
     app.include_router(media_router(links, box.engine.clock))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -132,3 +132,9 @@ class RecordWords:
 
 
 RECORD_WORDS = RecordWords()
+
+
+def login_link_text(url: str, minutes: int) -> str:
+    """A console sign-in link as a staff member reads it in their chat."""
+    return _("Your sign-in link for the staff console (it works once, within {minutes} "
+             "minutes; do not share it):\n{url}").format(minutes=minutes, url=url)

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.messages import reply_payload
+from bot.messages import Reply, reply_payload
 from bot.notices import Notice, word_all
-from reports.notices import ReportNotice
+from reports.notices import Recipient, ReportNotice
 from storage import repo_agencies
 from storage.models.agency import Notification
 
@@ -51,3 +51,12 @@ class NoticeOutbox:
     async def __call__(self, session: AsyncSession, notices: Iterable[ReportNotice],
                        now: datetime) -> int:
         return await enqueue(session=session, notices=self.word(notices), now=now)
+
+
+async def tell_one(session: AsyncSession, *, channel: str, user_key: str, locale: str,
+                   text: str, now: datetime) -> None:
+    """One plain message to one person (a staff member's login link), written to the outbox in
+    the caller's transaction."""
+    await enqueue(session=session, now=now, notices=[Notice(
+        recipient=Recipient(channel=channel, user_key=user_key, locale=locale),
+        reply=Reply(text=text))])

@@ -81,10 +81,13 @@ async def add_audit(*, session: AsyncSession, entry: AuditEntry) -> None:
 
 
 async def list_audit(*, session: AsyncSession, target: str | None = None,
-                     staff_id: int | None = None, limit: int = 100) -> Sequence[AuditEntry]:
+                     staff_id: int | None = None, action: str | None = None,
+                     limit: int = 100) -> Sequence[AuditEntry]:
     query = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
     if target is not None:
         query = query.where(AuditEntry.target == target)
+    if action is not None:
+        query = query.where(col(AuditEntry.action).startswith(action, autoescape=True))
     if staff_id is not None:
         query = query.where(AuditEntry.staff_id == staff_id)
     return (await session.exec(query.limit(limit))).all()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from bot.flows.base import Ctx
 from bot.flows.options import normalize
 from bot.i18n import _
+from bot.labels import login_link_text
 from reports import access
 from reports.staff import staff_for
 
@@ -34,8 +35,7 @@ async def console_link(ctx: Ctx) -> bool:
                         source="chat", target=f"staff:{staff.id}")
     minutes = int(access.LOGIN_LINK_TTL.total_seconds() // 60)
     url = f"{services.settings.base_url}/console/login/{token}"
-    ctx.say(_("Your sign-in link for the staff console (it works once, within {minutes} "
-              "minutes; do not share it):\n{url}").format(minutes=minutes, url=url))
+    ctx.say(login_link_text(url, minutes))
     return True
 
 

@@ -46,6 +46,7 @@ from storage.repo_console import InboxFilter
 from web.console.campaigns import CampaignPages
 from web.console.faq import FaqPages
 from web.console.figures import FigurePages
+from web.console.staff_pages import StaffPages, Tell
 from web.maps import CityMap
 from web.media import MediaLinks
 from web.security import csrf_ok, csrf_token
@@ -105,7 +106,7 @@ class Console:
 
     def __init__(self, *, db: Database, city: City, reports_config: ReportsConfig,
                  broadcast_config: BroadcastConfig, catalog: GroupCatalog, deliver: Deliver,
-                 media: MediaLinks, secret_key: str, secure_cookies: bool,
+                 tell: Tell, media: MediaLinks, secret_key: str, base_url: str,
                  clock: Callable[[], datetime]) -> None:
         self.db = db
         self.city = city
@@ -113,13 +114,15 @@ class Console:
         self.deliver = deliver
         self.media = media
         self.secret_key = secret_key
-        self.secure_cookies = secure_cookies
+        # Behind https the session cookie is Secure (sent over https only).
+        self.secure_cookies = base_url.startswith("https://")
         self.clock = clock
         self.calendar = calendar_for(city)
         self.templates = make_templates(TEMPLATES)
         self.figures = FigurePages(self, CityMap(city.gazetteer.boundaries.shapes))
         self.faq = FaqPages(self)
         self.campaigns = CampaignPages(self, catalog=catalog, config=broadcast_config)
+        self.staff = StaffPages(self, tell=tell, base_url=base_url)
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -162,6 +165,7 @@ class Console:
         self.figures.add_routes(router)
         self.faq.add_routes(router)
         self.campaigns.add_routes(router)
+        self.staff.add_routes(router)
         return router
 
     async def signin_help(self, request: Request) -> Response:
@@ -534,6 +538,7 @@ def _nav(staff: StaffMember) -> list[tuple[str, str]]:
     if staff.role == Role.KOMINFO:
         pages.append(("/console/kampanye", _("Campaigns")))
         pages.append(("/console/faq", _("Questions")))
+        pages.append(("/console/petugas", _("Staff")))
     return pages
 
 
