@@ -284,7 +284,7 @@ def _attach_web(app: FastAPI, box: Container) -> None:
     links = MediaLinks(secret_key=settings.secret_key, media_dir=settings.media_dir)
     console = Console(db=box.db, city=box.city, reports_config=settings,
                       broadcast_config=settings, catalog=box.broadcasts.catalog,
-                      deliver=box.notice_outbox, tell=tell_one, media=links,
+                      deliver=box.notice_outbox, tell=tell_one, media=links, media_store=box.media,
                       secret_key=settings.secret_key, base_url=settings.base_url,
                       clock=box.engine.clock)
     app.include_router(console.router())

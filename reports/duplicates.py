@@ -108,3 +108,37 @@ async def find_similar(
         session=session, report_ids=[r.id or 0 for _d, _s, r, _m in chosen])
     return [Similar(report=r, distance_m=m, score=-s, supporters=counts.get(r.id or 0, 0))
             for _d, s, r, m in chosen]
+
+
+# Staff look wider than residents: the same category within this distance, or in the same
+# kelurahan, whatever the words (two residents rarely describe one pothole alike).
+STAFF_NEAR_METRES = 250.0
+
+
+async def nearby_for_staff(*, session: AsyncSession, report: Report,
+                           limit: int = 5) -> list[Similar]:
+    """Open reports of the same category near this one (or in its kelurahan), for staff
+    deciding whether to merge it: nearest first, then the most alike."""
+    lat, lon = report.latitude, report.longitude
+    box = _box(lat, lon, STAFF_NEAR_METRES) if lat is not None and lon is not None else None
+    candidates = await repo_agencies.list_open_candidates(
+        session=session, category_key=report.category_key, statuses=OPEN,
+        kelurahan_code=report.kelurahan_code, box=box)
+    found: list[tuple[float, float, Report, float | None]] = []
+    for other in candidates:
+        if other.id == report.id:
+            continue
+        metres = None
+        if None not in (lat, lon, other.latitude, other.longitude):
+            metres = distance_m(lat, lon, other.latitude, other.longitude)  # type: ignore[arg-type]
+            if metres > STAFF_NEAR_METRES and other.kelurahan_code != report.kelurahan_code:
+                continue
+        score = text_similarity(report.description, other.description)
+        found.append((metres if metres is not None else STAFF_NEAR_METRES * 10, -score, other,
+                      metres))
+    found.sort(key=lambda item: (item[0], item[1]))
+    chosen = found[:limit]
+    counts = await repo_agencies.count_supporters(
+        session=session, report_ids=[r.id or 0 for _d, _s, r, _m in chosen])
+    return [Similar(report=r, distance_m=m, score=-s, supporters=counts.get(r.id or 0, 0))
+            for _d, s, r, m in chosen]

@@ -33,13 +33,22 @@ from broadcasts.groups import GroupCatalog
 from reports import access
 from reports.actions import ActionError, ReportActions
 from reports.config import ReportsConfig
-from reports.lifecycle import REJECT_REASONS, WITH_AGENCY, WITH_KOMINFO, Status, TransitionRefused
+from reports.duplicates import nearby_for_staff
+from reports.lifecycle import (
+    OPEN,
+    REJECT_REASONS,
+    WITH_AGENCY,
+    WITH_KOMINFO,
+    Status,
+    TransitionRefused,
+)
 from reports.notices import ReportNotice
 from reports.roles import Role, can_act, can_see, works_reports
 from reports.sla import calendar_for, current_clock
 from storage import repo, repo_agencies, repo_console
 from storage.city import City
 from storage.db import Database
+from storage.media import MediaRejected, MediaStore
 from storage.models import Report
 from storage.models.agency import StaffMember
 from storage.repo_console import InboxFilter
@@ -86,7 +95,9 @@ AGENCY_STATUSES = tuple(s for tab in TABS[1:] for s in tab.statuses)
 
 # What a form's `action` does, and the permission (reports.roles) it needs.
 PERMISSION = {"verify": "verify", "reject": "reject", "reassign": "assign",
-              "progress": "progress", "resolve": "resolve", "handback": "notours"}
+              "progress": "progress", "resolve": "resolve", "handback": "notours",
+              "duplicate": "duplicate"}
+PHOTO_MAX = 10 * 1024 * 1024
 # Staff's words on a report: an internal note, or a message to the reporter.
 WORDS = ("note", "message")
 NOTE_MAX = 2000
@@ -106,13 +117,14 @@ class Console:
 
     def __init__(self, *, db: Database, city: City, reports_config: ReportsConfig,
                  broadcast_config: BroadcastConfig, catalog: GroupCatalog, deliver: Deliver,
-                 tell: Tell, media: MediaLinks, secret_key: str, base_url: str,
-                 clock: Callable[[], datetime]) -> None:
+                 tell: Tell, media: MediaLinks, media_store: MediaStore, secret_key: str,
+                 base_url: str, clock: Callable[[], datetime]) -> None:
         self.db = db
         self.city = city
         self.reports_config = reports_config
         self.deliver = deliver
         self.media = media
+        self.media_store = media_store
         self.secret_key = secret_key
         # Behind https the session cookie is Secure (sent over https only).
         self.secure_cookies = base_url.startswith("https://")
@@ -162,6 +174,7 @@ class Console:
         router.add_api_route("/", self.inbox, methods=["GET"])
         router.add_api_route("/reports/{ticket}", self.report, methods=["GET"])
         router.add_api_route("/reports/{ticket}", self.act, methods=["POST"])
+        router.add_api_route("/massal", self.bulk, methods=["POST"])
         self.figures.add_routes(router)
         self.faq.add_routes(router)
         self.campaigns.add_routes(router)
@@ -185,7 +198,7 @@ class Console:
         return response
 
     async def logout(self, request: Request) -> Response:
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=300)
         async with self.db.session() as session:
             who, raw = await self._who(request, session)
             if who is None or raw is None:
@@ -243,6 +256,12 @@ class Console:
             "filters": self._filter_choices(who.staff),
             "tab_link": lambda key: _query(params, tab=key, after=None),
         }
+        context["bulk"] = who.staff.role == Role.KOMINFO and tab.key == "verify"
+        context["agencies"] = sorted((a for a in self.city.agencies.values() if not a.external),
+                                     key=lambda a: a.short_name)
+        done = params.get("done")
+        context["done"] = ({"n": int(params.get("n") or 0), "skipped": params.get("skipped")}
+                           if done == "bulk" else None)
         name = "inbox_rows.html" if request.headers.get("HX-Request") else "inbox.html"
         return self.page(request, name, context, who=who, raw=raw)
 
@@ -366,6 +385,9 @@ class Console:
                      if report.kelurahan_code and self.city.has_kelurahan(report.kelurahan_code)
                      else None)
         clock = current_clock(report, events, city=self.city, calendar=self.calendar)
+        nearby = [n for n in await nearby_for_staff(session=session, report=report)
+                  if can_see(who.staff, n.report)
+                  and (who.staff.role == Role.KOMINFO or n.report.status not in WITH_KOMINFO)]
 
         def actor(identity_id: int | None) -> str:
             if identity_id is None:
@@ -406,6 +428,11 @@ class Console:
             "agencies": sorted((a for a in self.city.agencies.values()),
                                key=lambda a: (a.external, a.short_name)),
             "reasons": [(code, reject_reason(code)) for code in REJECT_REASONS],
+            "nearby": [{"ticket": n.report.ticket, "status": n.report.status,
+                        "summary": _summary(n.report.description, 90),
+                        "metres": round(n.distance_m) if n.distance_m is not None else None,
+                        "supporters": n.supporters, "created_at": n.report.created_at}
+                       for n in nearby],
             "notice": None,
         }
 
@@ -420,12 +447,18 @@ class Console:
             possible.append("progress")
         if status in WITH_AGENCY:
             possible.append("resolve")
+        if status in OPEN and status != Status.RESOLVED:
+            possible.append("duplicate")
         allowed = [a for a in possible if can_act(staff, report, PERMISSION[a])]
         # Whoever may see the report may write an internal note or to its reporter.
         return [*allowed, *WORDS] if can_see(staff, report) else allowed
 
     async def act(self, request: Request, ticket: str) -> Response:
-        form = await request.form()
+        # A form holds at most one file (an "after" photo); uploads are closed afterwards.
+        async with request.form(max_files=1, max_fields=20) as form:
+            return await self._act(request, ticket, form)
+
+    async def _act(self, request: Request, ticket: str, form: Any) -> Response:
         now = self.clock()
         action = _field(form, "action") or ""
         who: access.SignedIn | None = None
@@ -456,6 +489,59 @@ class Console:
             context["done"] = None
             return self.page(request, "report.html", context, status=refusal.status, who=who,
                              raw=raw)
+
+    async def bulk(self, request: Request) -> Response:
+        """Kominfo verifies several reports at once and passes them to one agency; a report
+        someone else moved meanwhile is skipped and named."""
+        form = await request.form(max_files=0, max_fields=300)
+        now = self.clock()
+        tickets = [t for t in form.getlist("tickets") if isinstance(t, str)][:PAGE_SIZE]
+        agency = _field(form, "agency") or ""
+        done: list[str] = []
+        skipped: list[str] = []
+        async with self.db.session() as session:
+            who, raw = await self._who(request, session)
+            if who is None or raw is None:
+                return self._to_signin()
+            if who.staff.role != Role.KOMINFO:
+                return self.hidden(request, who, raw)
+            if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
+                return self.expired(request, who, raw)
+        if self.city.agency(agency) is None or not tickets:
+            return RedirectResponse("/console/?tab=verify", status_code=303)
+        for ticket in tickets:
+            try:
+                async with self.db.session() as session:
+                    who = await access.signed_in(session=session, raw=raw, now=now,
+                                                 touch=False)
+                    found = await self._visible(session, who, ticket, lock=True) \
+                        if who is not None else None
+                    if who is None or found is None or found.status not in WITH_KOMINFO:
+                        raise Refusal(ticket)
+                    await self._apply(session, who, found, "verify",
+                                      {"agency": agency}, now)
+                    done.append(found.ticket)
+            except (Refusal, TransitionRefused, ActionError):
+                skipped.append(ticket[:24])
+        query = f"?tab=verify&done=bulk&n={len(done)}"
+        if skipped:
+            query += "&skipped=" + ",".join(skipped)
+        return RedirectResponse("/console/" + query, status_code=303)
+
+    async def _after_photo(self, form: Any) -> dict[str, Any]:
+        """The "after" photo uploaded with a resolution: checked, re-encoded without its
+        metadata (place, camera) off the event loop, and stored."""
+        upload = form.get("photo")
+        data = await upload.read(PHOTO_MAX + 1)
+        if len(data) > PHOTO_MAX:
+            raise Refusal(_("The photo is larger than 10 MB."), 413)
+        try:
+            stored = await self.media_store.save_image_later(data)
+        except MediaRejected:
+            raise Refusal(_("That file is not a photo we can use (JPEG, PNG or WebP)."),
+                          415) from None
+        return {"path": stored.path, "content_type": stored.content_type,
+                "size": stored.size, "sha256": stored.sha256}
 
     async def _checked(self, session: AsyncSession, who: access.SignedIn, report: Report,
                        action: str, form: Any, now: datetime) -> None:
@@ -507,7 +593,15 @@ class Console:
         elif action == "resolve":
             if not note or len(note) < 5:
                 raise Refusal(_("Write what was done (a few words) for the resident."))
-            outcome = await actions.resolve(report, actor_id=me.id, note=note)
+            photos = [await self._after_photo(form)] if _has_file(form, "photo") else []
+            outcome = await actions.resolve(report, actor_id=me.id, note=note, photos=photos)
+            detail = {"photos": len(photos)}
+        elif action == "duplicate":
+            original = await self._visible(session, who, _field(form, "original") or "")
+            if original is None or original.id == report.id:
+                raise Refusal(_("Choose the earlier report this one repeats."))
+            outcome = await actions.mark_duplicate(report, original, actor_id=me.id)
+            detail = {"original": original.ticket}
         elif action in WORDS:
             text = (_field(form, "text") or "").strip()[:NOTE_MAX]
             if len(text) < 2:
@@ -540,6 +634,11 @@ def _nav(staff: StaffMember) -> list[tuple[str, str]]:
         pages.append(("/console/faq", _("Questions")))
         pages.append(("/console/petugas", _("Staff")))
     return pages
+
+
+def _has_file(form: Any, name: str) -> bool:
+    upload = form.get(name)
+    return upload is not None and not isinstance(upload, str) and bool(upload.filename)
 
 
 def _field(form: Any, name: str) -> str | None:

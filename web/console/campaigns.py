@@ -147,7 +147,7 @@ class CampaignPages:
 
     async def create(self, request: Request) -> Response:
         console = self.console
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=300)
         async with console.db.session() as session:
             refused, who, raw = await self._kominfo(request, session)
             if refused is not None:
@@ -240,7 +240,7 @@ class CampaignPages:
 
     async def move(self, request: Request, campaign_id: int) -> Response:
         console = self.console
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=300)
         action = _text(form, "action")
         async with console.db.session() as session:
             refused, who, raw = await self._kominfo(request, session)

@@ -50,7 +50,7 @@ class FaqPages:
 
     async def answer(self, request: Request, question_id: int) -> Response:
         console = self.console
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=300)
         text = form.get("answer")
         async with console.db.session() as session:
             who, raw = await console._who(request, session)

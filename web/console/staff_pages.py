@@ -94,7 +94,7 @@ class StaffPages:
 
     async def change(self, request: Request) -> Response:
         console = self.console
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=300)
         action = _text(form, "action")
         now = console.clock()
         problem: str | None = None

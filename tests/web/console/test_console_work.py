@@ -219,3 +219,78 @@ async def test_staff_write_to_the_reporter_and_keep_internal_notes(telegram) -> 
     assert "Pesan untuk pelapor" in page and "Catatan internal" in page
     assert "Sudah pernah dilaporkan lewat LAPOR!" in page
     assert (await reload(box, report.id or 0)).status == "submitted"  # words move nothing
+
+
+async def test_kominfo_verifies_several_reports_at_once(container: Container) -> None:
+    reports = [await file_report(container, user=f"w{n}") for n in range(3)]
+    async with console_client(container) as client, console_client(container) as other:
+        await signed_in(container, client, "sari", role="kominfo")
+        page = (await client.get("/console/?tab=verify")).text
+        assert page.count('name="tickets"') == 3
+        # Meanwhile a colleague rejects the second one.
+        await signed_in(container, other, "tono", role="kominfo")
+        await act(other, reports[1].ticket, "reject", reason="info")
+        done = await client.post("/console/massal", data={
+            "csrf": form_token(page), "agency": "putr",
+            "tickets": [r.ticket for r in reports]})
+        assert done.status_code == 303
+        page = (await client.get(done.headers["location"])).text
+    assert "2 laporan diverifikasi dan diteruskan" in page
+    assert reports[1].ticket in page.split('role="status"')[1].split("</p>")[0]
+    statuses = [(await reload(container, r.id or 0)).status for r in reports]
+    assert statuses == ["assigned", "rejected", "assigned"]
+
+
+async def test_a_repeated_report_is_merged_into_the_earlier_one(container: Container) -> None:
+    first = await file_report(container, user="w1", lat=HERE[0], lon=HERE[1],
+                              description="Jalan berlubang besar di depan SD Negeri 5")
+    again = await file_report(container, user="w2", lat=HERE[0] + 0.0005, lon=HERE[1],
+                              description="Ada lubang di jalan dekat SD 5, bahaya")
+    elsewhere = await file_report(container, user="w3", kelurahan=TANGSI,
+                                  description="Jalan rusak di Tangsi")
+    async with console_client(container) as client:
+        await signed_in(container, client, "sari", role="kominfo")
+        page = (await client.get(f"/console/reports/{again.ticket}")).text
+        nearby = page.split("Laporan sekitar")[1]
+        assert first.ticket in nearby and "56 m" in nearby
+        assert elsewhere.ticket not in nearby
+        merged = await act(client, again.ticket, "duplicate", original=first.ticket)
+        assert merged.status_code == 303
+        refused = await act(client, first.ticket, "duplicate", original=first.ticket)
+        assert refused.status_code in (400, 409)
+    assert (await reload(container, again.id or 0)).status == "duplicate"
+    assert (await reload(container, first.id or 0)).status == "submitted"
+
+
+async def test_the_after_photo_is_stored_without_its_metadata_and_sent_to_the_resident(
+        telegram) -> None:
+    from factories import gps_exif, jpeg_bytes
+
+    box = telegram.box
+    resident = 700_654
+    report = await file_report(box, user=str(resident), channel="telegram")
+    async with console_client(box) as client:
+        await signed_in(box, client, "sari", role="kominfo")
+        await act(client, report.ticket, "verify", agency="putr")
+        page = (await client.get(f"/console/reports/{report.ticket}")).text
+        fields = {"csrf": form_token(page), "version": version(page), "action": "resolve",
+                  "note": "Lubang sudah ditambal"}
+        not_a_photo = await client.post(f"/console/reports/{report.ticket}", data=fields,
+                                        files={"photo": ("a.jpg", b"%PDF-1.4 no", "image/jpeg")})
+        assert not_a_photo.status_code == 415
+        assert (await reload(box, report.id or 0)).status == "assigned"  # nothing changed
+        photo = jpeg_bytes(4096, exif=gps_exif())
+        done = await client.post(f"/console/reports/{report.ticket}", data=fields,
+                                 files={"photo": ("sesudah.jpg", photo, "image/jpeg")})
+        assert done.status_code == 303
+        page = (await client.get(done.headers["location"])).text
+    assert "sesudah" in page  # the after photo is listed with the report's photos
+    async with box.db.reader() as session:
+        from storage import repo
+
+        [after] = [p for p in await repo.list_report_photos(session=session,
+                                                            report_id=report.id or 0)]
+    stored = (box.settings.media_dir / after.path).read_bytes()
+    assert b"Exif" not in stored and after.stage == "after"
+    await flush_outbox(box)
+    assert any(c.method == "sendPhoto" for c in telegram.double.messages_to(resident))
