@@ -175,6 +175,7 @@ class Console:
         router.add_api_route("/reports/{ticket}", self.report, methods=["GET"])
         router.add_api_route("/reports/{ticket}", self.act, methods=["POST"])
         router.add_api_route("/massal", self.bulk, methods=["POST"])
+        router.add_api_route("/bahasa", self.language, methods=["POST"])
         self.figures.add_routes(router)
         self.faq.add_routes(router)
         self.campaigns.add_routes(router)
@@ -489,6 +490,23 @@ class Console:
             context["done"] = None
             return self.page(request, "report.html", context, status=refusal.status, who=who,
                              raw=raw)
+
+    async def language(self, request: Request) -> Response:
+        """The console's language, saved for this staff member (Indonesian unless chosen)."""
+        form = await request.form(max_files=0, max_fields=10)
+        async with self.db.session() as session:
+            who, raw = await self._who(request, session)
+            if who is None or raw is None:
+                return self._to_signin()
+            if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
+                return self.expired(request, who, raw)
+            chosen = _field(form, "locale")
+            if chosen in ("id", "en"):
+                who.staff.locale = chosen
+                await repo_agencies.save_staff(session=session, staff=who.staff)
+        back = _field(form, "back") or "/console/"
+        return RedirectResponse(back if back.startswith("/console/") else "/console/",
+                                status_code=303)
 
     async def bulk(self, request: Request) -> Response:
         """Kominfo verifies several reports at once and passes them to one agency; a report

@@ -208,3 +208,28 @@ async def _status(box: Container, ticket: str) -> str:
         found = await repo.get_report_by_ticket(session=session, ticket=ticket)
         assert found is not None
         return found.status
+
+
+async def test_a_staff_member_may_read_the_console_in_english(container: Container) -> None:
+    async with console_client(container) as client:
+        await signed_in(container, client, "sari", role="kominfo")
+        page = (await client.get("/console/")).text
+        assert "Kotak masuk" in page and '<html lang="id">' in page
+        moved = await client.post("/console/bahasa", data={
+            "csrf": form_token(page), "locale": "en", "back": "/console/peta"})
+        assert moved.headers["location"] == "/console/peta"
+        page = (await client.get("/console/")).text
+        assert "Inbox" in page and '<html lang="en">' in page
+        away = await client.post("/console/bahasa", data={
+            "csrf": form_token(page), "locale": "en", "back": "https://evil.example/"})
+        assert away.headers["location"] == "/console/"  # never sent off the console
+
+
+async def test_a_form_with_unexpected_files_is_refused_not_crashed(container: Container) -> None:
+    async with console_client(container) as client:
+        await signed_in(container, client, "sari", role="kominfo")
+        token = form_token((await client.get("/console/")).text)
+        answer = await client.post("/console/keluar", data={"csrf": token},
+                                   files={"x": ("x.bin", b"\0" * 100, "application/x")})
+        assert answer.status_code == 400
+        assert (await client.get("/console/")).status_code == 200  # still signed in
