@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flood import FloodGate
 from bot.flows.base import Ctx, Flow, Person
 from bot.flows.router import Router
+from bot.flows.state import Navigation
 from bot.i18n import DEFAULT_LOCALE, _, normalize_locale, use_locale
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply, reply_payload
@@ -261,14 +262,15 @@ class Engine:
                 person=person,
                 flow=who.flow,
                 state=who.state,
+                nav=Navigation.take(who.data),
                 data=who.data,
                 services=services,
             )
             with use_locale(person.locale):
                 await self.router.route(ctx)
                 await self._ask_next(ctx)
-            ctx.flush()
             ctx.remember_options()
+            ctx.flush()
             if ctx.locale_changed:
                 await repo.update_identity(
                     session=session, identity_id=who.identity_id,
@@ -318,7 +320,7 @@ class Engine:
             flow_name, state = ctx.next_flow or ctx.flow, ctx.next_state
             ctx.next_flow = ctx.next_state = None
             if flow_name != ctx.flow:
-                ctx.data.pop("_stack", None)
+                ctx.nav.stack.clear()
             if not hasattr(self.flows[flow_name], f"ask_{state}"):
                 # e.g. "ask again" before any question was asked: the menu is the safe place.
                 flow_name, state = "menu", "main"

@@ -739,25 +739,25 @@ async def click_rows(*, session: AsyncSession, campaign_id: int) -> list[tuple[s
     return [(r[0], int(r[1])) for r in result.all()]
 
 
-async def forward_rows(*, session: AsyncSession,
-                       campaign_id: int) -> list[tuple[str | None, int]]:
-    t = _table(RelayForward)
+async def _relay_rows(session: AsyncSession, model: Any,
+                      campaign_id: int) -> list[tuple[str | None, int]]:
+    """(kelurahan, count) of one campaign's rows of a relay table, by the relay's kelurahan."""
+    t = _table(model)
     result = await _run(session,
         select(T_RELAY.c.kelurahan_code, func.count())
         .select_from(t.join(T_RELAY, T_RELAY.c.id == t.c.relay_id))
         .where(t.c.campaign_id == campaign_id).group_by(T_RELAY.c.kelurahan_code)
     )
     return [(r[0], int(r[1])) for r in result.all()]
+
+
+async def forward_rows(*, session: AsyncSession,
+                       campaign_id: int) -> list[tuple[str | None, int]]:
+    return await _relay_rows(session, RelayForward, campaign_id)
 
 
 async def join_rows(*, session: AsyncSession, campaign_id: int) -> list[tuple[str | None, int]]:
-    t = _table(RelayJoin)
-    result = await _run(session,
-        select(T_RELAY.c.kelurahan_code, func.count())
-        .select_from(t.join(T_RELAY, T_RELAY.c.id == t.c.relay_id))
-        .where(t.c.campaign_id == campaign_id).group_by(T_RELAY.c.kelurahan_code)
-    )
-    return [(r[0], int(r[1])) for r in result.all()]
+    return await _relay_rows(session, RelayJoin, campaign_id)
 
 
 async def sending_rate(*, session: AsyncSession, campaign_id: int) -> tuple[

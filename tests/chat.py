@@ -17,9 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlmodel import select
+
+from bot.app import Container
 from bot.engine import Engine, Outgoing
 from bot.handlers.terminal import TerminalChannel, render
-from bot.i18n import use_locale
+from bot.i18n import _, use_locale
 from bot.messages import Channel, Inbound, Kind, Location, Media
 from bot.outbound import Outbound
 from doubles.telegram_updates import (
@@ -31,6 +34,29 @@ from doubles.telegram_updates import (
     text_update,
     voice_update,
 )
+from factories import png_bytes
+from storage.models import Conversation, Identity, Report
+
+
+async def stored_reports(box: Container) -> list[Report]:
+    """Every report filed so far."""
+    async with box.db.reader() as session:
+        return list((await session.exec(select(Report))).all())
+
+
+async def conversation_of(box: Container, chat: Chat) -> Conversation:
+    """Where the chat's resident stands, as the database keeps it."""
+    async with box.db.reader() as session:
+        identity = (await session.exec(select(Identity).where(
+            Identity.channel == chat.channel, Identity.user_key == chat.user_key))).one()
+        return (await session.exec(select(Conversation).where(
+            Conversation.identity_id == identity.id))).one()
+
+
+def id_(msgid: str, **kwargs: object) -> str:
+    """What a resident reads in Indonesian, the default language."""
+    with use_locale("id"):
+        return _(msgid).format(**kwargs) if kwargs else _(msgid)
 
 
 @dataclass
@@ -105,6 +131,24 @@ class Chat:
         await self.tap("Skip")
         await self.tap("Skip photos")
         await self.tap("Yes, show my name")
+
+    async def file_at_kartini(self, description: str, category: str, address: str, *,
+                              photo_seed: int) -> str:
+        """An English report from start to its ticket: a location shared in Kel. Kartini, an
+        address, one photo, the name shown."""
+        await self.say("/start")
+        await self.tap("Make a report")
+        await self.say(description)
+        await self.tap(category)
+        await self.share_location(*KARTINI)
+        assert "Kel. Kartini, Binjai Kota" in self.text
+        await self.tap("Yes, that's right")
+        await self.say(address)
+        await self.send_photo(png_bytes(seed=photo_seed))
+        await self.tap("Done")
+        await self.tap("Yes, show my name")
+        await self.tap("Send report")
+        return self.ticket()
 
     def option_index(self, label: str) -> int:
         for i, option in enumerate(self.options):

@@ -226,5 +226,11 @@ class TerminalEnv:
 
 @pytest.fixture
 def chat(channel_env: TelegramEnv | TerminalEnv) -> Chat:
-    """A resident's chat on each channel in turn."""
+    """A resident's chat on each channel in turn (in Indonesian, the default language)."""
     return channel_env.chat()
+
+
+@pytest.fixture
+def en_chat(channel_env: TelegramEnv | TerminalEnv) -> Chat:
+    """A resident's chat in English, on each channel in turn."""
+    return channel_env.chat(language_code="en")

@@ -1,4 +1,5 @@
-"""Test data: image bytes, and ready-made report drafts."""
+"""Test data: image bytes, moments in Binjai's time, Binjai's FAQ library, and ready-made
+report drafts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,29 @@ import io
 import os
 import struct
 import zlib
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import content
+from faq.library import FaqLibrary, category_words
+from storage.city import City
+from storage.citypack import load_city_pack
+
+# Binjai's time zone (Western Indonesia Time, UTC+7).
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def wib(month: int, day: int, hour: int = 9, minute: int = 0, *, year: int = 2026) -> datetime:
+    """A moment in Binjai's time, in 2026 unless told."""
+    return datetime(year, month, day, hour, minute, tzinfo=WIB)
+
+
+@cache
+def faq_library() -> FaqLibrary:
+    """The FAQ library of the Binjai content, as the bot loads it (built once)."""
+    city = City(load_city_pack(content.ROOT / "binjai"))
+    return FaqLibrary(content.ROOT / "binjai" / "faq", category_words(city.categories))
 
 
 def png_bytes(width: int = 4, height: int = 3, *, seed: int = 0) -> bytes:

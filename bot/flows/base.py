@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.flows.options import OptionId, resolve_option
+from bot.flows.state import Navigation
 from bot.messages import Inbound, Kind, Option, Reply
 
 if TYPE_CHECKING:
@@ -46,11 +47,16 @@ class Ctx:
     # Typed flow states read from `data` this event, by class (None: dropped); see
     # bot.flows.state.
     states: dict[type[FlowState], Any] = field(default_factory=dict)
+    # The router's bookkeeping (options last offered, the way back), taken out of the stored
+    # `data` by the engine (`Navigation.take`) and written back with the states.
+    nav: Navigation = field(default_factory=Navigation)
 
     def flush(self) -> None:
-        """Write the typed flow states back into `data`, as the conversation stores it."""
+        """Write the typed flow states and the navigation back into `data`, as the conversation
+        stores it."""
         for kind, state in self.states.items():
             kind.write(state, self.data)
+        self.nav.write(self.data)
 
     # -- replies -----------------------------------------------------------------------------
 
@@ -69,17 +75,26 @@ class Ctx:
         """Keep the options just offered, so a typed number or label can be understood next."""
         for reply in reversed(self.replies):
             if reply.options and reply.to is None:
-                self.data["_options"] = [[o.id, o.label] for o in reply.options]
+                self.nav.offer(reply.options)
                 return
 
     def offered(self) -> list[Option]:
-        return [Option(id=i, label=label) for i, label in self.data.get("_options", [])]
+        return self.nav.offered()
 
     # -- input -------------------------------------------------------------------------------
 
     @property
     def text(self) -> str:
         return (self.inbound.text or "").strip()
+
+    def needs_text(self, ask: str) -> bool:
+        """Whether the answer is missing because the message was not typed text; if so the
+        resident is told `ask` and the question is asked again."""
+        if self.inbound.kind == Kind.TEXT and self.text:
+            return False
+        self.say(ask)
+        self.stay()
+        return True
 
     def choice(self) -> str | None:
         """The option the resident picked: a button press, or a typed number or label."""
@@ -100,11 +115,9 @@ class Ctx:
         """Move to a state (of this or another flow); the engine will ask its question."""
         target_flow = flow or self.flow
         if remember and target_flow == self.flow and state != self.state:
-            stack: list[str] = self.data.setdefault("_stack", [])
-            stack.append(self.state)
-            del stack[:-20]
+            self.nav.push(self.state)
         if target_flow != self.flow:
-            self.data.pop("_stack", None)
+            self.nav.stack.clear()
         self.next_flow = target_flow
         self.next_state = state
 
@@ -114,10 +127,9 @@ class Ctx:
         self.next_state = self.state
 
     def back(self) -> bool:
-        stack: list[str] = self.data.get("_stack", [])
-        if not stack:
+        previous = self.nav.pop()
+        if previous is None:
             return False
-        previous = stack.pop()
         self.goto(previous, remember=False)
         return True
 

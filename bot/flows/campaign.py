@@ -182,9 +182,7 @@ class CampaignFlow(Flow):
                 options=[opt_cancel()])
 
     async def on_title(self, ctx: Ctx) -> None:
-        if ctx.inbound.kind != Kind.TEXT or not ctx.text:
-            ctx.say(_("Please type a title."))
-            ctx.stay()
+        if ctx.needs_text(_("Please type a title.")):
             return
         _draft(ctx).title = ctx.text[:200]
         self._onward(ctx)
@@ -194,9 +192,7 @@ class CampaignFlow(Flow):
                   "read it."), options=[opt_back(), opt_cancel()])
 
     async def on_text_id(self, ctx: Ctx) -> None:
-        if ctx.inbound.kind != Kind.TEXT or not ctx.text:
-            ctx.say(_("Please type the announcement."))
-            ctx.stay()
+        if ctx.needs_text(_("Please type the announcement.")):
             return
         _draft(ctx).text_id = ctx.inbound.text or ""
         self._onward(ctx)
@@ -207,9 +203,7 @@ class CampaignFlow(Flow):
 
     async def on_text_en(self, ctx: Ctx) -> None:
         if ctx.choice() != "c:skip":
-            if ctx.inbound.kind != Kind.TEXT or not ctx.text:
-                ctx.say(_("Please type the English text, or tap Skip."))
-                ctx.stay()
+            if ctx.needs_text(_("Please type the English text, or tap Skip.")):
                 return
             _draft(ctx).text_en = ctx.inbound.text or ""
         self._onward(ctx)

@@ -9,7 +9,7 @@ from bot.flows.router import leave_flow
 from bot.flows.state import FlowState
 from bot.i18n import _
 from bot.labels import refusal_text
-from bot.messages import Kind, Option
+from bot.messages import Option
 from reports.actions import ActionError
 from reports.lifecycle import Status, TransitionRefused
 from storage.models import Report
@@ -148,9 +148,7 @@ class RatingFlow(Flow):
         if ctx.choice() == "skip":
             self._thank(ctx)
             return
-        if ctx.inbound.kind != Kind.TEXT or not ctx.text:
-            ctx.say(_("Please type your comment, or tap Skip."))
-            ctx.stay()
+        if ctx.needs_text(_("Please type your comment, or tap Skip.")):
             return
         actions = report_actions(ctx)
         report = await actions.get(self._report_id(ctx))

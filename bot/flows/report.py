@@ -548,9 +548,7 @@ class ReportFlow(SupportStep, Flow):
         if ctx.choice() == "emergency":
             ctx.goto("emergency")
             return
-        if ctx.inbound.kind != Kind.TEXT or not ctx.text:
-            ctx.say(_("Please describe the problem in a text message."))
-            ctx.stay()
+        if ctx.needs_text(_("Please describe the problem in a text message.")):
             return
         text = ctx.text
         if _thin(text, characters=DESCRIPTION_MIN) and _nudge_once(ctx, "description", _(

@@ -118,7 +118,7 @@ class StaffQuestion(FlowState):
     # Where the staff member was ([flow, state]), to go back to after answering in a group.
     back: list[str] | None = None
     # The options offered before the question (id, label), so a typed number keeps its meaning.
-    options: list[list[str]] | None = None
+    options: list[tuple[str, str]] | None = None
     started: Moment | None = None
     # The screen of the agency picker being looked at.
     page: int | None = None
@@ -231,7 +231,7 @@ def _begin(ctx: Ctx, state: str, report: Report, staff: StaffMember) -> None:
     back = previous.back if previous is not None and previous.back else [ctx.flow, ctx.state]
     if ctx.flow == "report":
         ReportDraft.kept(ctx).state = ctx.state
-    options = previous.options if previous is not None else ctx.data.get("_options")
+    options = previous.options if previous is not None else list(ctx.nav.options) or None
     assert report.id is not None
     StaffQuestion.start(
         ctx, report=report.id, ticket=report.ticket, chat=_chat(ctx),
@@ -251,10 +251,7 @@ def _finish(ctx: Ctx) -> None:
         ctx.flow, ctx.state = flow, state
         ctx.next_flow = ctx.next_state = None
         # The private chat's numbered options, so a typed number there still means what it did.
-        if question.options is not None:
-            ctx.data["_options"] = question.options
-        else:
-            ctx.data.pop("_options", None)
+        ctx.nav.options = list(question.options or [])
         return
     ctx.goto("main", "menu")
 

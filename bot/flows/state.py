@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError
 
+from bot.messages import Option
+
 if TYPE_CHECKING:
     from bot.flows.base import Ctx
     from storage.media import StoredMedia
@@ -88,6 +90,65 @@ class FlowState(BaseModel):
     @classmethod
     def _json_keys(cls) -> list[str]:
         return [field.alias or name for name, field in cls.model_fields.items()]
+
+
+# The key of the router's bookkeeping (Navigation) in the conversation's JSON, and the keys
+# versions before it was typed kept its parts in, among the flows' own keys.
+NAV_KEY = "nav"
+_OLD_NAV_KEYS = {"options": "_options", "stack": "_stack"}
+# How many steps back a resident can go within a flow.
+STACK_DEPTH = 20
+
+
+class Navigation(BaseModel):
+    """The router's bookkeeping of a conversation, kept beside the flows' states: the options
+    last offered (so that a typed number or label is understood next) and the states of the
+    current flow to go back to."""
+
+    # Keys this version does not know (written by another version) are kept as they are.
+    model_config = ConfigDict(extra="allow")
+
+    # The options last offered in the resident's own chat, as (id, label).
+    options: list[tuple[str, str]] = []
+    # The states of the current flow that led here, the latest last.
+    stack: list[str] = []
+
+    @classmethod
+    def take(cls, data: dict[str, Any]) -> Navigation:
+        """Read the bookkeeping out of the conversation's JSON `data`, removing its keys there.
+
+        A conversation stored before it was typed has it as the keys "_options" and "_stack";
+        when either is there, it was written after any typed version (which removes them), so
+        those keys are what counts."""
+        stored = data.pop(NAV_KEY, None)
+        old = {name: data.pop(key) or [] for name, key in _OLD_NAV_KEYS.items() if key in data}
+        try:
+            return cls.model_validate(old or stored or {})
+        except ValidationError:
+            # Worse than a fresh list of options is a conversation stuck on every message.
+            logger.warning("the conversation's navigation could not be read; dropped")
+            return cls()
+
+    def write(self, data: dict[str, Any]) -> None:
+        """Put the bookkeeping into the conversation's JSON `data` (nothing when empty)."""
+        values = self.model_dump(mode="json", exclude_defaults=True)
+        if values:
+            data[NAV_KEY] = values
+        else:
+            data.pop(NAV_KEY, None)
+
+    def offer(self, options: list[Option]) -> None:
+        self.options = [(o.id, o.label) for o in options]
+
+    def offered(self) -> list[Option]:
+        return [Option(id=i, label=label) for i, label in self.options]
+
+    def push(self, state: str) -> None:
+        self.stack.append(state)
+        del self.stack[:-STACK_DEPTH]
+
+    def pop(self) -> str | None:
+        return self.stack.pop() if self.stack else None
 
 
 class StoredPhoto(BaseModel):

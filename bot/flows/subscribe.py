@@ -8,7 +8,7 @@ from bot.flows.options import OptionId
 from bot.flows.router import leave_flow
 from bot.flows.state import FlowState
 from bot.i18n import _
-from bot.messages import Kind, Option
+from bot.messages import Option
 from broadcasts import links
 from broadcasts.groups import COMMUNITY, TOPIC, GroupCatalog, kim_key, load_catalog
 from broadcasts.subscribers import SubscriberService
@@ -143,9 +143,7 @@ class SubscribeFlow(Flow):
                   "“Sumber Karya”."), options=[opt_back(), opt_cancel()])
 
     async def on_kelurahan(self, ctx: Ctx) -> None:
-        if ctx.inbound.kind != Kind.TEXT or not ctx.text:
-            ctx.say(_("Please type the name of your kelurahan."))
-            ctx.stay()
+        if ctx.needs_text(_("Please type the name of your kelurahan.")):
             return
         city = ctx.services.city
         matches, confident = city.match_kelurahan(ctx.text)

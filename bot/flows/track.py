@@ -35,9 +35,7 @@ class TrackFlow(Flow):
         if ctx.choice() == "m:mine":
             await ctx.services.flows["mine"].enter(ctx)
             return
-        if ctx.inbound.kind != Kind.TEXT or not ctx.text:
-            ctx.say(_("Please type the ticket number."))
-            ctx.stay()
+        if ctx.needs_text(_("Please type the ticket number.")):
             return
         city = ctx.services.city
         ticket = parse_ticket(ctx.text, city_code=city.code, year=ctx.services.now().year)

@@ -125,6 +125,13 @@ def _bad_request(detail: str) -> ApiError:
     return ApiError(400, f"Bad Request: {detail}")
 
 
+# What an edit that changes nothing is refused with.
+_NOT_MODIFIED_DETAIL = (
+    "message is not modified: specified new message content and reply markup are exactly the "
+    "same as a current content and reply markup of the message"
+)
+
+
 def _too_many_requests(retry_after: int) -> ApiError:
     return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
 
@@ -975,6 +982,32 @@ class TelegramDouble:
             raise _bad_request(too_long)
         return formatted
 
+    def _message_text(self, params: _Params) -> FormattedText:
+        """A message's text (sendMessage, editMessageText): required, up to 4096 characters."""
+        formatted = self._formatted(
+            params,
+            text_field="text",
+            mode_field="parse_mode",
+            entities_field="entities",
+            limit=MAX_TEXT_LENGTH,
+            too_long="message is too long",
+            required=True,
+        )
+        assert formatted is not None
+        return formatted
+
+    def _caption(self, params: _Params) -> FormattedText | None:
+        """A media message's caption, if it has one: up to 1024 characters."""
+        return self._formatted(
+            params,
+            text_field="caption",
+            mode_field="parse_mode",
+            entities_field="caption_entities",
+            limit=MAX_CAPTION_LENGTH,
+            too_long="message caption is too long",
+            required=False,
+        )
+
     def _parse(self, text: str, parse_mode: str | None) -> FormattedText:
         try:
             return parse_formatted_text(
@@ -1144,16 +1177,7 @@ class TelegramDouble:
 
     async def _send_message(self, params: _Params, call: Call) -> Any:
         chat_id = self._chat_id(params)
-        formatted = self._formatted(
-            params,
-            text_field="text",
-            mode_field="parse_mode",
-            entities_field="entities",
-            limit=MAX_TEXT_LENGTH,
-            too_long="message is too long",
-            required=True,
-        )
-        assert formatted is not None
+        formatted = self._message_text(params)
         markup = self._reply_markup(params, inline_only=False)
         self._describe(
             call, chat_id, params, text_field="text", mode_field="parse_mode",
@@ -1168,15 +1192,7 @@ class TelegramDouble:
 
     async def _send_media(self, params: _Params, call: Call, kind: str) -> Any:
         chat_id = self._chat_id(params)
-        formatted = self._formatted(
-            params,
-            text_field="caption",
-            mode_field="parse_mode",
-            entities_field="caption_entities",
-            limit=MAX_CAPTION_LENGTH,
-            too_long="message caption is too long",
-            required=False,
-        )
+        formatted = self._caption(params)
         markup = self._reply_markup(params, inline_only=False)
         stored = self._input_file(params, kind, kind)
         self._describe(
@@ -1212,15 +1228,7 @@ class TelegramDouble:
             if not isinstance(item, dict) or item.get("type") not in ("photo", "document"):
                 raise _bad_request("can't parse InputMedia: unsupported media type")
             item_params = _Params({**params.raw, **item})
-            formatted = self._formatted(
-                item_params,
-                text_field="caption",
-                mode_field="parse_mode",
-                entities_field="caption_entities",
-                limit=MAX_CAPTION_LENGTH,
-                too_long="message caption is too long",
-                required=False,
-            )
+            formatted = self._caption(item_params)
             stored = self._input_file(item_params, "media", item["type"])
             content = self._media_content(stored, item["type"])
             if formatted is not None and formatted.text:
@@ -1240,16 +1248,7 @@ class TelegramDouble:
         return messages
 
     async def _edit_message_text(self, params: _Params, call: Call) -> Any:
-        formatted = self._formatted(
-            params,
-            text_field="text",
-            mode_field="parse_mode",
-            entities_field="entities",
-            limit=MAX_TEXT_LENGTH,
-            too_long="message is too long",
-            required=True,
-        )
-        assert formatted is not None
+        formatted = self._message_text(params)
         markup = self._reply_markup(params, inline_only=True)
         if params.text("inline_message_id"):
             self._describe(
@@ -1273,23 +1272,14 @@ class TelegramDouble:
             and message.get("entities", []) == formatted.entities
             and message.get("reply_markup") == markup
         ):
-            raise _bad_request(
-                "message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message"
-            )
+            raise _bad_request(_NOT_MODIFIED_DETAIL)
         self._check_reachable(chat_id)
         self._check_flood(chat_id)
         message["text"] = formatted.text
         message.pop("entities", None)
         if formatted.entities:
             message["entities"] = formatted.entities
-        # Leaving reply_markup out of an edit removes the keyboard, as on Telegram.
-        message.pop("reply_markup", None)
-        if markup is not None:
-            message["reply_markup"] = copy.deepcopy(markup)
-        message["edit_date"] = int(time.time())
-        self._count_flood(chat_id)
-        return copy.deepcopy(message)
+        return self._edited(chat_id, message, markup)
 
     async def _edit_message_reply_markup(self, params: _Params, call: Call) -> Any:
         markup = self._reply_markup(params, inline_only=True)
@@ -1304,12 +1294,15 @@ class TelegramDouble:
         call.reply_markup = markup
         call.message_id = message["message_id"]
         if message.get("reply_markup") == markup:
-            raise _bad_request(
-                "message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message"
-            )
+            raise _bad_request(_NOT_MODIFIED_DETAIL)
         self._check_reachable(chat_id)
         self._check_flood(chat_id)
+        return self._edited(chat_id, message, markup)
+
+    def _edited(self, chat_id: int, message: dict[str, Any],
+                markup: dict[str, Any] | None) -> dict[str, Any]:
+        """The end of an edit: the new keyboard (leaving reply_markup out of an edit removes the
+        keyboard, as on Telegram), the edit's time; a copy of the message is the answer."""
         message.pop("reply_markup", None)
         if markup is not None:
             message["reply_markup"] = copy.deepcopy(markup)

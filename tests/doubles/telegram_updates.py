@@ -97,6 +97,15 @@ def _update(key: str, payload: dict[str, Any], update_id: int | None) -> dict[st
     return {"update_id": update_id if update_id is not None else next_update_id(), key: payload}
 
 
+def _message_update(key: str, chat_id: int, update_id: int | None, user_id: int | None,
+                    language_code: str | None, first_name: str, message_id: int | None, *,
+                    date: int | None = None, **content: Any) -> dict[str, Any]:
+    """An update (``key``: "message" or "edited_message") carrying one message a user sent."""
+    message = _message(chat_id, user_id=user_id, language_code=language_code,
+                       first_name=first_name, message_id=message_id, date=date, **content)
+    return _update(key, message, update_id)
+
+
 def _command_entities(text: str) -> list[dict[str, Any]]:
     # Telegram marks a leading /command so CommandHandler-style routing can find it.
     if not text.startswith("/"):
@@ -121,16 +130,8 @@ def text_update(
     entities = _command_entities(text)
     if entities:
         content["entities"] = entities
-    message = _message(
-        chat_id,
-        user_id=user_id,
-        language_code=language_code,
-        first_name=first_name,
-        message_id=message_id,
-        date=date,
-        **content,
-    )
-    return _update("message", message, update_id)
+    return _message_update("message", chat_id, update_id, user_id, language_code,
+                           first_name, message_id, date=date, **content)
 
 
 def edited_text_update(
@@ -150,16 +151,8 @@ def edited_text_update(
     entities = _command_entities(text)
     if entities:
         content["entities"] = entities
-    message = _message(
-        chat_id,
-        user_id=user_id,
-        language_code=language_code,
-        first_name=first_name,
-        message_id=message_id,
-        date=sent,
-        **content,
-    )
-    return _update("edited_message", message, update_id)
+    return _message_update("edited_message", chat_id, update_id, user_id, language_code,
+                           first_name, message_id, date=sent, **content)
 
 
 def group_text_update(
@@ -187,17 +180,8 @@ def group_text_update(
         entities = _command_entities(text)
         if entities:
             content["entities"] = entities
-    message = _message(
-        chat_id,
-        user_id=user_id,
-        language_code=language_code,
-        first_name=first_name,
-        message_id=message_id,
-        date=date,
-        text=text,
-        **content,
-    )
-    return _update("message", message, update_id)
+    return _message_update("message", chat_id, update_id, user_id, language_code,
+                           first_name, message_id, date=date, text=text, **content)
 
 
 def callback_update(
@@ -271,16 +255,8 @@ def photo_update(
     content: dict[str, Any] = {"photo": sizes}
     if caption is not None:
         content["caption"] = caption
-    message = _message(
-        chat_id,
-        user_id=user_id,
-        language_code=language_code,
-        first_name=first_name,
-        message_id=message_id,
-        date=None,
-        **content,
-    )
-    return _update("message", message, update_id)
+    return _message_update("message", chat_id, update_id, user_id, language_code,
+                           first_name, message_id, **content)
 
 
 def document_update(
@@ -309,16 +285,8 @@ def document_update(
     }
     if caption is not None:
         content["caption"] = caption
-    message = _message(
-        chat_id,
-        user_id=user_id,
-        language_code=language_code,
-        first_name=first_name,
-        message_id=message_id,
-        date=None,
-        **content,
-    )
-    return _update("message", message, update_id)
+    return _message_update("message", chat_id, update_id, user_id, language_code,
+                           first_name, message_id, **content)
 
 
 def location_update(
@@ -337,16 +305,8 @@ def location_update(
     location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
     if horizontal_accuracy is not None:
         location["horizontal_accuracy"] = horizontal_accuracy
-    message = _message(
-        chat_id,
-        user_id=user_id,
-        language_code=language_code,
-        first_name=first_name,
-        message_id=message_id,
-        date=None,
-        location=location,
-    )
-    return _update("message", message, update_id)
+    return _message_update("message", chat_id, update_id, user_id, language_code,
+                           first_name, message_id, location=location)
 
 
 def sticker_update(
@@ -372,16 +332,8 @@ def sticker_update(
         "emoji": emoji,
         "file_size": 24_000,
     }
-    message = _message(
-        chat_id,
-        user_id=user_id,
-        language_code=language_code,
-        first_name=first_name,
-        message_id=message_id,
-        date=None,
-        sticker=sticker,
-    )
-    return _update("message", message, update_id)
+    return _message_update("message", chat_id, update_id, user_id, language_code,
+                           first_name, message_id, sticker=sticker)
 
 
 def voice_update(
@@ -405,16 +357,8 @@ def voice_update(
         "mime_type": mime_type,
         "file_size": file_size,
     }
-    message = _message(
-        chat_id,
-        user_id=user_id,
-        language_code=language_code,
-        first_name=first_name,
-        message_id=message_id,
-        date=None,
-        voice=voice,
-    )
-    return _update("message", message, update_id)
+    return _message_update("message", chat_id, update_id, user_id, language_code,
+                           first_name, message_id, voice=voice)
 
 
 def contact_update(
@@ -438,13 +382,5 @@ def contact_update(
     }
     if last_name is not None:
         contact["last_name"] = last_name
-    message = _message(
-        chat_id,
-        user_id=user_id,
-        language_code=language_code,
-        first_name=first_name,
-        message_id=message_id,
-        date=None,
-        contact=contact,
-    )
-    return _update("message", message, update_id)
+    return _message_update("message", chat_id, update_id, user_id, language_code,
+                           first_name, message_id, contact=contact)

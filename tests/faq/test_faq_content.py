@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import re
 import shutil
-from functools import cache
 from pathlib import Path
 
 import pytest
 
 import content
 from bot.flows.faq import PAGE_CHARS, article_pages
+from factories import faq_library
 from faq.content import FaqContentError, load_faq, plain
 from faq.intent import Intent
-from faq.library import FaqLibrary, category_words
-from storage.city import City
-from storage.citypack import load_city_pack
 
 FAQ = content.ROOT / "binjai" / "faq"
 # Numbers an article may give: national emergency numbers and PLN's call centre.
@@ -95,12 +92,6 @@ def test_paying_pbb_online_is_a_numbered_list_of_steps() -> None:
         assert "NOP" in section and "SPPT" in section
 
 
-@cache
-def library() -> FaqLibrary:
-    city = City(load_city_pack(content.ROOT / "binjai"))
-    return FaqLibrary(FAQ, category_words(city.categories))
-
-
 @pytest.mark.parametrize(("text", "slug", "says"), [
     # Lost documents: where to go and what to bring.
     ("ktp sy hilang gmn", "adminduk",
@@ -132,9 +123,9 @@ def library() -> FaqLibrary:
 ])
 def test_common_questions_open_an_article_that_says_where_to_go(
         text: str, slug: str, says: list[str]) -> None:
-    found = library().understand(text)
+    found = faq_library().understand(text)
     assert (found.intent, found.label) == (Intent.QUESTION, slug), found
-    body = library().content.articles[slug].text("id").body
+    body = faq_library().content.articles[slug].text("id").body
     for fact in says:
         assert re.search(fact, body), f"{slug}: {fact}"
 

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
 
-import content
+from factories import faq_library
 from faq.intent import Intent
-from faq.library import FaqLibrary, category_words
 from faq.text import stem, terms, words
-from storage.city import City
-from storage.citypack import load_city_pack
 
-CONTENT = content.ROOT / "binjai"
 LABELLED = Path(__file__).resolve().parent / "data" / "faq_labelled.yaml"
 
 TOP1_MIN = 0.85
 TOP3_MIN = 0.95
 COMPLAINT_PRECISION_MIN = 0.90
-
-
-@cache
-def library() -> FaqLibrary:
-    city = City(load_city_pack(CONTENT))
-    return FaqLibrary(CONTENT / "faq", category_words(city.categories))
 
 
 def labelled(split: str) -> list[dict[str, str]]:
@@ -49,7 +38,7 @@ def score(split: str) -> Scores:
     top1 = top3 = predicted_complaints = right_complaints = 0
     misses = []
     for item in items:
-        found = library().understand(item["text"])
+        found = faq_library().understand(item["text"])
         expected = item["expect"]
         top1 += found.label == expected
         top3 += expected in found.ranked(3)
@@ -70,7 +59,7 @@ def test_labelled_set_is_large_realistic_and_split() -> None:
     assert len(labelled("check")) >= 0.35 * len(items)
     texts = [i["text"].lower() for i in items]
     assert len(set(texts)) == len(texts), "a message appears twice"
-    articles = set(library().content.articles)
+    articles = set(faq_library().content.articles)
     for item in items:
         expected = item["expect"]
         assert (expected in articles or expected.startswith("complaint:")
@@ -107,7 +96,7 @@ def test_top1_on_the_whole_labelled_set_stays_at_95_percent() -> None:
     ("transbinjey jam brp", "transbinjai"),  # a typo
 ])
 def test_questions_find_their_article(text: str, slug: str) -> None:
-    found = library().understand(text)
+    found = faq_library().understand(text)
     assert found.intent == Intent.QUESTION
     assert found.hits[0].slug == slug
 
@@ -120,13 +109,13 @@ def test_questions_find_their_article(text: str, slug: str) -> None:
     ("sampha numpuk udah 3 hari", "sampah"),  # a typo
 ])
 def test_complaints_name_their_category(text: str, category: str) -> None:
-    found = library().understand(text)
+    found = faq_library().understand(text)
     assert (found.intent, found.category) == (Intent.COMPLAINT, category)
 
 
 def test_a_question_about_a_topic_is_not_taken_for_a_complaint() -> None:
-    assert library().understand("cara buat ktp gmn").label == "adminduk"
-    assert library().understand("ktp sy udah 6 bulan belum jadi").label == "complaint:adminduk"
+    assert faq_library().understand("cara buat ktp gmn").label == "adminduk"
+    assert faq_library().understand("ktp sy udah 6 bulan belum jadi").label == "complaint:adminduk"
 
 
 @pytest.mark.parametrize(("text", "intent"), [
@@ -139,7 +128,7 @@ def test_a_question_about_a_topic_is_not_taken_for_a_complaint() -> None:
     ("harga cabai hari ini berapa", Intent.UNKNOWN),
 ])
 def test_small_talk_and_the_rest(text: str, intent: Intent) -> None:
-    assert library().understand(text).intent == intent
+    assert faq_library().understand(text).intent == intent
 
 
 def test_slang_and_informal_words_are_read_as_standard_indonesian() -> None:
@@ -154,7 +143,7 @@ def test_slang_and_informal_words_are_read_as_standard_indonesian() -> None:
 
 
 def test_synonyms_and_typos_reach_the_same_article() -> None:
-    index = library().snapshot.index
+    index = faq_library().snapshot.index
     assert index.correct("perizinann") == "perizinan"
     assert index.correct("pasar") == "pasar"  # a real word is never "corrected"
     assert "=pbb" in index.query("pajak bumi").terms

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-
 from agencies_kit import HERE, KARTINI, actions, file_report, set_status, staff, worded
 from bot.app import Container
-from chat import Chat
+from chat import Chat, stored_reports
 from reports.duplicates import find_similar, text_similarity
 from storage import repo_agencies
-from storage.models import Report
-
-
-async def reports(box: Container) -> list[Report]:
-    async with box.db.reader() as session:
-        return list((await session.exec(select(Report))).all())
 
 
 async def describe(chat: Chat, description: str, *, near: tuple[float, float] | None = None,
@@ -52,7 +44,7 @@ async def test_a_report_within_100_metres_is_offered_and_supported(channel_env: 
     await chat.tap(f"Support {first.ticket}")
     assert f"You now support report {first.ticket}" in chat.text
     assert "1 resident supports it" in chat.text
-    assert [r.ticket for r in await reports(box)] == [first.ticket]  # nothing new filed
+    assert [r.ticket for r in await stored_reports(box)] == [first.ticket]  # nothing new filed
 
     # The agency sees how many residents are affected, and so does anyone checking the ticket.
     await staff(box, "petugas-putr", role="officer", agency="putr")
@@ -82,7 +74,7 @@ async def test_same_kelurahan_and_a_similar_description_is_offered_and_can_be_de
     await chat.tap("Skip photos")
     await chat.tap("Yes, show my name")
     await chat.tap("Send report")
-    assert len(await reports(box)) == 2
+    assert len(await stored_reports(box)) == 2
 
 
 async def test_a_different_problem_is_not_offered(channel_env: Any) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -21,15 +20,11 @@ from agencies_kit import (
 from bot.app import Container, build_container
 from bot.settings import Settings
 from conftest import Clock
+from factories import wib
 from storage import repo_agencies
 from storage.models.agency import ReminderSent
 
-WIB = ZoneInfo("Asia/Jakarta")
 GROUP = "-1002000000002"
-
-
-def wib(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=WIB)
 
 
 async def _setup(box: Container, *, at: datetime, clock: Clock) -> int:

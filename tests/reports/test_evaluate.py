@@ -9,7 +9,6 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from agencies_kit import KARTINI, TANGSI, actions, file_report
 from bot.app import Container
@@ -17,17 +16,13 @@ from bot.cli.evaluation_page import render_evaluation
 from bot.settings import Settings
 from cli_kit import acli
 from conftest import Clock
+from factories import WIB, wib
 from reports.evaluation import evaluate, to_csv
 from storage import repo_agencies
 from storage.models import Report
 
-WIB = ZoneInfo("Asia/Jakarta")
 PAHLAWAN = "12.75.01.1001"
 AS_OF = datetime(2026, 12, 14, 12, 0, tzinfo=WIB)  # the meeting: Monday noon
-
-
-def wib(month: int, day: int, hour: int) -> datetime:
-    return datetime(2026, month, day, hour, tzinfo=WIB)
 
 
 class Week:

@@ -48,6 +48,17 @@ async def _supported_report(box: Container) -> int:
     return report.id or 0
 
 
+async def _assigned_to_andi(box: Container) -> int:
+    """The supported report, passed to PUTR, where Andi (on Telegram) is an officer."""
+    report_id = await _supported_report(box)
+    await staff(box, "5550001", role="officer", agency="putr", name="Andi", channel="telegram")
+    async with box.db.session() as session:
+        report = await repo_agencies.get_report(session=session, report_id=report_id)
+        assert report is not None
+        await actions(box, session).assign(report, "putr", actor_id=None, verifying=True)
+    return report_id
+
+
 async def test_a_move_from_the_command_line_reaches_reporter_and_supporters_via_the_outbox(
     container: Container, settings: Settings, clock: Clock
 ) -> None:
@@ -116,12 +127,7 @@ async def test_staff_acting_in_chat_tell_the_resident_at_once(
     container: Container, clock: Clock
 ) -> None:
     box = container
-    report_id = await _supported_report(box)
-    await staff(box, "5550001", role="officer", agency="putr", name="Andi", channel="telegram")
-    async with box.db.session() as session:
-        report = await repo_agencies.get_report(session=session, report_id=report_id)
-        assert report is not None
-        await actions(box, session).assign(report, "putr", actor_id=None, verifying=True)
+    report_id = await _assigned_to_andi(box)
 
     out = await press(box, "5550001", f"st:prog:{report_id}", channel="telegram", group=GROUP)
     by_target = {o.to: o for o in out}
@@ -138,12 +144,7 @@ async def test_resolution_reaches_the_reporter_with_the_photo_and_the_question(
     container: Container, clock: Clock
 ) -> None:
     box = container
-    report_id = await _supported_report(box)
-    await staff(box, "5550001", role="officer", agency="putr", name="Andi", channel="telegram")
-    async with box.db.session() as session:
-        report = await repo_agencies.get_report(session=session, report_id=report_id)
-        assert report is not None
-        await actions(box, session).assign(report, "putr", actor_id=None, verifying=True)
+    report_id = await _assigned_to_andi(box)
 
     out = await press(box, "5550001", f"st:res:{report_id}", channel="telegram", group=GROUP)
     assert "Andi, reply to this message" in out[0].reply.text and out[0].to == GROUP

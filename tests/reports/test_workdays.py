@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from factories import WIB, wib
 from reports.workdays import WorkCalendar
 
-WIB = ZoneInfo("Asia/Jakarta")
 cal = WorkCalendar(WIB)
-
-
-def wib(y: int, m: int, d: int, h: int = 9) -> datetime:
-    return datetime(y, m, d, h, tzinfo=WIB)
 
 
 @pytest.mark.parametrize(
     ("start", "days", "due"),
     [
-        (wib(2026, 12, 7), 3, date(2026, 12, 10)),  # Monday + 3 → Thursday
-        (wib(2026, 12, 4), 3, date(2026, 12, 9)),  # Friday: the weekend does not count
-        (wib(2026, 12, 5), 3, date(2026, 12, 9)),  # filed on Saturday: counts from Monday
-        (wib(2026, 12, 7), 5, date(2026, 12, 14)),  # a full week, over the weekend
-        (wib(2026, 12, 22), 5, date(2026, 12, 30)),  # Christmas (Friday 25th) skipped
-        (wib(2027, 3, 5), 3, date(2027, 3, 15)),  # Nyepi (8th) and Idul Fitri (10th-11th)
-        (wib(2026, 12, 31, 23), 1, date(2027, 1, 4)),  # New Year's Day, then a weekend
+        (wib(12, 7), 3, date(2026, 12, 10)),  # Monday + 3 → Thursday
+        (wib(12, 4), 3, date(2026, 12, 9)),  # Friday: the weekend does not count
+        (wib(12, 5), 3, date(2026, 12, 9)),  # filed on Saturday: counts from Monday
+        (wib(12, 7), 5, date(2026, 12, 14)),  # a full week, over the weekend
+        (wib(12, 22), 5, date(2026, 12, 30)),  # Christmas (Friday 25th) skipped
+        (wib(3, 5, year=2027), 3, date(2027, 3, 15)),  # Nyepi (8th) and Idul Fitri (10th-11th)
+        (wib(12, 31, 23), 1, date(2027, 1, 4)),  # New Year's Day, then a weekend
     ],
 )
 def test_due_day_skips_weekends_and_holidays(start: datetime, days: int, due: date) -> None:
@@ -40,7 +35,7 @@ def test_filing_late_in_the_evening_counts_in_city_time() -> None:
 
 
 def test_deadline_passes_at_midnight_after_the_last_day() -> None:
-    deadline = cal.deadline(wib(2026, 12, 7), 3)
+    deadline = cal.deadline(wib(12, 7), 3)
     assert deadline == datetime(2026, 12, 11, 0, 0, tzinfo=WIB)
     assert deadline.astimezone(UTC) == datetime(2026, 12, 10, 17, 0, tzinfo=UTC)
 
@@ -55,11 +50,11 @@ def test_holidays_and_weekends_are_not_working_days() -> None:
 @pytest.mark.parametrize(
     ("now", "left"),
     [
-        (wib(2026, 12, 7), 3),
-        (wib(2026, 12, 10, 16), 0),  # the last day
-        (wib(2026, 12, 11), -1),
-        (wib(2026, 12, 12), -1),  # Saturday adds nothing
-        (wib(2026, 12, 14), -2),
+        (wib(12, 7), 3),
+        (wib(12, 10, 16), 0),  # the last day
+        (wib(12, 11), -1),
+        (wib(12, 12), -1),  # Saturday adds nothing
+        (wib(12, 14), -2),
     ],
 )
 def test_working_days_left_counts_down_and_then_overdue(now: datetime, left: int) -> None:

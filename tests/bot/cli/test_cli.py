@@ -9,24 +9,12 @@ from bot.app import Container
 from bot.settings import Settings
 from chat import KARTINI, TerminalChat
 from cli_kit import acli, cli
-from factories import png_bytes
 
 
 async def file_report(box: Container) -> str:
     chat = TerminalChat(box.engine, locale="en")
-    await chat.say("/start")
-    await chat.tap("Make a report")
-    await chat.say("Lampu jalan mati sejak tiga hari")
-    await chat.tap("Street light out")
-    await chat.share_location(*KARTINI)
-    assert "Kel. Kartini, Binjai Kota" in chat.text
-    await chat.tap("Yes, that's right")
-    await chat.say("depan Masjid Raya")
-    await chat.send_photo(png_bytes(seed=5))
-    await chat.tap("Done")
-    await chat.tap("Yes, show my name")
-    await chat.tap("Send report")
-    return chat.ticket()
+    return await chat.file_at_kartini("Lampu jalan mati sejak tiga hari", "Street light out",
+                                      "depan Masjid Raya", photo_seed=5)
 
 
 async def test_report_show_json_has_the_contract_fields(

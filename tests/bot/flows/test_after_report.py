@@ -16,11 +16,6 @@ from storage import repo
 from storage.models.agency import Rating
 
 
-@pytest.fixture
-def id_chat(channel_env: Any) -> Chat:
-    return channel_env.chat(language_code="id")  # type: ignore[no-any-return]
-
-
 async def _file(chat: Chat) -> str:
     await chat.say("/start")
     await chat.say("1")  # Buat laporan, typed
@@ -46,14 +41,14 @@ async def _assign_and_resolve(env: Any, ticket: str, *, resolve: bool = True) ->
 
 
 async def test_the_status_shows_history_in_wib_and_who_acts_next(
-        channel_env: Any, id_chat: Chat, clock: Any) -> None:
-    ticket = await _file(id_chat)
+        channel_env: Any, chat: Chat, clock: Any) -> None:
+    ticket = await _file(chat)
     clock.advance(hours=5, minutes=5)  # 14.05 WIB
     await _assign_and_resolve(channel_env, ticket, resolve=False)
-    await id_chat.say("menu")
-    await id_chat.say("2")  # Cek status laporan
-    await id_chat.say(ticket)
-    text = id_chat.text
+    await chat.say("menu")
+    await chat.say("2")  # Cek status laporan
+    await chat.say(ticket)
+    text = chat.text
     assert "Senin, 7 Des 2026 09.00 WIB" in text and "Senin, 7 Des 2026 14.05 WIB" in text
     assert "UTC" not in text and ":00:00" not in text
     # Assigned on Monday: the agency has five working days, to Monday the 14th.
@@ -62,61 +57,61 @@ async def test_the_status_shows_history_in_wib_and_who_acts_next(
 
 
 async def test_typing_belum_after_a_resolution_reopens_the_report(
-        channel_env: Any, id_chat: Chat) -> None:
-    ticket = await _file(id_chat)
+        channel_env: Any, chat: Chat) -> None:
+    ticket = await _file(chat)
     report_id = await _assign_and_resolve(channel_env, ticket)
-    await id_chat.say("masih rusak")
-    assert f"Laporan {ticket} telah dibuka kembali" in id_chat.text
+    await chat.say("masih rusak")
+    assert f"Laporan {ticket} telah dibuka kembali" in chat.text
     assert (await reload(channel_env.box, report_id)).status == "reopened"
-    await id_chat.say("4")  # four stars, typed
-    await id_chat.say("Tolong ditambal yang benar")
-    assert "Terima kasih atas penilaian" in id_chat.text
+    await chat.say("4")  # four stars, typed
+    await chat.say("Tolong ditambal yang benar")
+    assert "Terima kasih atas penilaian" in chat.text
     async with channel_env.box.db.reader() as session:
         rating, = (await session.exec(select(Rating))).all()
     assert (rating.fixed, rating.stars, rating.comment) == (False, 4, "Tolong ditambal yang benar")
 
 
 async def test_the_status_of_a_resolved_report_offers_not_resolved_yet(
-        channel_env: Any, id_chat: Chat) -> None:
-    ticket = await _file(id_chat)
+        channel_env: Any, chat: Chat) -> None:
+    ticket = await _file(chat)
     report_id = await _assign_and_resolve(channel_env, ticket)
-    await id_chat.say("menu")
-    await id_chat.say("2")
-    await id_chat.say(ticket)
-    assert any("Belum teratasi" in o for o in id_chat.options)
-    await id_chat.tap("Belum teratasi")
+    await chat.say("menu")
+    await chat.say("2")
+    await chat.say(ticket)
+    assert any("Belum teratasi" in o for o in chat.options)
+    await chat.tap("Belum teratasi")
     assert (await reload(channel_env.box, report_id)).status == "reopened"
 
 
 async def test_belum_with_nothing_resolved_is_not_a_verdict(
-        channel_env: Any, id_chat: Chat) -> None:
-    ticket = await _file(id_chat)
+        channel_env: Any, chat: Chat) -> None:
+    ticket = await _file(chat)
     report_id = await _assign_and_resolve(channel_env, ticket, resolve=False)
-    await id_chat.say("belum")
+    await chat.say("belum")
     assert (await reload(channel_env.box, report_id)).status == "assigned"
-    assert "dibuka kembali" not in id_chat.text
+    assert "dibuka kembali" not in chat.text
 
 
 async def test_one_form_of_address_and_channel_words_through_a_whole_report(
-        channel_env: Any, id_chat: Chat) -> None:
+        channel_env: Any, chat: Chat) -> None:
     seen: list[str] = []
     for line in ["/start", "1", "Lampu jalan mati sudah seminggu di depan masjid", "1",
                  "Tangsi", "lewati", "lewati", "1", "1", "menu", "2"]:
-        await id_chat.say(line)
-        seen.append(id_chat.text)
+        await chat.say(line)
+        seen.append(chat.text)
     everything = "\n".join(seen)
     assert "Bapak/Ibu" in everything and not re.search(r"\bAnda\b", everything)
     assert not re.search(r"\bketuk\b", everything, re.IGNORECASE)
     assert everything.count("Selamat datang") == 1  # one greeting
-    if id_chat.channel == "whatsapp":
+    if chat.channel == "whatsapp":
         assert "Balas dengan angka" in everything
 
 
 @pytest.mark.parametrize(("typed", "status"), [("ya", "closed"), ("gak", "reopened")])
 async def test_a_plain_yes_or_no_answers_is_it_fixed(
-        channel_env: Any, id_chat: Chat, typed: str, status: str) -> None:
-    ticket = await _file(id_chat)
+        channel_env: Any, chat: Chat, typed: str, status: str) -> None:
+    ticket = await _file(chat)
     report_id = await _assign_and_resolve(channel_env, ticket)
-    await id_chat.say(typed)
-    assert ticket in id_chat.text
+    await chat.say(typed)
+    assert ticket in chat.text
     assert (await reload(channel_env.box, report_id)).status == status

@@ -14,20 +14,14 @@ from bot.engine import Outgoing
 from bot.faq_answers import deliver_answers
 from bot.handlers.terminal import render
 from bot.i18n import use_locale
-from chat import Chat, TerminalChat
+from chat import Chat, TerminalChat, conversation_of
 from conftest import Clock
 from storage import repo_agencies
-from storage.models import Conversation, Identity
 from storage.models.agency import StaffMember
 from storage.models.faq import FaqFeedback, FaqQuestion
 
 # Everything the WhatsApp adapter draws must fit one 1600-character body.
 WHATSAPP_BODY = 1600
-
-
-@pytest.fixture
-def en_chat(channel_env: Any) -> Chat:
-    return channel_env.chat(language_code="en")
 
 
 async def rows(env: Any, model: Any) -> list[Any]:
@@ -59,14 +53,6 @@ async def make_kominfo_staff(env: Any, chat: Chat, name: str = "Rina") -> None:
     async with env.box.db.session() as session:
         await repo_agencies.save_staff(session=session, staff=StaffMember(
             channel=chat.channel, user_key=chat.user_key, role="kominfo", name=name))
-
-
-async def conversation_of(env: Any, chat: Chat) -> Conversation:
-    async with env.box.db.reader() as session:
-        identity = (await session.exec(select(Identity).where(
-            Identity.channel == chat.channel, Identity.user_key == chat.user_key))).one()
-        return (await session.exec(select(Conversation).where(
-            Conversation.identity_id == identity.id))).one()
 
 
 async def test_resident_browses_topics_reads_pages_and_rates_the_article(
@@ -113,7 +99,7 @@ async def test_a_complaint_starts_a_report_in_its_category(
     assert "a problem to report: Street light out" in chat.text
     await chat.tap("Make a report: Street light out")
     assert "Where is the problem" in chat.text
-    conversation = await conversation_of(channel_env, chat)
+    conversation = await conversation_of(channel_env.box, chat)
     assert (conversation.flow, conversation.state) == ("report", "place")
     assert conversation.data["draft"]["category"] == "pju"
     # The resident's own words are the report's description: not asked again.
@@ -302,7 +288,7 @@ async def test_a_typed_yes_accepts_what_the_bot_offered(channel_env: Any, chat: 
     await chat.say("/start")
     await chat.say("sampah numpuk udah 3 hari")
     await chat.say("ya")
-    conversation = await conversation_of(channel_env, chat)
+    conversation = await conversation_of(channel_env.box, chat)
     assert (conversation.flow, conversation.state) == ("report", "place")
     assert conversation.data["draft"]["category"] == "sampah"
     await chat.say("menu")

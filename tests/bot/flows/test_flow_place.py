@@ -7,23 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-from sqlmodel import select
-
-from chat import KARTINI, Chat
-from storage.models import Report
+from chat import KARTINI, Chat, stored_reports
 
 PACK = Path(__file__).resolve().parents[3] / "content" / "binjai"
-
-
-@pytest.fixture
-def en_chat(channel_env: Any) -> Chat:
-    return channel_env.chat(language_code="en")  # type: ignore[no-any-return]
-
-
-async def _reports(env: Any) -> list[Report]:
-    async with env.box.db.reader() as session:
-        return list((await session.exec(select(Report))).all())
 
 
 async def _to_place(chat: Chat) -> None:
@@ -48,7 +34,7 @@ async def test_a_shared_location_names_the_kelurahan_in_one_tap(
     await en_chat.say("ok")  # typed instead of tapped
     assert "landmark" in en_chat.text
     await _finish(en_chat)
-    [report] = await _reports(channel_env)
+    [report] = await stored_reports(channel_env.box)
     assert report.kelurahan_code == "12.75.02.1004" and report.kecamatan_code == "12.75.02"
     assert (report.latitude, report.longitude) == KARTINI
 
@@ -62,7 +48,7 @@ async def test_no_leads_to_the_kecamatan_and_keeps_the_pin(
     await en_chat.tap("Binjai Kota")
     await en_chat.tap("Tangsi")  # the resident knows better than an approximate boundary
     await _finish(en_chat)
-    [report] = await _reports(channel_env)
+    [report] = await stored_reports(channel_env.box)
     assert report.kelurahan_code == "12.75.02.1005"
     assert (report.latitude, report.longitude) == KARTINI
 
@@ -82,7 +68,7 @@ async def test_at_the_city_edge_the_resident_is_asked_and_farther_out_refused(
     assert "at the edge of Kota Binjai, near Kel." in en_chat.text
     await en_chat.tap("Yes, that's right")
     await _finish(en_chat)
-    [report] = await _reports(channel_env)
+    [report] = await stored_reports(channel_env.box)
     assert report.kelurahan_code is not None and report.latitude is not None
 
 
@@ -95,7 +81,7 @@ async def test_a_typed_place_replaces_the_pin_and_going_back_clears_it(
     await en_chat.say("Tangsi")
     assert "landmark" in en_chat.text
     await _finish(en_chat)
-    [report] = await _reports(channel_env)
+    [report] = await stored_reports(channel_env.box)
     assert report.kelurahan_code == "12.75.02.1005"
     assert report.latitude is None and report.longitude is None
 
@@ -103,5 +89,5 @@ async def test_a_typed_place_replaces_the_pin_and_going_back_clears_it(
     await en_chat.share_location(*KARTINI)
     await en_chat.say("Tangsi")  # typed at the confirmation: the typed place wins
     await _finish(en_chat)
-    second = (await _reports(channel_env))[-1]
+    second = (await stored_reports(channel_env.box))[-1]
     assert second.kelurahan_code == "12.75.02.1005" and second.latitude is None

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
 
-from chat import KARTINI, Chat
+from chat import KARTINI, Chat, conversation_of, stored_reports
 from conftest import Clock
 from factories import png_bytes, same_picture
-from storage.models import Conversation, Identity, Report, ReportPhoto
+from storage.models import Conversation, Identity, ReportPhoto
 
 
 async def start_report(chat: Chat) -> None:
@@ -18,16 +19,6 @@ async def start_report(chat: Chat) -> None:
     assert "e-Masyarakat" in chat.text
     await chat.tap("Make a report")
     assert "Describe the problem" in chat.text
-
-
-async def reports(env: object) -> list[Report]:
-    async with env.box.db.reader() as session:  # type: ignore[attr-defined]
-        return list((await session.exec(select(Report))).all())
-
-
-@pytest.fixture
-def en_chat(channel_env: object) -> Chat:
-    return channel_env.chat(language_code="en")  # type: ignore[attr-defined]
 
 
 async def test_resident_files_report_with_location_and_photo(
@@ -60,7 +51,7 @@ async def test_resident_files_report_with_location_and_photo(
     assert "Dinas Perumahan dan Kawasan Permukiman" in chat.text
     assert "3 working days" in chat.text
 
-    [report] = await reports(channel_env)
+    [report] = await stored_reports(channel_env.box)  # type: ignore[attr-defined]
     assert report.ticket == ticket
     assert report.status == "submitted"
     assert report.category_key == "pju" and report.agency_key == "perkim"
@@ -152,7 +143,7 @@ async def test_wrong_media_is_refused_politely_and_nothing_is_lost(
     await chat.tap("Yes, show my name")
     assert "Photos: 1" in chat.text
     await chat.tap("Send report")
-    assert len(await reports(channel_env)) == 1
+    assert len(await stored_reports(channel_env.box)) == 1  # type: ignore[attr-defined]
 
 
 async def test_three_photos_at_most(en_chat: Chat) -> None:
@@ -175,7 +166,7 @@ async def test_cancel_discards_and_back_steps_back(channel_env: object, en_chat:
     assert "will be deleted. Are you sure?" in chat.text
     await chat.tap("Yes, delete it")
     assert "Cancelled" in chat.text and "What would you like to do?" in chat.text
-    assert await reports(channel_env) == []
+    assert await stored_reports(channel_env.box) == []  # type: ignore[attr-defined]
     await chat.tap("Make a report")
     assert "unfinished" not in chat.text
 
@@ -276,6 +267,20 @@ async def test_indonesian_is_the_default(channel_env: object) -> None:
     assert "Buat laporan" in " ".join(chat.options)
 
 
+async def _store_as_before(env: object, chat: Chat, data: dict[str, Any], *,
+                           flow: str | None = None, state: str | None = None) -> None:
+    """Put the chat's conversation in the database as an earlier version stored it."""
+    async with env.box.db.session() as session:  # type: ignore[attr-defined]
+        identity = (await session.exec(select(Identity).where(
+            Identity.channel == chat.channel, Identity.user_key == chat.user_key))).one()
+        conversation = (await session.exec(select(Conversation).where(
+            Conversation.identity_id == identity.id))).one()
+        conversation.data = data
+        conversation.flow = flow or conversation.flow
+        conversation.state = state or conversation.state
+        session.add(conversation)
+
+
 async def test_a_draft_saved_before_typed_state_is_continued_and_sent(
     channel_env: object, en_chat: Chat, clock: Clock
 ) -> None:
@@ -288,13 +293,8 @@ async def test_a_draft_saved_before_typed_state_is_continued_and_sent(
         "description": "Jalan berlubang besar di depan sekolah, sudah dua minggu",
         "state": "identity",
     }
-    async with channel_env.box.db.session() as session:  # type: ignore[attr-defined]
-        identity = (await session.exec(select(Identity).where(
-            Identity.user_key == chat.user_key))).one()
-        conversation = (await session.exec(select(Conversation).where(
-            Conversation.identity_id == identity.id))).one()
-        conversation.data = {"draft": old_draft, "_stack": ["category", "place"]}
-        session.add(conversation)
+    await _store_as_before(channel_env, chat, {"draft": old_draft,
+                                               "_stack": ["category", "place"]})
     await chat.say("menu")
     await chat.tap("Continue my unfinished report")
     assert "see your name" in chat.text
@@ -304,6 +304,38 @@ async def test_a_draft_saved_before_typed_state_is_continued_and_sent(
     assert "Jalan berlubang besar" in chat.text
     await chat.tap("Send report")
     assert chat.ticket().startswith("BJI-2026-")
+
+
+async def test_a_conversation_with_the_old_router_keys_resumes_mid_flow(
+    channel_env: object, en_chat: Chat, clock: Clock
+) -> None:
+    """A resident mid-report whose conversation an earlier version stored, with the options
+    last shown and the way back as the raw keys "_options" and "_stack": a typed number still
+    means the option it numbered, and Back still retraces the steps."""
+    chat = en_chat
+    await chat.say("/start")
+    draft = {
+        "photos": [], "saved_at": clock.now.isoformat(), "category": "jalan_rusak",
+        "kecamatan": "12.75.02", "kelurahan": "12.75.02.1005", "similar_seen": True,
+        "description": "Jalan berlubang besar di depan sekolah, sudah dua minggu",
+    }
+    await _store_as_before(channel_env, chat, {
+        "draft": draft,
+        "_options": [["skip", "Skip"], ["nav:back", "⬅️ Back"], ["nav:cancel", "✖️ Cancel"]],
+        "_stack": ["description", "category", "place"],
+    }, flow="report", state="address")
+    await chat.say("2")  # "⬅️ Back" in the list shown before
+    assert "Where is the problem?" in chat.text
+    stored = (await conversation_of(channel_env.box, chat)).data  # type: ignore[attr-defined]
+    assert "_options" not in stored and "_stack" not in stored
+    assert stored["nav"]["stack"] == ["description", "category"]
+    assert ["nav:back", "⬅️ Back"] in stored["nav"]["options"]
+    await chat.say("back")
+    assert "Which of these fits the problem best?" in chat.text
+    await chat.say("back")
+    assert "Describe the problem" in chat.text
+    await chat.say("back")  # nothing left to go back to: the menu
+    assert any("Continue my unfinished report" in o for o in chat.options)
 
 
 async def test_starting_a_new_report_over_a_draft_asks_for_the_description_first(
@@ -324,7 +356,7 @@ async def test_starting_a_new_report_over_a_draft_asks_for_the_description_first
     await chat.place_to_summary()
     assert "Sampah tidak diangkut" in chat.text
     await chat.tap("Send report")
-    [report] = await reports(channel_env)
+    [report] = await stored_reports(channel_env.box)  # type: ignore[attr-defined]
     assert report.category_key == "sampah" and report.description.startswith("Sampah")
 
 

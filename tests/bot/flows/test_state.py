@@ -13,7 +13,7 @@ from bot.flows.faq import FaqState
 from bot.flows.rating import RatingState
 from bot.flows.report import Editing
 from bot.flows.staff import StaffQuestion
-from bot.flows.state import FlowState, ReportDraft
+from bot.flows.state import FlowState, Navigation, ReportDraft
 from bot.flows.subscribe import SubscribeState
 
 SAVED = "2026-12-07T02:00:00+00:00"
@@ -77,3 +77,34 @@ def test_keys_a_later_version_added_survive() -> None:
 def test_a_state_this_version_cannot_read_is_dropped_not_fatal() -> None:
     ctx = SimpleNamespace(data={"rating": {"ticket": "BJI-2026-000007"}}, states={})
     assert RatingState.get(ctx) is None  # type: ignore[arg-type]
+
+
+def test_the_old_router_keys_are_read_into_the_navigation_and_written_as_it() -> None:
+    data: dict[str, Any] = {"_options": [["skip", "Skip"], ["nav:back", "⬅️ Back"]],
+                            "_stack": ["description", "category"], "draft": {"saved_at": SAVED}}
+    nav = Navigation.take(data)
+    assert data == {"draft": {"saved_at": SAVED}}
+    assert [(o.id, o.label) for o in nav.offered()] == [("skip", "Skip"), ("nav:back", "⬅️ Back")]
+    assert nav.stack == ["description", "category"]
+    nav.write(data)
+    assert data["nav"] == {"options": [["skip", "Skip"], ["nav:back", "⬅️ Back"]],
+                           "stack": ["description", "category"]}
+    assert Navigation.take(dict(data)) == nav
+
+
+def test_old_router_keys_written_by_an_earlier_version_count_over_the_navigation() -> None:
+    # An earlier version running again after this one keeps "nav" as an unknown key, and its
+    # own keys are the newer.
+    data: dict[str, Any] = {"nav": {"options": [["a", "A"]], "stack": ["place"]},
+                            "_options": [["b", "B"]]}
+    nav = Navigation.take(data)
+    assert data == {}
+    assert nav.options == [("b", "B")] and nav.stack == []
+
+
+def test_navigation_this_version_cannot_read_is_dropped_and_empty_is_not_stored() -> None:
+    data: dict[str, Any] = {"_stack": "place", "other": 1}
+    nav = Navigation.take(data)
+    assert nav == Navigation()
+    nav.write(data)
+    assert data == {"other": 1}

@@ -9,29 +9,18 @@ from sqlmodel import select
 
 from bot.app import Container
 from bot.i18n import _, ngettext, use_locale
-from chat import KARTINI, Chat, TerminalChat, WhatsAppChat
+from chat import KARTINI, Chat, TerminalChat, WhatsAppChat, id_, stored_reports
 from conftest import Clock
 from factories import jpeg_bytes, png_bytes, same_picture
-from storage.models import Identity, Report, ReportPhoto
+from storage.models import Identity, ReportPhoto
 from storage.models.outbound import OutboundMessage
 from whatsapp_fixtures import WhatsAppEnv
-
-
-async def _reports(box: Container) -> list[Report]:
-    async with box.db.reader() as session:
-        return list((await session.exec(select(Report))).all())
 
 
 async def _identity(box: Container, user_key: str) -> Identity:
     async with box.db.reader() as session:
         found = (await session.exec(select(Identity).where(Identity.user_key == user_key))).one()
     return found
-
-
-def id_(msgid: str, **kwargs: object) -> str:
-    """What a resident reads in Indonesian, the default language."""
-    with use_locale("id"):
-        return _(msgid).format(**kwargs) if kwargs else _(msgid)
 
 
 async def test_resident_files_a_report_with_photo_and_location_then_checks_and_opts_out(
@@ -77,7 +66,7 @@ async def test_resident_files_a_report_with_photo_and_location_then_checks_and_o
                "there is news about your report after that, it will wait here until you next "
                "write to us; any message will do.") in chat.text
 
-    [report] = await _reports(whatsapp.box)
+    [report] = await stored_reports(whatsapp.box)
     assert report.ticket == ticket and report.channel == "whatsapp"
     assert (report.latitude, report.longitude) == KARTINI
     assert report.address == "Jl. T. Amir Hamzah"

@@ -6,21 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
-from chat import Chat
+from chat import Chat, stored_reports
 from factories import jpeg_bytes
-from storage.models import Report
-
-
-@pytest.fixture
-def en_chat(channel_env: Any) -> Chat:
-    return channel_env.chat(language_code="en")  # type: ignore[no-any-return]
-
-
-async def _reports(env: Any) -> list[Report]:
-    async with env.box.db.reader() as session:
-        return list((await session.exec(select(Report))).all())
 
 
 def _menu_labels(chat: Chat) -> list[str]:
@@ -90,7 +78,7 @@ async def test_cancel_asks_before_a_draft_with_content_is_lost(
     await en_chat.tap("Yes, delete it")
     assert "Cancelled. Nothing was sent." in en_chat.text
     assert not any("Continue my unfinished report" in o for o in en_chat.options)
-    assert await _reports(channel_env) == []
+    assert await stored_reports(channel_env.box) == []
 
 
 async def test_cancel_before_anything_was_written_needs_no_confirmation(en_chat: Chat) -> None:
@@ -126,7 +114,7 @@ async def test_a_one_word_address_is_asked_for_more_then_accepted(
     await en_chat.tap("Skip photos")
     await en_chat.tap("Yes, show my name")
     await en_chat.tap("Send report")
-    [report] = await _reports(channel_env)
+    [report] = await stored_reports(channel_env.box)
     assert report.address == "sini"
 
 
@@ -165,7 +153,7 @@ async def test_a_photo_first_then_the_words(channel_env: Any, en_chat: Chat) -> 
     await en_chat.tap("Yes, show my name")
     assert "Photos: 1" in en_chat.text
     await en_chat.tap("Send report")
-    [report] = await _reports(channel_env)
+    [report] = await stored_reports(channel_env.box)
     assert report.description == "Jalan berlubang dalam di depan sekolah"
 
 
@@ -187,7 +175,7 @@ async def test_back_hours_later_the_resident_is_asked_before_anything_is_filled_
     await en_chat.tap("Skip photos")
     await en_chat.tap("Yes, show my name")
     await en_chat.tap("Send report")
-    [report] = await _reports(channel_env)
+    [report] = await stored_reports(channel_env.box)
     assert report.address is None and report.kelurahan_code == "12.75.02.1005"
 
 

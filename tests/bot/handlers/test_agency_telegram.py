@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from agencies_kit import flush_outbox, link, post, reload, run_deadlines, staff
-from chat import KARTINI
 from conftest import Clock, TelegramEnv
 from doubles.telegram_updates import callback_update, group_text_update, photo_update
-from factories import jpeg_bytes, png_bytes
+from factories import jpeg_bytes
 from storage.models import Report
 from storage.types import utcnow
 
@@ -69,19 +68,9 @@ async def test_an_officer_works_a_report_from_the_agency_group(
 
     # A resident files a road report with a photo, in English.
     resident = env.chat(chat_id=700_001, language_code="en")
-    await resident.say("/start")
-    await resident.tap("Make a report")
-    await resident.say("Jalan berlubang besar, motor sering jatuh di sini")
-    await resident.tap("Damaged road")
-    await resident.share_location(*KARTINI)
-    assert "Kel. Kartini, Binjai Kota" in resident.text
-    await resident.tap("Yes, that's right")
-    await resident.say("Jl. Sudirman, depan SD Negeri 5")
-    await resident.send_photo(png_bytes(seed=3))
-    await resident.tap("Done")
-    await resident.tap("Yes, show my name")
-    await resident.tap("Send report")
-    ticket = resident.ticket()
+    ticket = await resident.file_at_kartini(
+        "Jalan berlubang besar, motor sering jatuh di sini", "Damaged road",
+        "Jl. Sudirman, depan SD Negeri 5", photo_seed=3)
     assert "Kominfo verifies it within 3 working days" in resident.text
 
     # Kominfo's group gets it with the photo and the triage buttons; a stranger cannot verify.

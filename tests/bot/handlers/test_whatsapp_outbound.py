@@ -9,9 +9,8 @@ import pytest
 from sqlmodel import select
 
 from bot.engine import Outgoing
-from bot.i18n import _, use_locale
 from bot.messages import Reply
-from chat import WhatsAppChat
+from chat import WhatsAppChat, id_
 from conftest import Clock
 from factories import png_bytes
 from storage.media import MediaRejected
@@ -54,11 +53,6 @@ async def opted_out(env: WhatsAppEnv, chat: WhatsAppChat) -> bool:
         identity = (await session.exec(
             select(Identity).where(Identity.user_key == chat.user_key))).one()
     return identity.opted_out
-
-
-def id_(msgid: str) -> str:
-    with use_locale("id"):
-        return _(msgid)
 
 
 async def test_inside_the_window_a_notification_is_free_text(whatsapp: WhatsAppEnv,

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from bot.handlers.whatsapp_render import interactive_template, render_body, split_body, utf16_len
-from bot.i18n import _, use_locale
+from bot.i18n import use_locale
 from bot.messages import Option, Reply
 from bot.settings import Settings
-
-
-def id_(msgid: str) -> str:
-    with use_locale("id"):
-        return _(msgid)
+from chat import id_
 
 
 def test_splitting_counts_characters_as_whatsapp_does() -> None:
