@@ -253,13 +253,19 @@ def _first_after(history: list[ReportEvent], begun: ReportEvent,
 
 async def _overdue_now(*, session: AsyncSession, city: City, as_of: datetime,
                        calendar: WorkCalendar) -> Counter[str]:
-    """Open reports past their current deadline: Kominfo's under "kominfo", else by agency."""
-    reports: list[Report] = list(await repo_agencies.list_reports_by_status(
-        session=session, statuses=[*WITH_KOMINFO, *AWAITING_ANSWER]))
-    events = await repo_agencies.list_events_for(session=session,
-                                                 report_ids=[r.id or 0 for r in reports])
+    """Open reports past their current deadline: Kominfo's under "kominfo", else by agency.
+
+    Counted from the deadline each report keeps (`Report.due_at`, written at each move); a
+    report from before that column (no deadline written) is read from its history."""
     found: Counter[str] = Counter()
-    for report in reports:
+    for status, agency, n in await repo_agencies.count_overdue(
+            session=session, statuses=[*WITH_KOMINFO, *AWAITING_ANSWER], as_of=as_of):
+        found[KOMINFO if status in WITH_KOMINFO else (agency or "-")] += n
+    legacy: list[Report] = list(await repo_agencies.list_reports_by_status(
+        session=session, statuses=[*WITH_KOMINFO, *AWAITING_ANSWER], without_deadline=True))
+    events = await repo_agencies.list_events_for(session=session,
+                                                 report_ids=[r.id or 0 for r in legacy])
+    for report in legacy:
         clock = current_clock(report, events.get(report.id or 0, []), city=city,
                               calendar=calendar)
         if clock is None or not clock.overdue(as_of):

@@ -186,14 +186,25 @@ async def add_report_photo(*, session: AsyncSession, photo: ReportPhoto) -> Repo
 
 
 async def list_reports_by_status(
-    *, session: AsyncSession, statuses: Iterable[str]
+    *, session: AsyncSession, statuses: Iterable[str], without_deadline: bool = False
 ) -> Sequence[Report]:
     query = (
         select(Report)
         .where(col(Report.status).in_(list(statuses)))
         .order_by(col(Report.id))
     )
+    if without_deadline:
+        query = query.where(col(Report.due_at).is_(None))
     return (await session.exec(query)).all()
+
+
+async def count_overdue(*, session: AsyncSession, statuses: Iterable[str],
+                        as_of: datetime) -> list[tuple[str, str | None, int]]:
+    """(status, agency, count) of the reports in `statuses` whose deadline passed by `as_of`."""
+    query = (select(Report.status, Report.agency_key, func.count())
+             .where(col(Report.status).in_(list(statuses)), col(Report.due_at) <= as_of)
+             .group_by(Report.status, Report.agency_key))
+    return [(status, agency, int(n)) for status, agency, n in (await session.exec(query)).all()]
 
 
 async def list_reports_created(

@@ -113,7 +113,9 @@ async def test_a_killed_dispatcher_is_resumed_by_the_next(
     duplicates = _duplicates(double, people)
     # Only what was on the wire when the first one died may go twice.
     assert duplicates <= 8, duplicates
-    assert not [c for c in double.rejected if c.status == 429]
+    # The second dispatcher cannot know what the first sent in its last second: at most one
+    # 429 at the restart (as in the test of several kills below), and it only delays.
+    assert len([c for c in double.rejected if c.status == 429]) <= 1
 
 
 async def test_two_dispatchers_share_the_work_and_the_limit(

@@ -280,3 +280,21 @@ async def test_a_report_no_one_verified_is_not_counted_as_verified(
                                  end=date(2026, 12, 13), as_of=AS_OF)
     assert figures["received"]["total"] == 2
     assert figures["verification"] == {"due": 1, "on_time": 1, "share_on_time": 1.0}
+
+
+async def test_reports_without_a_written_deadline_are_still_counted_overdue(
+    container: Container, clock: Clock
+) -> None:
+    """Reports filed before deadlines were written down (migration 0010) are read from their
+    history: the same overdue figures either way."""
+    from sqlalchemy import update
+
+    from storage.models import Report
+
+    await seed_week(container, clock)
+    async with container.db.session() as session:
+        await session.exec(update(Report).values(due_at=None))  # type: ignore[call-overload]
+    async with container.db.reader() as session:
+        figures = await evaluate(session=session, city=container.city, start=date(2026, 12, 7),
+                                 end=date(2026, 12, 13), as_of=AS_OF)
+    assert figures["overdue_now"] == EXPECTED["overdue_now"]
