@@ -442,11 +442,16 @@ def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
         yield reader.line_num, dict(zip(names, values, strict=False))
 
 
+class _Rehearsal(Exception):  # noqa: N818 - rolls a dry run's transaction back
+    pass
+
+
 async def import_subscribers(*, db: Database, city: City, catalog: GroupCatalog,
                              stream: IO[str], now: Callable[[], datetime],
-                             partial: bool = False) -> ImportReport:
+                             partial: bool = False, dry_run: bool = False) -> ImportReport:
     """Check every row, then import all of them in one transaction, or none: with a rejected
     row nothing is written unless `partial` (then the good rows are). `applied` says which.
+    A `dry_run` counts what the import would create, update and keep, and writes nothing.
 
     Running the same file again changes nothing. A subscriber who opted out stays opted out.
     """
@@ -474,13 +479,18 @@ async def import_subscribers(*, db: Database, city: City, catalog: GroupCatalog,
             continue
         seen.add(key)
         pending.append(parsed)
-    if report.rejected and not partial:
+    if report.rejected and not partial and not dry_run:
         return report
-    async with db.session() as session:
-        await ensure_groups(session, catalog)
-        service = SubscriberService(session=session, city=city, catalog=catalog, now=now)
-        for row in pending:
-            await _upsert(service, row, report)
+    try:
+        async with db.session() as session:
+            await ensure_groups(session, catalog)
+            service = SubscriberService(session=session, city=city, catalog=catalog, now=now)
+            for row in pending:
+                await _upsert(service, row, report)
+            if dry_run:
+                raise _Rehearsal()
+    except _Rehearsal:
+        return report
     report.applied = True
     return report
 

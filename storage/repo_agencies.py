@@ -203,7 +203,7 @@ async def count_overdue(*, session: AsyncSession, statuses: Iterable[str],
     """(status, agency, count) of the reports in `statuses` whose deadline passed by `as_of`."""
     query = (select(Report.status, Report.agency_key, func.count())
              .where(col(Report.status).in_(list(statuses)), col(Report.due_at) <= as_of)
-             .group_by(Report.status, Report.agency_key))
+             .group_by(col(Report.status), col(Report.agency_key)))
     return [(status, agency, int(n)) for status, agency, n in (await session.exec(query)).all()]
 
 

@@ -770,3 +770,46 @@ async def sending_rate(*, session: AsyncSession, campaign_id: int) -> tuple[
     # MIN and MAX keep the column's type, so the values come back as UTC datetimes already.
     first, last, n = result.one()
     return first, last, int(n)
+
+
+# --- the console's subscribers page ----------------------------------------------------------
+
+
+async def subscriber_counts_by_kelurahan(
+        *, session: AsyncSession) -> dict[str | None, tuple[int, int]]:
+    """Per kelurahan: (reachable, stopped) subscribers, by the one STOPPED rule."""
+    stopped = STOPPED.label("stopped")
+    rows = await _run(session, select(T_SUB.c.kelurahan_code, stopped, func.count())
+                      .select_from(_WITH_IDENTITY).group_by(T_SUB.c.kelurahan_code, stopped))
+    out: dict[str | None, tuple[int, int]] = {}
+    for code, is_stopped, n in rows.all():
+        active, off = out.get(code, (0, 0))
+        out[code] = (active, off + int(n)) if is_stopped else (active + int(n), off)
+    return out
+
+
+async def subscriber_counts_by_group(*, session: AsyncSession) -> dict[str, int]:
+    """Reachable subscribers per group."""
+    rows = await _run(session, select(T_SUBN.c.group_key, func.count())
+                      .select_from(_WITH_IDENTITY.join(T_SUBN,
+                                                       T_SUBN.c.subscriber_id == T_SUB.c.id))
+                      .where(~STOPPED).group_by(T_SUBN.c.group_key))
+    return {key: int(n) for key, n in rows.all()}
+
+
+async def relay_figures(*, session: AsyncSession) -> dict[int, tuple[int, int, int]]:
+    """Per relay: (announcements received, forwarded, people who joined through them)."""
+    t_fwd, t_join = _table(RelayForward), _table(RelayJoin)
+    counted: list[dict[Any, Any]] = []
+    for statement in (
+        select(T_DEL.c.relay_id, func.count()).where(T_DEL.c.relay_id.is_not(None),
+                                                     T_DEL.c.status.in_(SENT))
+        .group_by(T_DEL.c.relay_id),
+        select(t_fwd.c.relay_id, func.count()).group_by(t_fwd.c.relay_id),
+        select(t_join.c.relay_id, func.count()).group_by(t_join.c.relay_id),
+    ):
+        counted.append(dict((await _run(session, statement)).all()))
+    received, forwards, joins = counted
+    ids = set(received) | set(forwards) | set(joins)
+    return {int(i): (int(received.get(i, 0)), int(forwards.get(i, 0)), int(joins.get(i, 0)))
+            for i in ids}

@@ -141,10 +141,17 @@ def _filtered(query: Any, where: InboxFilter) -> Any:
 
 
 async def inbox_page(*, session: AsyncSession, where: InboxFilter,
-                     after: tuple[datetime | None, int] | None, limit: int) -> list[Report]:
+                     after: tuple[datetime | None, int] | None, limit: int,
+                     newest_first: bool = False) -> list[Report]:
     """One page of reports, by deadline (the nearest first, those without one last), then id;
-    `after` is the (deadline, id) of the last report of the previous page (keyset paging)."""
+    `after` is the (deadline, id) of the last report of the previous page (keyset paging).
+    `newest_first` (closed reports, which have no deadline): the latest filed first."""
     query = _filtered(select(Report), where)
+    if newest_first:
+        if after is not None:
+            query = query.where(col(Report.id) < after[1])
+        query = query.order_by(col(Report.id).desc())
+        return list((await session.exec(query.limit(limit))).all())
     if after is not None:
         due, last_id = after
         if due is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import ts_field, ts_field_opt
@@ -130,6 +130,9 @@ class TicketCounter(SQLModel, table=True):
 
 class Report(SQLModel, table=True):
     __tablename__ = "report"
+    # The console's inbox: an agency's reports by status, and a status's in deadline order.
+    __table_args__ = (Index("ix_report_agency_status", "agency_key", "status"),
+                      Index("ix_report_status_due", "status", "due_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     ticket: str = Field(unique=True, max_length=24)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factories import WIB, wib
 from reports.workdays import WorkCalendar
@@ -64,3 +67,15 @@ def test_working_days_left_counts_down_and_then_overdue(now: datetime, left: int
 def test_shift_moves_backwards_over_weekends() -> None:
     assert cal.shift(date(2026, 12, 14), -1) == date(2026, 12, 11)
     assert cal.shift(date(2026, 12, 12), 0) == date(2026, 12, 14)
+
+
+@given(first=st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31)),
+       span=st.integers(min_value=-30, max_value=900))
+@settings(max_examples=300, deadline=None)
+def test_counting_working_days_at_once_matches_counting_them_one_by_one(first: date,
+                                                                        span: int) -> None:
+    calendar = WorkCalendar(ZoneInfo("Asia/Jakarta"))
+    last = first + timedelta(days=span)
+    one_by_one = sum(1 for n in range(1, max(span, 0) + 1)
+                     if calendar.is_working_day(first + timedelta(days=n)))
+    assert calendar.count_between(first, last) == one_by_one

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,6 +56,7 @@ from web.console.campaigns import CampaignPages
 from web.console.faq import FaqPages
 from web.console.figures import FigurePages
 from web.console.staff_pages import StaffPages, Tell
+from web.console.subscribers import SubscriberPages
 from web.maps import CityMap
 from web.media import MediaLinks
 from web.security import csrf_ok, csrf_token
@@ -66,6 +67,8 @@ logger = logging.getLogger(__name__)
 COOKIE = "emas_console"
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 50
+# How long the inbox's tab counts are reused (see Console._counts).
+COUNTS_FRESH = timedelta(seconds=10)
 
 
 class Deliver(Protocol):
@@ -132,9 +135,12 @@ class Console:
         self.calendar = calendar_for(city)
         self.templates = make_templates(TEMPLATES)
         self.figures = FigurePages(self, CityMap(city.gazetteer.boundaries.shapes))
+        self._counted: dict[InboxFilter, tuple[datetime, dict[str, int]]] = {}
+        self.kelurahan_names = {k.code: k.name for k in city.all_kelurahan()}
         self.faq = FaqPages(self)
         self.campaigns = CampaignPages(self, catalog=catalog, config=broadcast_config)
         self.staff = StaffPages(self, tell=tell, base_url=base_url)
+        self.subscribers = SubscriberPages(self, catalog=catalog)
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -180,6 +186,7 @@ class Console:
         self.faq.add_routes(router)
         self.campaigns.add_routes(router)
         self.staff.add_routes(router)
+        self.subscribers.add_routes(router)
         return router
 
     async def signin_help(self, request: Request) -> Response:
@@ -236,11 +243,12 @@ class Console:
             tab = next((t for t in tabs if t.key == params.get("tab")), tabs[0])
             scope = self._scope(who.staff)
             where = self._filter(params, scope, tab, now)
-            counts = await repo_console.count_by_status(session=session, where=where)
+            counts = await self._counts(session, where, now)
             rows = await repo_console.inbox_page(session=session, where=where,
                                                  after=_cursor(params.get("after")),
-                                                 limit=PAGE_SIZE + 1)
-            kelurahan = await repo.kelurahan_names(session=session)
+                                                 limit=PAGE_SIZE + 1,
+                                                 newest_first=tab.key == "closed")
+        kelurahan = self.kelurahan_names
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         allowed = set(scope.statuses) if scope.statuses else None
@@ -265,6 +273,22 @@ class Console:
                            if done == "bulk" else None)
         name = "inbox_rows.html" if request.headers.get("HX-Request") else "inbox.html"
         return self.page(request, name, context, who=who, raw=raw)
+
+    async def _counts(self, session: AsyncSession, where: InboxFilter,
+                      now: datetime) -> dict[str, int]:
+        """Reports per status under the filter, reused for COUNTS_FRESH (the tabs' numbers of
+        a busy office need not be recounted over the whole city at each page view); cleared
+        when this console moves a report."""
+        key = replace(where, statuses=(), overdue_at=(
+            where.overdue_at.replace(second=0, microsecond=0) if where.overdue_at else None))
+        kept = self._counted.get(key)
+        if kept is not None and now - kept[0] < COUNTS_FRESH:
+            return kept[1]
+        counts = await repo_console.count_by_status(session=session, where=where)
+        if len(self._counted) > 500:
+            self._counted.clear()
+        self._counted[key] = (now, counts)
+        return counts
 
     def _filter(self, params: Any, scope: InboxFilter, tab: Tab, now: datetime) -> InboxFilter:
         statuses = tuple(s for s in tab.statuses
@@ -475,6 +499,7 @@ class Console:
                 if found is None:
                     return self._not_found(request, who, raw)
                 await self._checked(session, who, found, action, form, now)
+                self._counted.clear()
                 return RedirectResponse(f"/console/reports/{found.ticket}?done={action}",
                                         status_code=303)
         except Refusal as refusal:
@@ -541,6 +566,7 @@ class Console:
                     done.append(found.ticket)
             except (Refusal, TransitionRefused, ActionError):
                 skipped.append(ticket[:24])
+        self._counted.clear()
         query = f"?tab=verify&done=bulk&n={len(done)}"
         if skipped:
             query += "&skipped=" + ",".join(skipped)
@@ -650,6 +676,7 @@ def _nav(staff: StaffMember) -> list[tuple[str, str]]:
     if staff.role == Role.KOMINFO:
         pages.append(("/console/kampanye", _("Campaigns")))
         pages.append(("/console/faq", _("Questions")))
+        pages.append(("/console/pelanggan", _("Subscribers")))
         pages.append(("/console/petugas", _("Staff")))
     return pages
 

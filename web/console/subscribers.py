@@ -1,0 +1,132 @@
+"""The console's subscribers page (Kominfo): who the announcements reach, per group and per
+kelurahan; a CSV import by upload, checked in a dry run that lists the rejected rows before
+anything is written; the kepala lingkungan (relays) with how often they forward."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from bot.i18n import _
+from broadcasts.groups import GroupCatalog
+from broadcasts.subscribers import CsvImportError, decode_csv, import_subscribers
+from reports import access
+from reports.roles import Role
+from storage import repo_broadcasts
+from web.security import csrf_ok
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from web.console import Console
+
+CSV_MAX = 5 * 1024 * 1024
+
+
+class SubscriberPages:
+    def __init__(self, console: Console, *, catalog: GroupCatalog) -> None:
+        self.console = console
+        self.catalog = catalog
+
+    def add_routes(self, router: APIRouter) -> None:
+        router.add_api_route("/pelanggan", self.overview, methods=["GET"])
+        router.add_api_route("/pelanggan/impor", self.upload, methods=["POST"])
+
+    async def _context(self, session: AsyncSession) -> dict[str, Any]:
+        city = self.console.city
+        by_kel = await repo_broadcasts.subscriber_counts_by_kelurahan(session=session)
+        by_group = await repo_broadcasts.subscriber_counts_by_group(session=session)
+        per_channel = await repo_broadcasts.count_subscribers(session=session)
+        relays = await repo_broadcasts.list_relays(session=session)
+        figures = await repo_broadcasts.relay_figures(session=session)
+        places = []
+        for kec in city.kecamatan:
+            for kel in sorted(city.kelurahan_in(kec.code), key=lambda k: k.name):
+                active, stopped = by_kel.get(kel.code, (0, 0))
+                places.append({"kecamatan": kec.name, "name": kel.name, "active": active,
+                               "stopped": stopped})
+        nowhere = by_kel.get(None, (0, 0))
+        groups = [{"name": g.name(), "kind": g.kind, "count": by_group.get(g.key, 0)}
+                  for g in sorted(self.catalog.groups, key=lambda g: (g.kind, g.position))]
+        relay_rows = []
+        for relay, subscriber in relays:
+            received, forwarded, joins = figures.get(relay.id or 0, (0, 0, 0))
+            relay_rows.append({
+                "name": relay.name or "–", "lingkungan": relay.lingkungan or "",
+                "kelurahan": (city.kelurahan(relay.kelurahan_code).name
+                              if city.has_kelurahan(relay.kelurahan_code) else ""),
+                "channel": subscriber.channel, "active": relay.active, "received": received,
+                "forwarded": forwarded, "joins": joins,
+                "rate": round(100 * forwarded / received) if received else None})
+        return {"places": places, "nowhere": nowhere, "groups": groups,
+                "per_channel": per_channel, "relays": relay_rows, "result": None,
+                "problem": None}
+
+    async def overview(self, request: Request) -> Response:
+        console = self.console
+        async with console.db.session() as session:
+            who, raw = await console._who(request, session)
+            if who is None:
+                return console._to_signin()
+            if who.staff.role != Role.KOMINFO:
+                return console.hidden(request, who, raw)
+            context = await self._context(session)
+        return console.page(request, "subscribers.html", context, who=who, raw=raw)
+
+    async def upload(self, request: Request) -> Response:
+        console = self.console
+        async with request.form(max_files=1, max_fields=10) as form:
+            async with console.db.session() as session:
+                who, raw = await console._who(request, session)
+                if who is None or raw is None:
+                    return console._to_signin()
+                if who.staff.role != Role.KOMINFO:
+                    return console.hidden(request, who, raw)
+                token = form.get("csrf")
+                if not csrf_ok(console.secret_key, raw,
+                               token if isinstance(token, str) else None):
+                    return console.expired(request, who, raw)
+            upload = form.get("file")
+            data = b""
+            if upload is not None and not isinstance(upload, str):
+                data = await upload.read(CSV_MAX + 1)
+            apply = form.get("apply") == "1"
+            partial = form.get("partial") == "1"
+        problem = None
+        result: dict[str, Any] | None = None
+        if not data:
+            problem = _("Choose a CSV file.")
+        elif len(data) > CSV_MAX:
+            problem = _("The file is larger than 5 MB; split it.")
+        else:
+            try:
+                text = decode_csv(data)
+                report = await import_subscribers(
+                    db=console.db, city=console.city, catalog=self.catalog,
+                    stream=io.StringIO(text, newline=""), now=console.clock,
+                    partial=partial, dry_run=not apply)
+            except CsvImportError as error:
+                problem = _("The file cannot be imported: {reason}").format(reason=str(error))
+            else:
+                result = {**dataclasses.asdict(report), "dry_run": not apply,
+                          "partial": partial}
+        async with console.db.session() as session:
+            who = await access.signed_in(session=session, raw=raw, now=console.clock(),
+                                         touch=False)
+            if who is None:
+                return console._to_signin()
+            if result is not None and result["applied"]:
+                await access.record(session=session, staff=who.staff,
+                                    action="subscribers.import", now=console.clock(),
+                                    detail={"rows": result["rows"],
+                                            "created": result["created"],
+                                            "rejected": len(result["rejected"])})
+            context = await self._context(session)
+        context["result"] = result
+        context["problem"] = problem
+        return console.page(request, "subscribers.html", context,
+                            status=400 if problem else 200, who=who, raw=raw)
