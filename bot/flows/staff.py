@@ -22,6 +22,7 @@ from bot.flows.state import FlowState, Moment, ReportDraft, StoredPhoto
 from bot.i18n import _
 from bot.labels import REJECT_REASONS, refusal_text, reject_reason
 from bot.messages import Kind, Option, Reply
+from reports import access
 from reports.actions import ActionError, Outcome, ReportActions
 from reports.lifecycle import TransitionRefused
 from reports.roles import Role, can_act
@@ -188,17 +189,19 @@ async def _act(ctx: Ctx, actions: ReportActions, staff: StaffMember, report: Rep
                 ticket=report.ticket))
             return
         await actions.take(report, actor_id=ctx.person.id)
+        await access.record(session=ctx.services.session, staff=staff, action="report.take",
+                            now=ctx.services.now(), source="chat", target=report.ticket)
         ctx.say(_("✋ {name} is handling report {ticket}.").format(name=staff.name,
                                                                   ticket=report.ticket))
         return
     if verb == "prog":
-        _done(ctx, await actions.progress(report, actor_id=ctx.person.id),
+        await _done(ctx, await actions.progress(report, actor_id=ctx.person.id),
               _("🔧 Report {ticket} is in progress ({name}). The resident has been told.").format(
                   ticket=report.ticket, name=staff.name))
         return
     if verb == "ver":
         outcome = await actions.verify(report, actor_id=ctx.person.id)
-        _done(ctx, outcome, _("✅ Report {ticket} verified and passed to {agency} ({name}).")
+        await _done(ctx, outcome, _("✅ Report {ticket} verified and passed to {agency} ({name}).")
               .format(ticket=report.ticket, agency=city.agency_label(report.agency_key),
                       name=staff.name))
         return
@@ -208,7 +211,7 @@ async def _act(ctx: Ctx, actions: ReportActions, staff: StaffMember, report: Rep
             return
         outcome = await actions.assign(report, arg, actor_id=ctx.person.id,
                                        verifying=staff.role == Role.KOMINFO)
-        _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
+        await _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
             ticket=report.ticket, agency=city.agency_label(arg), name=staff.name))
         return
     state = QUESTIONS[verb][0]
@@ -256,9 +259,14 @@ def _finish(ctx: Ctx) -> None:
     ctx.goto("main", "menu")
 
 
-def _done(ctx: Ctx, outcome: Outcome, text: str) -> None:
+async def _done(ctx: Ctx, outcome: Outcome, text: str) -> None:
+    """Say what was done, queue the notices, and write the action into the audit log."""
     ctx.say(text)
     send_notices(ctx, outcome.notices)
+    moved = outcome.event.status if outcome.event is not None else outcome.report.status
+    await access.record(session=ctx.services.session, staff=await _staff(ctx),
+                        action=f"report.{moved}", now=ctx.services.now(), source="chat",
+                        target=outcome.report.ticket)
 
 
 async def _answer(ctx: Ctx, staff: StaffMember | None, report: Report, verb: str,
@@ -281,7 +289,7 @@ async def _answer(ctx: Ctx, staff: StaffMember | None, report: Report, verb: str
             outcome = await report_actions(ctx).reject(report, actor_id=ctx.person.id,
                                                        reason=arg)
             _finish(ctx)
-            _done(ctx, outcome, _("❌ Report {ticket} rejected ({name}). The resident has been "
+            await _done(ctx, outcome, _("❌ Report {ticket} rejected ({name}). The resident has been "
                                   "told why.").format(ticket=report.ticket, name=staff.name))
         elif verb == "more" and ctx.state in ("route_agency", "notours_agency"):
             pending.page = int(arg) if arg and arg.isdigit() else 0
@@ -454,7 +462,7 @@ class StaffFlow(Flow):
             _give_up(ctx, refused)
             return
         _finish(ctx)
-        _done(ctx, outcome, _("✅ Report {ticket} resolved ({name}). The resident has been asked "
+        await _done(ctx, outcome, _("✅ Report {ticket} resolved ({name}). The resident has been asked "
                               "to confirm.").format(ticket=report.ticket, name=staff.name))
 
     # -- not ours ------------------------------------------------------------------------------
@@ -506,7 +514,7 @@ class StaffFlow(Flow):
             outcome = await actions.hand_back(report, actor_id=ctx.person.id, reason=reason,
                                               suggested=agency_key)
             _finish(ctx)
-            _done(ctx, outcome, _("↩️ Report {ticket} handed back to Kominfo ({name}).").format(
+            await _done(ctx, outcome, _("↩️ Report {ticket} handed back to Kominfo ({name}).").format(
                 ticket=report.ticket, name=staff.name))
             return
         if agency_key is None or city.agency(agency_key) is None:
@@ -521,7 +529,7 @@ class StaffFlow(Flow):
         outcome = await actions.assign(report, agency_key, actor_id=ctx.person.id,
                                        verifying=True)
         _finish(ctx)
-        _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
+        await _done(ctx, outcome, _("➡️ Report {ticket} passed to {agency} ({name}).").format(
             ticket=report.ticket, agency=city.agency_label(agency_key), name=staff.name))
 
     # -- duplicate -----------------------------------------------------------------------------
@@ -552,7 +560,7 @@ class StaffFlow(Flow):
             _give_up(ctx, error)
             return
         _finish(ctx)
-        _done(ctx, outcome, _("🔁 Report {ticket} merged into {original} ({name}).").format(
+        await _done(ctx, outcome, _("🔁 Report {ticket} merged into {original} ({name}).").format(
             ticket=report.ticket, original=original.ticket, name=staff.name))
 
     # -- reject --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from agencies_kit import flush_outbox, link, post, reload, run_deadlines, staff
 from conftest import Clock, TelegramEnv
 from doubles.telegram_updates import callback_update, group_text_update, photo_update
 from factories import jpeg_bytes
+from storage import repo_agencies, repo_console
 from storage.models import Report
 from storage.types import utcnow
 
@@ -105,6 +106,13 @@ async def test_an_officer_works_a_report_from_the_agency_group(
     photo = photo_update(PUTR_GROUP, "AgAC-after-1", 4096, user_id=ANDI)
     await post(env, photo)
     assert f"Laporan {ticket} diselesaikan (Andi)" in (double.last_text(PUTR_GROUP) or "")
+    # Every step from the group chats is in the audit log, with who did it.
+    async with box.db.reader() as session:
+        audit = list(reversed(await repo_console.list_audit(session=session, target=ticket)))
+        everyone = {s.id: s.name for s in await repo_agencies.list_staff(session=session)}
+    assert [(a.action, a.source, everyone[a.staff_id or 0]) for a in audit] == [
+        ("report.assigned", "chat", "Rina"), ("report.take", "chat", "Andi"),
+        ("report.resolved", "chat", "Andi")]
 
     # The resident sees the after-photo and is asked whether it is fixed.
     told = double.messages_to(700_001)[-1]
