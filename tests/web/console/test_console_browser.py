@@ -227,3 +227,31 @@ async def test_kominfo_sends_a_campaign_and_watches_it_go_out(served, browser) -
     for resident in residents:
         assert any("Posyandu" in t for t in env.double.texts_to(int(resident)))
     assert errors == []
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_every_kominfo_page_fits_the_screen_without_errors(served, browser,
+                                                                  viewport: str) -> None:
+    from broadcasting import add_subscribers
+
+    env, base = served
+    box = env.box
+    report = await file_report(box, user="w1")
+    await add_subscribers(box.db, box.city, box.settings, ["700701", "700702"])
+    await staff(box, "sari", role="kominfo", name="Sari (Kominfo)")
+    errors: list[str] = []
+    page = await _page(browser, viewport, errors)
+    width = VIEWPORTS[viewport]["width"]
+    await page.goto(base + await link_for(box, "sari"))
+    for name, path in (("inbox", "/console/"), ("report", f"/console/reports/{report.ticket}"),
+                       ("evaluation", "/console/evaluasi"), ("map", "/console/peta"),
+                       ("campaigns", "/console/kampanye"), ("questions", "/console/faq"),
+                       ("subscribers", "/console/pelanggan"), ("staff", "/console/petugas"),
+                       ("audit", "/console/audit")):
+        answer = await page.goto(base + path)
+        assert answer is not None and answer.status == 200, path
+        scrolled = await page.evaluate("() => document.documentElement.scrollWidth")
+        assert scrolled <= width, f"{path} scrolls sideways ({scrolled}px)"
+        await _shot(page, f"{name}-{viewport}")
+    await page.context.close()
+    assert errors == []
