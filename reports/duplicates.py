@@ -102,12 +102,7 @@ async def find_similar(
         if near or alike:
             found.append((metres if near and metres is not None else NEAR_METRES * 10, -score,
                           report, metres))
-    found.sort(key=lambda item: (item[0], item[1]))
-    chosen = found[:limit]
-    counts = await repo_agencies.count_supporters(
-        session=session, report_ids=[r.id or 0 for _d, _s, r, _m in chosen])
-    return [Similar(report=r, distance_m=m, score=-s, supporters=counts.get(r.id or 0, 0))
-            for _d, s, r, m in chosen]
+    return await _ranked(session, found, limit)
 
 
 # Staff look wider than residents: the same category within this distance, or in the same
@@ -136,6 +131,13 @@ async def nearby_for_staff(*, session: AsyncSession, report: Report,
         score = text_similarity(report.description, other.description)
         found.append((metres if metres is not None else STAFF_NEAR_METRES * 10, -score, other,
                       metres))
+    return await _ranked(session, found, limit)
+
+
+async def _ranked(session: AsyncSession, found: list[tuple[float, float, Report, float | None]],
+                  limit: int) -> list[Similar]:
+    """The `limit` first of (distance to sort by, -text score, report, metres), with how many
+    residents support each."""
     found.sort(key=lambda item: (item[0], item[1]))
     chosen = found[:limit]
     counts = await repo_agencies.count_supporters(

@@ -54,7 +54,7 @@ from storage.models.agency import StaffMember
 from storage.repo_console import InboxFilter
 from web.console.campaigns import CampaignPages
 from web.console.faq import FaqPages
-from web.console.figures import FigurePages
+from web.console.figures import FIGURE_READERS, FigurePages
 from web.console.staff_pages import StaffPages, Tell
 from web.console.subscribers import SubscriberPages
 from web.maps import CityMap
@@ -169,6 +169,23 @@ class Console:
     def _to_signin(self) -> RedirectResponse:
         return RedirectResponse("/console/masuk", status_code=303)
 
+    async def gate(self, request: Request, session: AsyncSession, *,
+                   roles: tuple[str, ...] = (), form: Any = None
+                   ) -> tuple[Response | None, access.SignedIn | None, str | None]:
+        """Who is there, and whether they may go on: (a refusal to answer with, or None; who;
+        the raw session id). No session: to the sign-in page; a role not in `roles`: not found;
+        a `form` without this session's token: refused."""
+        who, raw = await self._who(request, session)
+        if who is None or raw is None:
+            return self._to_signin(), None, None
+        if roles and who.staff.role not in roles:
+            return self.hidden(request, who, raw), who, raw
+        if form is not None:
+            token = form.get("csrf")
+            if not csrf_ok(self.secret_key, raw, token if isinstance(token, str) else None):
+                return self.expired(request, who, raw), who, raw
+        return None, who, raw
+
     # -- routes --------------------------------------------------------------------------------
 
     def router(self) -> APIRouter:
@@ -208,11 +225,9 @@ class Console:
     async def logout(self, request: Request) -> Response:
         form = await request.form(max_files=0, max_fields=300)
         async with self.db.session() as session:
-            who, raw = await self._who(request, session)
-            if who is None or raw is None:
-                return self._to_signin()
-            if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
-                return self.expired(request, who, raw)
+            refused, who, _raw = await self.gate(request, session, form=form)
+            if refused is not None or who is None:
+                return refused or self._to_signin()
             await access.sign_out(session=session, who=who, now=self.clock())
         response = self._to_signin()
         response.delete_cookie(COOKIE, path="/")
@@ -490,11 +505,9 @@ class Console:
         raw: str | None = None
         try:
             async with self.db.session() as session:
-                who, raw = await self._who(request, session)
-                if who is None or raw is None:
-                    return self._to_signin()
-                if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
-                    return self.expired(request, who, raw)
+                refused, who, raw = await self.gate(request, session, form=form)
+                if refused is not None or who is None:
+                    return refused or self._to_signin()
                 found = await self._visible(session, who, ticket, lock=True)
                 if found is None:
                     return self._not_found(request, who, raw)
@@ -520,11 +533,9 @@ class Console:
         """The console's language, saved for this staff member (Indonesian unless chosen)."""
         form = await request.form(max_files=0, max_fields=10)
         async with self.db.session() as session:
-            who, raw = await self._who(request, session)
-            if who is None or raw is None:
-                return self._to_signin()
-            if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
-                return self.expired(request, who, raw)
+            refused, who, _raw = await self.gate(request, session, form=form)
+            if refused is not None or who is None:
+                return refused or self._to_signin()
             chosen = _field(form, "locale")
             if chosen in ("id", "en"):
                 who.staff.locale = chosen
@@ -543,13 +554,10 @@ class Console:
         done: list[str] = []
         skipped: list[str] = []
         async with self.db.session() as session:
-            who, raw = await self._who(request, session)
-            if who is None or raw is None:
-                return self._to_signin()
-            if who.staff.role != Role.KOMINFO:
-                return self.hidden(request, who, raw)
-            if not csrf_ok(self.secret_key, raw, _field(form, "csrf")):
-                return self.expired(request, who, raw)
+            refused, who, raw = await self.gate(request, session, roles=(Role.KOMINFO,),
+                                                form=form)
+            if refused is not None:
+                return refused
         if self.city.agency(agency) is None or not tickets:
             return RedirectResponse("/console/?tab=verify", status_code=303)
         for ticket in tickets:
@@ -670,7 +678,7 @@ def _nav(staff: StaffMember) -> list[tuple[str, str]]:
     pages = []
     if works_reports(staff):
         pages.append(("/console/", _("Inbox")))
-    if staff.role in (Role.KOMINFO, Role.LEADERSHIP, Role.HEAD):
+    if staff.role in FIGURE_READERS:
         pages.append(("/console/evaluasi", _("Evaluation")))
     pages.append(("/console/peta", _("Map")))
     if staff.role == Role.KOMINFO:

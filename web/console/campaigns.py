@@ -20,7 +20,6 @@ from broadcasts.groups import GroupCatalog
 from reports import access
 from reports.roles import Role
 from storage.models import CampaignStatus
-from web.security import csrf_ok
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,14 +65,9 @@ class CampaignPages:
         with one name are still two people for the approval rule."""
         return f"{staff.name} (#{staff.id})"
 
-    async def _kominfo(self, request: Request, session: AsyncSession) -> Any:
-        console = self.console
-        who, raw = await console._who(request, session)
-        if who is None:
-            return console._to_signin(), None, None
-        if who.staff.role != Role.KOMINFO:
-            return console.hidden(request, who, raw), None, None
-        return None, who, raw
+    async def _kominfo(self, request: Request, session: AsyncSession,
+                       form: Any = None) -> Any:
+        return await self.console.gate(request, session, roles=(Role.KOMINFO,), form=form)
 
     # -- the list ------------------------------------------------------------------------------
 
@@ -149,11 +143,9 @@ class CampaignPages:
         console = self.console
         form = await request.form(max_files=0, max_fields=300)
         async with console.db.session() as session:
-            refused, who, raw = await self._kominfo(request, session)
+            refused, who, raw = await self._kominfo(request, session, form)
             if refused is not None:
                 return refused
-            if not csrf_ok(console.secret_key, raw, _text(form, "csrf")):
-                return console.expired(request, who, raw)
             service = self._service(session)
             draft, values, problems = self._draft(form)
             problems += problem_texts(service.problems(draft))
@@ -243,11 +235,9 @@ class CampaignPages:
         form = await request.form(max_files=0, max_fields=300)
         action = _text(form, "action")
         async with console.db.session() as session:
-            refused, who, raw = await self._kominfo(request, session)
+            refused, who, raw = await self._kominfo(request, session, form)
             if refused is not None:
                 return refused
-            if not csrf_ok(console.secret_key, raw, _text(form, "csrf")):
-                return console.expired(request, who, raw)
             context = await self._context(session, campaign_id, who)
             if context is None:
                 return console.hidden(request, who, raw)

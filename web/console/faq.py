@@ -14,7 +14,6 @@ from faq.service import ANSWER_MAX, FaqError, FaqService
 from reports import access
 from reports.roles import Role
 from storage.models.faq import QuestionStatus
-from web.security import csrf_ok
 
 if TYPE_CHECKING:
     from web.console import Console
@@ -31,11 +30,9 @@ class FaqPages:
     async def questions(self, request: Request) -> Response:
         console = self.console
         async with console.db.session() as session:
-            who, raw = await console._who(request, session)
-            if who is None:
-                return console._to_signin()
-            if who.staff.role != Role.KOMINFO:
-                return console.hidden(request, who, raw)
+            refused, who, raw = await console.gate(request, session, roles=(Role.KOMINFO,))
+            if refused is not None:
+                return refused
             service = FaqService(session=session, now=console.clock)
             waiting = list(await service.questions(status=QuestionStatus.OPEN, limit=200))
             answered = [q for q in await service.questions(status=None, limit=200)
@@ -53,14 +50,10 @@ class FaqPages:
         form = await request.form(max_files=0, max_fields=300)
         text = form.get("answer")
         async with console.db.session() as session:
-            who, raw = await console._who(request, session)
-            if who is None or raw is None:
-                return console._to_signin()
-            if who.staff.role != Role.KOMINFO:
-                return console.hidden(request, who, raw)
-            token = form.get("csrf")
-            if not csrf_ok(console.secret_key, raw, token if isinstance(token, str) else None):
-                return console.expired(request, who, raw)
+            refused, who, raw = await console.gate(request, session, roles=(Role.KOMINFO,),
+                                                   form=form)
+            if refused is not None or who is None:
+                return refused or console._to_signin()
             service = FaqService(session=session, now=console.clock)
             try:
                 await service.answer(question_id=question_id,

@@ -23,6 +23,8 @@ from web.maps import CityMap, legend
 if TYPE_CHECKING:
     from web.console import Console
 
+# Who reads the evaluation: heads only their agency's part.
+FIGURE_READERS = (Role.KOMINFO, Role.LEADERSHIP, Role.HEAD)
 OPEN = (Status.SUBMITTED, Status.VERIFIED, Status.ASSIGNED, Status.IN_PROGRESS,
         Status.REOPENED, Status.RESOLVED)
 LONGEST = timedelta(days=366)
@@ -100,10 +102,6 @@ class FigurePages:
     # -- who may read what ---------------------------------------------------------------------
 
     @staticmethod
-    def _reads_figures(staff: StaffMember) -> bool:
-        return staff.role in (Role.KOMINFO, Role.LEADERSHIP, Role.HEAD)
-
-    @staticmethod
     def _agency_only(staff: StaffMember) -> str | None:
         """An agency head reads their own agency's figures only."""
         return staff.agency_key if staff.role == Role.HEAD else None
@@ -111,11 +109,9 @@ class FigurePages:
     async def _figures(self, request: Request) -> tuple[Any, ...] | Response:
         console = self.console
         async with console.db.session() as session:
-            who, raw = await console._who(request, session)
-            if who is None:
-                return console._to_signin()
-            if not self._reads_figures(who.staff):
-                return console.hidden(request, who, raw)
+            refused, who, raw = await console.gate(request, session, roles=FIGURE_READERS)
+            if refused is not None or who is None:
+                return refused or console._to_signin()
             now = console.clock()
             period = period_from(request.query_params, console.calendar.local_date(now))
             earlier = period.before()
@@ -216,9 +212,9 @@ class FigurePages:
         console = self.console
         params = request.query_params
         async with console.db.session() as session:
-            who, raw = await console._who(request, session)
-            if who is None:
-                return console._to_signin()
+            refused, who, raw = await console.gate(request, session)
+            if refused is not None or who is None:
+                return refused or console._to_signin()
             now = console.clock()
             period = period_from(params, console.calendar.local_date(now))
             agency = (who.staff.agency_key if who.staff.role in (Role.OFFICER, Role.HEAD)

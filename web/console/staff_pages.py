@@ -16,7 +16,6 @@ from reports import access
 from reports.roles import Role
 from reports.staff import Account, StaffError, account_for, add_staff, remove_staff
 from storage import repo_agencies, repo_console
-from web.security import csrf_ok
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -57,14 +56,9 @@ class StaffPages:
         router.add_api_route("/petugas", self.change, methods=["POST"])
         router.add_api_route("/audit", self.audit, methods=["GET"])
 
-    async def _kominfo(self, request: Request, session: AsyncSession) -> Any:
-        console = self.console
-        who, raw = await console._who(request, session)
-        if who is None:
-            return console._to_signin(), None, None
-        if who.staff.role != Role.KOMINFO:
-            return console.hidden(request, who, raw), None, None
-        return None, who, raw
+    async def _kominfo(self, request: Request, session: AsyncSession,
+                       form: Any = None) -> Any:
+        return await self.console.gate(request, session, roles=(Role.KOMINFO,), form=form)
 
     async def _context(self, session: AsyncSession) -> dict[str, Any]:
         city = self.console.city
@@ -99,11 +93,9 @@ class StaffPages:
         now = console.clock()
         problem: str | None = None
         async with console.db.session() as session:
-            refused, who, raw = await self._kominfo(request, session)
+            refused, who, raw = await self._kominfo(request, session, form)
             if refused is not None:
                 return refused
-            if not csrf_ok(console.secret_key, raw, _text(form, "csrf")):
-                return console.expired(request, who, raw)
             try:
                 target = await self._apply(session, who, action, form, now)
             except StaffError as error:

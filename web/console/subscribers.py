@@ -17,7 +17,6 @@ from broadcasts.subscribers import CsvImportError, decode_csv, import_subscriber
 from reports import access
 from reports.roles import Role
 from storage import repo_broadcasts
-from web.security import csrf_ok
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -69,11 +68,9 @@ class SubscriberPages:
     async def overview(self, request: Request) -> Response:
         console = self.console
         async with console.db.session() as session:
-            who, raw = await console._who(request, session)
-            if who is None:
-                return console._to_signin()
-            if who.staff.role != Role.KOMINFO:
-                return console.hidden(request, who, raw)
+            refused, who, raw = await console.gate(request, session, roles=(Role.KOMINFO,))
+            if refused is not None:
+                return refused
             context = await self._context(session)
         return console.page(request, "subscribers.html", context, who=who, raw=raw)
 
@@ -81,15 +78,10 @@ class SubscriberPages:
         console = self.console
         async with request.form(max_files=1, max_fields=10) as form:
             async with console.db.session() as session:
-                who, raw = await console._who(request, session)
-                if who is None or raw is None:
-                    return console._to_signin()
-                if who.staff.role != Role.KOMINFO:
-                    return console.hidden(request, who, raw)
-                token = form.get("csrf")
-                if not csrf_ok(console.secret_key, raw,
-                               token if isinstance(token, str) else None):
-                    return console.expired(request, who, raw)
+                refused, _who, raw = await console.gate(request, session,
+                                                        roles=(Role.KOMINFO,), form=form)
+                if refused is not None:
+                    return refused
             upload = form.get("file")
             data = b""
             if upload is not None and not isinstance(upload, str):
