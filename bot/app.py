@@ -163,6 +163,9 @@ def create_app(settings: Settings, *, container: Container | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from web.security import hide_secret_paths
+
+        hide_secret_paths()  # after the server configured its logging
         try:
             async with asyncio.TaskGroup() as background:
                 tasks: list[asyncio.Task[None]] = []

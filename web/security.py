@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,3 +60,25 @@ def csrf_token(secret_key: str, session_id: str) -> str:
 def csrf_ok(secret_key: str, session_id: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(csrf_token(secret_key, session_id),
                                                (given or "").strip())
+
+
+class HideSecretPaths(logging.Filter):
+    """Access-log lines show no login link or media token: a one-time login link in a log file
+    would open the console to whoever reads it."""
+
+    SECRET = re.compile(r"^(/console/login/|/media/)[^?\s]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            hidden = self.SECRET.sub(r"\1…", args[2])
+            if hidden != args[2]:
+                record.args = (*args[:2], hidden, *args[3:])
+        return True
+
+
+def hide_secret_paths(logger_name: str = "uvicorn.access") -> None:
+    """Put HideSecretPaths on the access log once (the server's start calls it)."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, HideSecretPaths) for f in logger.filters):
+        logger.addFilter(HideSecretPaths())

@@ -233,3 +233,22 @@ async def test_a_form_with_unexpected_files_is_refused_not_crashed(container: Co
                                    files={"x": ("x.bin", b"\0" * 100, "application/x")})
         assert answer.status_code == 400
         assert (await client.get("/console/")).status_code == 200  # still signed in
+
+
+def test_the_access_log_never_shows_a_login_link_or_media_token() -> None:
+    import logging
+
+    from web.security import HideSecretPaths
+
+    def logged(path: str) -> str:
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                                   '%s - "%s %s HTTP/%s" %d',
+                                   ("127.0.0.1:5000", "GET", path, "1.1", 303), None)
+        HideSecretPaths().filter(record)
+        return record.getMessage()
+
+    line = logged("/console/login/63lTyPHJsVwn2bsAEWpObxEyNs_rdrE8hgVqwwrEF3s")
+    assert "63lTyPHJ" not in line and "/console/login/…" in line
+    assert "Zm9v" not in logged("/media/Zm9v.1790000000.c2ln?x=1")
+    assert logged("/console/reports/BJI-2026-000001").endswith(
+        '"GET /console/reports/BJI-2026-000001 HTTP/1.1" 303')
