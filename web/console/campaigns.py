@@ -20,6 +20,7 @@ from broadcasts.groups import GroupCatalog
 from reports import access
 from reports.roles import Role
 from storage.models import CampaignStatus
+from web.forms import form_text as _text
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,11 +33,6 @@ MOVES = ("send", "approve", "pause", "resume", "cancel")
 
 def _list(form: Any, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str) and v]
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 class CampaignPages:
@@ -205,21 +201,16 @@ class CampaignPages:
                                       and campaign.created_by == me)}
 
     async def show(self, request: Request, campaign_id: int) -> Response:
-        console = self.console
-        async with console.db.session() as session:
-            refused, who, raw = await self._kominfo(request, session)
-            if refused is not None:
-                return refused
-            context = await self._context(session, campaign_id, who)
-        if context is None:
-            return console.hidden(request, who, raw)
         done = request.query_params.get("done")
-        context["done"] = done if done in MOVES else None
-        context["problems"] = []
-        return console.page(request, "campaign.html", context, who=who, raw=raw)
+        return await self._shown(request, campaign_id, "campaign.html",
+                                 done=done if done in MOVES else None, problems=[])
 
     async def progress(self, request: Request, campaign_id: int) -> Response:
         """The progress block alone, for the page to refresh while the campaign sends."""
+        return await self._shown(request, campaign_id, "campaign_progress.html")
+
+    async def _shown(self, request: Request, campaign_id: int, template: str,
+                     **more: Any) -> Response:
         console = self.console
         async with console.db.session() as session:
             refused, who, raw = await self._kominfo(request, session)
@@ -228,7 +219,7 @@ class CampaignPages:
             context = await self._context(session, campaign_id, who)
         if context is None:
             return console.hidden(request, who, raw)
-        return console.page(request, "campaign_progress.html", context, who=who, raw=raw)
+        return console.page(request, template, {**context, **more}, who=who, raw=raw)
 
     async def move(self, request: Request, campaign_id: int) -> Response:
         console = self.console

@@ -16,6 +16,7 @@ from reports import access
 from reports.roles import Role
 from reports.staff import Account, StaffError, account_for, add_staff, remove_staff
 from storage import repo_agencies, repo_console
+from web.forms import form_text as _text
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -38,11 +39,6 @@ class Tell(Protocol):
 
     def __call__(self, session: AsyncSession, *, channel: str, user_key: str, locale: str,
                  text: str, now: datetime) -> Awaitable[None]: ...
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 class StaffPages:
