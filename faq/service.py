@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +24,13 @@ class FaqService:
     def __init__(self, *, session: AsyncSession, now: Callable[[], datetime] = utcnow) -> None:
         self.session = session
         self.now = now
+
+    async def record_view(self, *, article: str, day: date) -> None:
+        """Count one opening of an article (no record of who opened it)."""
+        await repo_faq.count_view(session=self.session, article=article, day=day)
+
+    async def views(self, *, since: date | None = None) -> dict[str, int]:
+        return await repo_faq.view_counts(session=self.session, since=since)
 
     async def record_feedback(self, *, article: str, identity_id: int, helpful: bool) -> None:
         await repo_faq.add_feedback(session=self.session, article=article,

@@ -1,15 +1,39 @@
-"""Repository functions for the FAQ tables: feedback, and questions passed to staff."""
+"""Repository functions for the FAQ tables: views, feedback, and questions passed to staff."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import case, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models.faq import FaqFeedback, FaqQuestion, QuestionStatus
+from storage.models.faq import FaqFeedback, FaqQuestion, FaqView, QuestionStatus
+
+_VIEWS = FaqView.__table__  # type: ignore[attr-defined]
+
+
+async def count_view(*, session: AsyncSession, article: str, day: date) -> None:
+    """One more opening of `article` on `day`: a single INSERT ... ON CONFLICT DO UPDATE."""
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    statement = insert(_VIEWS).values(article=article, day=day, shown=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["article", "day"], set_={"shown": _VIEWS.c.shown + 1})
+    await conn.execute(statement)
+
+
+async def view_counts(*, session: AsyncSession, since: date | None = None) -> dict[str, int]:
+    """How many times each article was opened, from `since` (every day when None)."""
+    query = select(FaqView.article, func.sum(FaqView.shown)).group_by(col(FaqView.article))
+    if since is not None:
+        query = query.where(col(FaqView.day) >= since)
+    result = await session.exec(query)
+    return {article: int(total or 0) for article, total in result.all()}
 
 
 async def add_feedback(*, session: AsyncSession, article: str, identity_id: int,

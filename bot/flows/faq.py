@@ -68,6 +68,8 @@ class FaqState(FlowState):
     slug: str | None = None
     page: int | None = None
     see: list[str] | None = None
+    # The article whose opening was counted (so a page turn or a rating does not count again).
+    counted: str | None = None
     # The resident's own question, to pass to staff if no article answers it.
     q: str | None = None
     # The category of a problem the resident described, to report.
@@ -162,6 +164,11 @@ class FaqFlow(Flow):
             ctx.say(_("Sorry, that article is no longer available."))
             ctx.goto("topics", remember=False)
             return
+        if state.counted != article.slug:
+            state.counted = article.slug
+            services = ctx.services
+            await _faq(ctx).record_view(
+                article=article.slug, day=services.now().astimezone(services.city.tz).date())
         locale = get_locale()
         text = article.text(locale)
         pages = article_pages(text.body)
@@ -353,7 +360,7 @@ class FaqFlow(Flow):
 def open_article(ctx: Ctx, slug: str, *, see: Iterable[str] = (),
                  question: str | None = None) -> None:
     state = _state(ctx)
-    state.slug, state.page, state.see = slug, 0, list(see)
+    state.slug, state.page, state.see, state.counted = slug, 0, list(see), None
     if question is not None:
         state.q = question
     ctx.goto("article", FaqFlow.name)

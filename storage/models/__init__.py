@@ -29,6 +29,7 @@ _WHERE = {
     "Dispatcher": "broadcast",
     "FaqFeedback": "faq",
     "FaqQuestion": "faq",
+    "FaqView": "faq",
     "Identity": "report",
     "InboundEvent": "report",
     "Kecamatan": "report",
@@ -97,6 +98,7 @@ if TYPE_CHECKING:
     from storage.models.faq import (
         FaqFeedback,
         FaqQuestion,
+        FaqView,
         QuestionStatus,
     )
     from storage.models.outbound import (
@@ -155,6 +157,7 @@ __all__ = [
     "Dispatcher",
     "FaqFeedback",
     "FaqQuestion",
+    "FaqView",
     "Identity",
     "InboundEvent",
     "Kecamatan",

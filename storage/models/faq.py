@@ -1,8 +1,9 @@
-"""FAQ tables: residents' "Was this helpful?" answers and the questions they pass to staff."""
+"""FAQ tables: how often each article is shown, residents' "Was this helpful?" answers, and the
+questions they pass to staff."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Text
@@ -15,6 +16,17 @@ from storage.types import ts_field, ts_field_opt
 class QuestionStatus(StrEnum):
     OPEN = "open"
     ANSWERED = "answered"
+
+
+class FaqView(SQLModel, table=True):
+    """How many times an article was opened on one day (in the city's zone): a counter, not a
+    log, so it says nothing about who read it."""
+
+    __tablename__ = "faq_view"
+
+    article: str = Field(primary_key=True, max_length=64)  # the article's slug
+    day: date = Field(primary_key=True)
+    shown: int = 0
 
 
 class FaqFeedback(SQLModel, table=True):

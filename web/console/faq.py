@@ -1,9 +1,10 @@
 """The console's FAQ page: residents' questions the bot could not answer, with an answer box
-(the running server relays each answer to the resident's chat), and how residents rated the
-articles."""
+(the running server relays each answer to the resident's chat), and how often each article was
+opened and how residents rated it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,10 @@ from storage.models.faq import QuestionStatus
 
 if TYPE_CHECKING:
     from web.console import Console
+
+
+# The "opened lately" column counts this many days, today included.
+RECENT_DAYS = 30
 
 
 class FaqPages:
@@ -37,11 +42,18 @@ class FaqPages:
             waiting = list(await service.questions(status=QuestionStatus.OPEN, limit=200))
             answered = [q for q in await service.questions(status=None, limit=200)
                         if q.status != QuestionStatus.OPEN][:30]
-            ratings = await service.feedback()
+            ratings = {article: (yes, no) for article, yes, no in await service.feedback()}
+            today = console.clock().astimezone(console.city.tz).date()
+            recent = await service.views(since=today - timedelta(days=RECENT_DAYS - 1))
+            ever = await service.views()
+        articles = [(article, recent.get(article, 0), ever.get(article, 0),
+                     *ratings.get(article, (0, 0)))
+                    for article in set(ratings) | set(ever)]
         done = request.query_params.get("done")
         return console.page(request, "faq.html", {
             "waiting": waiting, "answered": answered,
-            "ratings": sorted(ratings, key=lambda r: (-r[2], -r[1], r[0])),
+            "articles": sorted(articles, key=lambda r: (-r[1], -r[2], r[0])),
+            "recent_days": RECENT_DAYS,
             "answer_max": ANSWER_MAX, "done": done if done and done.isdigit() else None,
             "problem": None}, who=who, raw=raw)
 

@@ -18,7 +18,7 @@ from chat import Chat, TerminalChat, conversation_of
 from conftest import Clock
 from storage import repo_agencies
 from storage.models.agency import StaffMember
-from storage.models.faq import FaqFeedback, FaqQuestion
+from storage.models.faq import FaqFeedback, FaqQuestion, FaqView
 
 # Everything the WhatsApp adapter draws must fit one 1600-character body.
 WHATSAPP_BODY = 1600
@@ -79,6 +79,13 @@ async def test_resident_browses_topics_reads_pages_and_rates_the_article(
 
     [feedback] = await rows(channel_env, FaqFeedback)
     assert (feedback.article, feedback.helpful) == ("cara-lapor", True)
+    # One opening counted, though the resident turned a page and rated it; no one's name in it.
+    [view] = await rows(channel_env, FaqView)
+    assert (view.article, view.shown, view.day.isoformat()) == ("cara-lapor", 1, "2026-12-07")
+    await chat.say("how do I report a problem with this bot?")
+    assert "📖 How to make a report in this bot" in chat.text
+    [view] = await rows(channel_env, FaqView)
+    assert view.shown == 2
 
 
 async def test_questions_in_residents_own_words_open_the_right_article(chat: Chat) -> None:

@@ -44,3 +44,29 @@ async def test_only_kominfo_has_the_questions_page(container) -> None:
         page = (await client.get("/console/")).text
         assert (await client.post("/console/faq/1", data={
             "csrf": form_token(page), "answer": "x"})).status_code == 404
+
+
+async def test_kominfo_sees_how_often_each_article_was_opened_and_rated(telegram, clock) -> None:
+    box = telegram.box
+    for chat_id in (700_901, 700_902):
+        resident = telegram.chat(chat_id=chat_id)
+        await resident.say("/start")
+        await resident.say("bagaimana cara bayar pbb?")
+        assert "📖" in resident.text
+    while "➡️ Halaman berikutnya" in resident.options:
+        await resident.tap("➡️ Halaman berikutnya")
+    await resident.tap("👎 Tidak")
+    clock.advance(days=40)  # a month later the article is still counted in all, not lately
+    late = telegram.chat(chat_id=700_903)
+    await late.say("/start")
+    await late.say("apa itu KIM?")
+    async with console_client(box) as client:
+        await signed_in(box, client, "sari", role="kominfo", name="Sari")
+        page = (await client.get("/console/faq")).text
+    rows = dict(re.findall(r'<tr><th scope="row">([\w-]+)</th>((?:<td[^>]*>\d+</td>)+)</tr>',
+                           page))
+    cells = {slug: re.findall(r">(\d+)<", tds) for slug, tds in rows.items()}
+    # opened lately, opened in all, helpful, not helpful
+    assert cells["e-pbb"] == ["0", "2", "0", "1"]
+    assert cells["kim"] == ["1", "1", "0", "0"]
+    assert "Dibuka dalam 30 hari terakhir" in page
