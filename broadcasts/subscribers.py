@@ -293,7 +293,42 @@ class _Row:
 
 
 class CsvImportError(ValueError):
-    """The file cannot be imported at all (e.g. a required column is missing)."""
+    """The file cannot be imported at all (e.g. a required column is missing). `code` names
+    the problem for the layers that word it in the reader's language; the message is English."""
+
+    def __init__(self, code: str, message: str, *, value: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.value = value
+
+
+# A field longer than this is refused with its row (no column of the import needs more); the
+# csv module's own limit, well above it, keeps one runaway field from stopping the import.
+FIELD_LIMIT = 1000
+
+# Why a row is refused: a code the console words in the reader's language, and the English
+# wording the command line prints. `{value}` is the offending text (or the column's name).
+REFUSALS = {
+    "channel": "channel must be telegram or whatsapp, not {value!r}",
+    "whatsapp": "not a valid WhatsApp number: {value!r}",
+    "telegram": "not a Telegram chat id: {value!r}",
+    "name_long": "name longer than 128 characters",
+    "kelurahan": "unknown kelurahan: {value!r}",
+    "role": "unknown role: {value!r} (one of " + ", ".join(ROLES) + ")",
+    "consent": "consent source is required",
+    "consent_long": "consent source longer than 200 characters",
+    "kim_kelurahan": "group 'KIM' needs the kelurahan column",
+    "group": "unknown group: {value!r}",
+    "kepling_kelurahan": "a kepala lingkungan needs the kelurahan column",
+    "no_group": "no group to subscribe to (give groups or kelurahan)",
+    "field_long": "{value} is longer than " + str(FIELD_LIMIT) + " characters",
+    "duplicate": "duplicate of an earlier row",
+}
+
+
+def _refused(line: int, address: str, code: str, value: str = "") -> dict[str, Any]:
+    return {"line": line, "address": address, "code": code, "value": value,
+            "reason": REFUSALS[code].format(value=value)}
 
 
 def _header(name: str) -> str:
@@ -325,36 +360,37 @@ def _kelurahan(city: City, raw: str) -> str | None:
     return matches[0].code if matches and confident else None
 
 
-def _parse_row(line: int, raw: dict[str, str], city: City, catalog: GroupCatalog) -> _Row | str:
-    """A validated row, or the reason it is rejected."""
+def _parse_row(line: int, raw: dict[str, str], city: City,
+               catalog: GroupCatalog) -> _Row | tuple[str, str]:
+    """A validated row, or why it is rejected: a code of REFUSALS and the offending text."""
     channel = (raw.get("channel") or "").strip().lower()
     address_raw = (raw.get("address") or "").strip()
     if channel not in ("telegram", "whatsapp"):
-        return f"channel must be telegram or whatsapp, not {channel!r}"
+        return "channel", channel
     if channel == "whatsapp":
         address = _whatsapp_address(address_raw)
         if address is None:
-            return f"not a valid WhatsApp number: {address_raw!r}"
+            return "whatsapp", address_raw
     else:
         if not _TELEGRAM_ID.match(address_raw):
-            return f"not a Telegram chat id: {address_raw!r}"
+            return "telegram", address_raw
         address = address_raw
     name = (raw.get("name") or "").strip() or None
     if name and len(name) > 128:
-        return "name longer than 128 characters"
+        return "name_long", ""
     kel_raw = (raw.get("kelurahan") or "").strip()
     kelurahan_code = _kelurahan(city, kel_raw) if kel_raw else None
     if kel_raw and kelurahan_code is None:
-        return f"unknown kelurahan: {kel_raw!r}"
+        return "kelurahan", kel_raw
     role_raw = (raw.get("role") or "").strip().lower()
     role = ROLE_ALIASES.get(role_raw, role_raw)
     if role not in ROLES:
-        return f"unknown role: {role_raw!r} (one of {', '.join(ROLES)})"
+        return "role", role_raw
     consent = (raw.get("consent_source") or "").strip()
     if not consent:
-        return "consent source is required"
+        return "consent", ""
     if len(consent) > 200:
-        return "consent source longer than 200 characters"
+        return "consent_long", ""
     groups: list[str] = []
     for item in re.split(r"[;|,]", raw.get("groups") or ""):
         item = item.strip()
@@ -362,27 +398,24 @@ def _parse_row(line: int, raw: dict[str, str], city: City, catalog: GroupCatalog
             continue
         if fold(item) == "kim":
             if kelurahan_code is None:
-                return "group 'KIM' needs the kelurahan column"
+                return "kim_kelurahan", ""
             groups.append(kim_key(kelurahan_code))
             continue
         group = catalog.resolve(item)
         if group is None:
-            return f"unknown group: {item!r}"
+            return "group", item
         groups.append(group.key)
     if role == "kepling" and kelurahan_code is None:
-        return "a kepala lingkungan needs the kelurahan column"
+        return "kepling_kelurahan", ""
     if not groups and kelurahan_code and role != "kepling":
         groups.append(kim_key(kelurahan_code))
     if not groups and role != "kepling":
-        return "no group to subscribe to (give groups or kelurahan)"
+        return "no_group", ""
     return _Row(line=line, channel=channel, address=address, name=name,
                 kelurahan_code=kelurahan_code, groups=sorted(set(groups)), role=role,
                 consent=consent)
 
 
-# A field longer than this is refused with its row (no column of the import needs more); the
-# csv module's own limit, well above it, keeps one runaway field from stopping the import.
-FIELD_LIMIT = 1000
 _CSV_FIELD_LIMIT = 1 << 20
 # Workbooks, documents and images that are sometimes picked instead of the CSV export.
 _BINARY_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff",
@@ -396,7 +429,7 @@ def decode_csv(data: bytes) -> str:
 
     Decided by fixed rules rather than a guessing library: a short file of Indonesian names
     is valid in several encodings, and only these are what the city's offices produce."""
-    not_text = CsvImportError("this is not a CSV text file (save it as CSV)")
+    not_text = CsvImportError("not_csv", "this is not a CSV text file (save it as CSV)")
     if data.startswith(_BINARY_MAGIC):
         raise not_text
     head = data[:4096]
@@ -430,12 +463,12 @@ def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         header = next(reader)
     except StopIteration:
-        raise CsvImportError("the file is empty") from None
+        raise CsvImportError("empty", "the file is empty") from None
     names = [_header(h) for h in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
-        raise CsvImportError("missing column(s): " + ", ".join(missing)
-                           + "; expected " + ", ".join(COLUMNS))
+        raise CsvImportError("columns", "missing column(s): " + ", ".join(missing)
+                             + "; expected " + ", ".join(COLUMNS), value=", ".join(missing))
     for values in reader:
         if not any(v.strip() for v in values):
             continue
@@ -463,19 +496,15 @@ async def import_subscribers(*, db: Database, city: City, catalog: GroupCatalog,
         too_long = next((name for name, value in raw.items() if len(value) > FIELD_LIMIT),
                         None)
         if too_long is not None:
-            report.rejected.append({"line": line, "address": "",
-                                    "reason": f"{too_long} is longer than {FIELD_LIMIT} "
-                                              "characters"})
+            report.rejected.append(_refused(line, "", "field_long", too_long))
             continue
         parsed = _parse_row(line, raw, city, catalog)
-        if isinstance(parsed, str):
-            report.rejected.append({"line": line, "address": (raw.get("address") or "").strip(),
-                                    "reason": parsed})
+        if isinstance(parsed, tuple):
+            report.rejected.append(_refused(line, (raw.get("address") or "").strip(), *parsed))
             continue
         key = (parsed.channel, parsed.address)
         if key in seen:
-            report.rejected.append({"line": line, "address": parsed.address,
-                                    "reason": "duplicate of an earlier row"})
+            report.rejected.append(_refused(line, parsed.address, "duplicate"))
             continue
         seen.add(key)
         pending.append(parsed)

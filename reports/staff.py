@@ -26,7 +26,14 @@ _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 class StaffError(ValueError):
-    """A staff command that cannot be carried out; the message says why."""
+    """A staff command that cannot be carried out; the message says why (in English, for the
+    command line). `code` names the problem for the layers that word it in the reader's
+    language, with the offending `value`."""
+
+    def __init__(self, message: str, *, code: str = "", value: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.value = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +50,13 @@ def account_for(*, telegram_id: str | None = None, phone: str | None = None,
         raise StaffError("give exactly one of --telegram-id or --phone")
     if telegram_id:
         if not re.fullmatch(r"-?\d{1,20}", telegram_id.strip()):
-            raise StaffError(f"not a Telegram user id: {telegram_id!r} (digits only)")
+            raise StaffError(f"not a Telegram user id: {telegram_id!r} (digits only)",
+                             code="telegram_id", value=telegram_id)
         return Account("telegram", telegram_id.strip())
     if phone:
         e164 = to_e164(phone)
         if e164 is None:
-            raise StaffError(f"not a phone number: {phone!r}")
+            raise StaffError(f"not a phone number: {phone!r}", code="phone", value=phone)
         return Account("whatsapp", e164)
     assert terminal
     return Account("terminal", terminal.strip())
@@ -63,9 +71,10 @@ def _check_city_agency(city: City, agency_key: str) -> None:
     """Refuse a key that is not one of the city government's own agencies."""
     agency = city.agency(agency_key)
     if agency is None:
-        raise StaffError(f"unknown agency {agency_key!r}")
+        raise StaffError(f"unknown agency {agency_key!r}", code="agency", value=agency_key)
     if agency.external:
-        raise StaffError(f"{agency_key!r} is not a city agency")
+        raise StaffError(f"{agency_key!r} is not a city agency", code="external_agency",
+                         value=agency.short_name)
 
 
 async def add_staff(
@@ -85,7 +94,7 @@ async def add_staff(
             raise StaffError(f"a {parsed.value} needs --agency")
         _check_city_agency(city, agency_key)
     elif agency_key and city.agency(agency_key) is None:
-        raise StaffError(f"unknown agency {agency_key!r}")
+        raise StaffError(f"unknown agency {agency_key!r}", code="agency", value=agency_key)
     if not name.strip():
         raise StaffError("a name is required")
     staff = await repo_agencies.get_staff(session=session, channel=account.channel,
@@ -109,7 +118,7 @@ async def remove_staff(*, session: AsyncSession, account: Account,
     staff = await repo_agencies.get_staff(session=session, channel=account.channel,
                                           user_key=account.user_key)
     if staff is None or not staff.active:
-        raise StaffError("no active staff member with that account")
+        raise StaffError("no active staff member with that account", code="not_active")
     staff.active = False
     await access.end_sessions(session=session, staff=staff, now=now or utcnow())
     return await repo_agencies.save_staff(session=session, staff=staff)
@@ -120,7 +129,7 @@ async def login_link(*, session: AsyncSession, account: Account, now: datetime) 
     staff = await repo_agencies.get_staff(session=session, channel=account.channel,
                                           user_key=account.user_key)
     if staff is None or not staff.active:
-        raise StaffError("no active staff member with that account")
+        raise StaffError("no active staff member with that account", code="not_active")
     token = await access.issue_login_link(session=session, staff=staff, now=now,
                                           limited=False)
     await access.record(session=session, staff=None, action="login_link", now=now,

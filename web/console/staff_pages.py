@@ -41,6 +41,22 @@ class Tell(Protocol):
                  text: str, now: datetime) -> Awaitable[None]: ...
 
 
+def staff_problem(error: StaffError) -> str:
+    """Why a staff change was refused, in the reader's language (the domain's codes; the
+    console's own checks are worded already)."""
+    texts = {
+        "telegram_id": _("{value} is not a Telegram user id (digits only)."),
+        "phone": _("{value} is not a phone number."),
+        "agency": _("There is no agency {value}."),
+        "external_agency": _("{value} is not a city government agency."),
+        "not_active": _("That staff member has already been removed."),
+    }
+    text = texts.get(error.code)
+    if text is None:
+        return str(error)
+    return text.format(value="\u201c" + error.value + "\u201d")
+
+
 class StaffPages:
     def __init__(self, console: Console, *, tell: Tell, base_url: str) -> None:
         self.console = console
@@ -95,7 +111,7 @@ class StaffPages:
             try:
                 target = await self._apply(session, who, action, form, now)
             except StaffError as error:
-                problem = str(error)
+                problem = staff_problem(error)
             else:
                 await access.record(session=session, staff=who.staff, action=f"staff.{action}",
                                     now=now, target=target)

@@ -13,7 +13,14 @@ from fastapi.responses import Response
 
 from bot.i18n import _
 from broadcasts.groups import GroupCatalog
-from broadcasts.subscribers import CsvImportError, decode_csv, import_subscribers
+from broadcasts.subscribers import (
+    COLUMNS,
+    FIELD_LIMIT,
+    ROLES,
+    CsvImportError,
+    decode_csv,
+    import_subscribers,
+)
 from reports import access
 from reports.roles import Role
 from storage import repo_broadcasts
@@ -24,6 +31,40 @@ if TYPE_CHECKING:
     from web.console import Console
 
 CSV_MAX = 5 * 1024 * 1024
+
+
+def file_problem(error: CsvImportError) -> str:
+    """Why a file cannot be imported, in the reader's language."""
+    if error.code == "columns":
+        return _("the column(s) {columns} are missing; the columns are {expected}").format(
+            columns=error.value, expected=", ".join(COLUMNS))
+    if error.code == "empty":
+        return _("the file is empty")
+    return _("this is not a CSV text file (save it as CSV from the spreadsheet)")
+
+
+def row_problem(code: str, value: str) -> str:
+    """Why a row is refused, in the reader's language (codes of broadcasts.subscribers)."""
+    quoted = "\u201c" + value + "\u201d"
+    texts = {
+        "channel": _("the channel must be telegram or whatsapp, not {value}"),
+        "whatsapp": _("{value} is not a valid WhatsApp number"),
+        "telegram": _("{value} is not a Telegram chat id"),
+        "name_long": _("the name is longer than 128 characters"),
+        "kelurahan": _("there is no kelurahan {value} in the city"),
+        "role": _("unknown role {value} (one of {roles})"),
+        "consent": _("the consent source is required"),
+        "consent_long": _("the consent source is longer than 200 characters"),
+        "kim_kelurahan": _("the KIM group needs the kelurahan column"),
+        "group": _("unknown group {value}"),
+        "kepling_kelurahan": _("a kepala lingkungan needs the kelurahan column"),
+        "no_group": _("no group to subscribe to (fill in groups or kelurahan)"),
+        "field_long": _("the {value} column is longer than {limit} characters"),
+        "duplicate": _("the same address as an earlier row"),
+    }
+    return texts.get(code, _("the row cannot be read")).format(
+        value=value if code == "field_long" else quoted, roles=", ".join(ROLES),
+        limit=FIELD_LIMIT)
 
 
 class SubscriberPages:
@@ -102,10 +143,13 @@ class SubscriberPages:
                     stream=io.StringIO(text, newline=""), now=console.clock,
                     partial=partial, dry_run=not apply)
             except CsvImportError as error:
-                problem = _("The file cannot be imported: {reason}").format(reason=str(error))
+                problem = _("The file cannot be imported: {reason}").format(
+                    reason=file_problem(error))
             else:
                 result = {**dataclasses.asdict(report), "dry_run": not apply,
                           "partial": partial}
+                for row in result["rejected"]:
+                    row["reason"] = row_problem(row["code"], row["value"])
         async with console.db.session() as session:
             who = await access.signed_in(session=session, raw=raw, now=console.clock(),
                                          touch=False)

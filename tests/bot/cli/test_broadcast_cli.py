@@ -196,7 +196,8 @@ async def test_a_huge_field_rejects_its_row_not_the_import(
     code, out = await acli(settings, "subscribers", "import", str(path), "--partial", "--json")
     report = json.loads(out)
     assert code == 0 and report["created"] == 2
-    assert report["rejected"] == [{"line": 4, "address": "",
+    assert report["rejected"] == [{"line": 4, "address": "", "code": "field_long",
+                                   "value": "name",
                                    "reason": "name is longer than 1000 characters"}]
 
 

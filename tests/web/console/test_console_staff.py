@@ -54,11 +54,19 @@ async def test_the_staff_form_says_what_is_missing(container) -> None:
         no_account = await _post(client, {"action": "add", "name": "Rina", "role": "kominfo"})
         bad_phone = await _post(client, {"action": "add", "name": "Rina", "role": "kominfo",
                                          "phone": "12"})
+        bad_id = await _post(client, {"action": "add", "name": "Rina", "role": "kominfo",
+                                      "telegram_id": "rina99"})
+        forged_agency = await _post(client, {"action": "add", "name": "Rina", "role": "officer",
+                                             "telegram_id": "5", "agency": "hantu"})
         myself = await _post(client, {"action": "remove", "staff": "1"})
     assert no_agency.status_code == no_account.status_code == bad_phone.status_code == 400
     assert "membutuhkan perangkat daerah" in no_agency.text
     assert "ID pengguna Telegram atau nomor WhatsApp" in no_account.text
     assert "Traceback" not in bad_phone.text
+    assert "“12” bukan nomor telepon" in bad_phone.text
+    assert "“rina99” bukan ID pengguna Telegram" in bad_id.text
+    assert forged_agency.status_code == 400
+    assert "Tidak ada perangkat daerah “hantu”" in forged_agency.text
     assert myself.status_code == 400 and "tidak dapat menghapus diri sendiri" in myself.text
 
 

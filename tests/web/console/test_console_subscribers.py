@@ -22,7 +22,8 @@ async def test_an_import_is_checked_first_and_written_only_when_asked(container)
                                     files={"file": ("warga.csv", CSV.encode(), "text/csv")})
         assert checked.status_code == 200
         assert "Uji coba: belum ada yang ditulis" in checked.text
-        assert "not-a-number" in checked.text  # the rejected row, with its line
+        # the rejected row, with its line and why, in the staff member's language
+        assert "“not-a-number” bukan nomor WhatsApp yang sah" in checked.text
         async with box.db.reader() as session:
             assert await repo_broadcasts.count_subscribers(session=session) == {}
         refused = await client.post("/console/pelanggan/impor",
@@ -35,10 +36,16 @@ async def test_an_import_is_checked_first_and_written_only_when_asked(container)
         assert "Diimpor" in done.text
         empty = await client.post("/console/pelanggan/impor", data={"csrf": token},
                                   files={"file": ("kosong.csv", b"", "text/csv")})
-        assert empty.status_code == 400
+        assert empty.status_code == 400 and "Silakan pilih berkas CSV" in empty.text
+        no_column = await client.post(
+            "/console/pelanggan/impor", data={"csrf": token},
+            files={"file": ("x.csv", b"channel,address,name\ntelegram,1,A\n", "text/csv")})
+        assert no_column.status_code == 400
+        assert "kolom consent_source tidak ada" in no_column.text
         binary = await client.post("/console/pelanggan/impor", data={"csrf": token},
                                    files={"file": ("x.csv", b"\x00\x01\x02" * 100, "text/csv")})
         assert binary.status_code == 400 and "Traceback" not in binary.text
+        assert "bukan berkas teks CSV" in binary.text
     async with box.db.reader() as session:
         counts = await repo_broadcasts.count_subscribers(session=session)
     assert counts == {"telegram": 1, "whatsapp": 1}
