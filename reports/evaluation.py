@@ -37,6 +37,8 @@ from reports.sla import (
     ANSWER,
     AWAITING_ANSWER,
     VERIFY,
+    Filed,
+    Moment,
     calendar_for,
     current_clock,
     first_run,
@@ -44,7 +46,8 @@ from reports.sla import (
 )
 from reports.workdays import WorkCalendar
 from storage import repo_agencies
-from storage.models import Report, ReportEvent
+from storage.models import Report
+from storage.repo_agencies import EventFacts
 
 if TYPE_CHECKING:
     from storage.city import City
@@ -101,10 +104,9 @@ async def evaluate(
     """Every figure of the weekly meeting for reports filed between `start` and `end`."""
     calendar = calendar_for(city)
     lower, upper = period_bounds(city, start, end)
-    reports = list(await repo_agencies.list_reports_created(session=session, start=lower,
-                                                            end=upper))
-    events = await repo_agencies.list_events_for(session=session,
-                                                 report_ids=[r.id or 0 for r in reports])
+    # Plain rows, not ORM objects: a week holds thousands of reports and their histories.
+    reports = await repo_agencies.report_facts_created(session=session, start=lower, end=upper)
+    events = await repo_agencies.event_facts_created(session=session, start=lower, end=upper)
     agencies: dict[str, _AgencyFigures] = defaultdict(_AgencyFigures)
 
     by_kec: Counter[str] = Counter()
@@ -113,7 +115,7 @@ async def evaluate(
     by_agency: Counter[str] = Counter()
     verify_due = verify_on_time = answer_due = answer_on_time = 0
     for report in reports:
-        history = events.get(report.id or 0, [])
+        history = events.get(report.id, [])
         agency = report.agency_key or "-"
         by_kec[report.kecamatan_code or "-"] += 1
         by_kel[report.kelurahan_code or "-"] += 1
@@ -162,7 +164,7 @@ async def evaluate(
         session=session, status=Status.REOPENED, start=lower, end=upper)
     ratings = await repo_agencies.list_ratings_between(session=session, start=lower, end=upper)
     touched = {e.report_id for e in reopened_events} | {r.report_id for r in ratings}
-    owners: dict[int, str] = {r.id or 0: r.agency_key or "-" for r in reports}
+    owners: dict[int, str] = {r.id: r.agency_key or "-" for r in reports}
     for report_id in touched - set(owners):
         found = await repo_agencies.get_report(session=session, report_id=report_id)
         owners[report_id] = (found.agency_key if found else None) or "-"
@@ -239,8 +241,8 @@ async def evaluate(
     }
 
 
-def _first_after(history: list[ReportEvent], begun: ReportEvent,
-                 status: str) -> ReportEvent | None:
+def _first_after(history: list[EventFacts], begun: EventFacts,
+                 status: str) -> EventFacts | None:
     seen = False
     for event in history:
         if event is begun:
@@ -310,7 +312,7 @@ def to_csv(figures: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def _verification_skipped(history: list[ReportEvent], begun: ReportEvent) -> bool:
+def _verification_skipped(history: list[EventFacts], begun: EventFacts) -> bool:
     """Verified by no one at the very moment of filing: the verification did not happen."""
     return any(e.status == Status.VERIFIED and e.actor_id is None and e.at == begun.at
                for e in history)

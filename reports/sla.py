@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from reports.lifecycle import WITH_KOMINFO, Status
 from reports.workdays import WorkCalendar
@@ -16,6 +16,27 @@ if TYPE_CHECKING:
 
 # Statuses in which the agency still owes the resident an answer.
 AWAITING_ANSWER = frozenset({Status.ASSIGNED, Status.REOPENED})
+
+
+
+class Moment(Protocol):
+    """What the clocks read of a status change: a ReportEvent, or its plain facts."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+
+class Filed(Protocol):
+    """What the clocks read of a report: its category (which sets the days)."""
+
+    @property
+    def category_key(self) -> str: ...
+
+
+M = TypeVar("M", bound=Moment)
 
 VERIFY = "verify"
 ANSWER = "answer"
@@ -40,7 +61,7 @@ def calendar_for(city: City) -> WorkCalendar:
     return WorkCalendar(city.tz)
 
 
-def stage_days(city: City, report: Report, stage: str) -> int:
+def stage_days(city: City, report: Filed, stage: str) -> int:
     category = city.category(report.category_key)
     if stage == VERIFY:
         return category.verify_days if category else city.verify_days
@@ -100,16 +121,14 @@ def current_clock(
                       deadline=cal.end_of(due))
 
 
-def first_run(
-    events: Sequence[ReportEvent], stage: str
-) -> tuple[ReportEvent | None, ReportEvent | None]:
+def first_run(events: Sequence[M], stage: str) -> tuple[M | None, M | None]:
     """The first time a report went through a stage: (start, the event that ended it).
 
     For the weekly evaluation: verification runs from filing to the first status outside
     Kominfo's hands; the agency's answer from the first assignment to its first response.
     """
     statuses = WITH_KOMINFO if stage == VERIFY else AWAITING_ANSWER
-    start: ReportEvent | None = None
+    start: M | None = None
     for event in events:
         if start is None:
             if event.status in statuses and (stage == VERIFY or event.status == Status.ASSIGNED):
