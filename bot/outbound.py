@@ -142,9 +142,13 @@ class Journal:
 class Outbound:
     """Sends what the bot says, each chat in its own lane, through the channel's sender."""
 
-    def __init__(self, journal: Journal | None = None) -> None:
+    def __init__(self, journal: Journal | None = None, *,
+                 chatless: frozenset[str] = frozenset()) -> None:
+        """``chatless``: channels whose people have no chat to send to (Open311): their
+        messages are recorded as undeliverable, without a warning."""
         self.senders: dict[str, Sender] = {}
         self.journal = journal
+        self.chatless = chatless
         self._lanes: dict[tuple[str, str], Lane] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -168,6 +172,11 @@ class Outbound:
         futures: list[asyncio.Future[None]] = []
         for key, items in by_chat.items():
             ids = [i.outbox_id for i in items if i.outbox_id is not None]
+            if key[0] in self.chatless:
+                logger.debug("%d message(s) for a %s person: undeliverable", len(items), key[0])
+                if ids and self.journal is not None:
+                    self.journal.failed(ids, f"undeliverable: no chat on {key[0]}", final=True)
+                continue
             if key[0] not in self.senders:
                 logger.warning("no sender for channel %s; %d message(s) not sent", key[0],
                                len(items))

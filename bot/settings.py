@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     message_limit_per_minute: int = 30
     max_photos: int = 3
     draft_ttl_hours: int = 48
+    # Open311 partners: requests one API key may post per hour (0: no limit).
+    open311_posts_per_hour: int = 60
 
     # Broadcasts: platform limits per sender (messages per second), retries, approvals.
     broadcast_telegram_rate: float = 30.0

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reports.lifecycle import Status
+from reports.partners import request_source
 from reports.sla import current_clock
 from storage import repo, repo_agencies
 from storage.models import Report, ReportEvent, ReportPhoto, ReportVoice
@@ -194,6 +195,9 @@ async def report_detail(*, session: AsyncSession, city: City, report: Report) ->
         "created_at": report.created_at.isoformat(),
         "updated_at": report.updated_at.isoformat(),
         **await _agency_side_detail(session, city, report, events),
+        # A request a partner posted through Open311: the partner, the contact it gave and its
+        # media URL, for staff (None for a chat report).
+        "open311": await request_source(session=session, report_id=report.id or 0),
         "history": [
             {"status": e.status, "at": e.at.isoformat(), "note": e.note} for e in events
         ],

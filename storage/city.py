@@ -25,6 +25,55 @@ def _pick(texts: dict[str, str] | None, locale: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributeValueInfo:
+    key: str
+    names: dict[str, str]
+    reader: Reader = field(default=city_language, repr=False, compare=False)
+
+    def name(self) -> str:
+        return _pick(self.names, self.reader())
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeInfo:
+    """A question a category asks beyond the description (an Open311 service attribute)."""
+
+    code: str
+    datatype: str
+    required: bool
+    variable: bool
+    descriptions: dict[str, str]
+    datatype_descriptions: dict[str, str] = field(default_factory=dict)
+    values: tuple[AttributeValueInfo, ...] = ()
+    reader: Reader = field(default=city_language, repr=False, compare=False)
+
+    def description(self) -> str:
+        return _pick(self.descriptions, self.reader())
+
+    def datatype_description(self) -> str | None:
+        return _pick(self.datatype_descriptions, self.reader()) or None
+
+    def value(self, key: str) -> AttributeValueInfo | None:
+        return next((v for v in self.values if v.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Open311Texts:
+    """How the city presents itself on Open311 (city.yaml `open311`)."""
+
+    jurisdiction_id: str
+    contacts: dict[str, str] = field(default_factory=dict)
+    key_services: dict[str, str] = field(default_factory=dict)
+    reader: Reader = field(default=city_language, repr=False, compare=False)
+
+    def contact(self) -> str:
+        return _pick(self.contacts, self.reader())
+
+    def key_service(self) -> str:
+        return _pick(self.key_services, self.reader())
+
+
+@dataclass(frozen=True, slots=True)
 class CategoryInfo:
     key: str
     agency_key: str
@@ -37,6 +86,7 @@ class CategoryInfo:
     answer_days: int = 5
     keywords: dict[str, list[str]] = field(default_factory=dict)
     reader: Reader = field(default=city_language, repr=False, compare=False)
+    attributes: tuple[AttributeInfo, ...] = ()
 
     def name(self) -> str:
         return _pick(self.names, self.reader())
@@ -103,6 +153,13 @@ class City:
         ]
         self.emergency_number = self.emergency_numbers[0].number if self.emergency_numbers \
             else "112"
+        # Open311's jurisdiction: the pack's, else the ticket prefix ("bji").
+        open311 = getattr(info, "open311", None)
+        self.open311 = Open311Texts(
+            jurisdiction_id=open311.jurisdiction_id if open311 else self.code.lower(),
+            contacts=dict(open311.contact) if open311 else {},
+            key_services=dict(open311.key_service) if open311 else {},
+            reader=reader)
         self.kecamatan = [KecamatanInfo(code=k.code, name=k.name) for k in pack.kecamatan]
         self._kecamatan = {k.code: k for k in self.kecamatan}
         self._kelurahan: dict[str, KelurahanInfo] = {}
@@ -128,6 +185,7 @@ class City:
                 answer_days=getattr(c, "answer_days", None) or self.answer_days,
                 keywords={k: list(v) for k, v in (getattr(c, "keywords", None) or {}).items()},
                 reader=reader,
+                attributes=tuple(_attribute(a, reader) for a in getattr(c, "attributes", ())),
             )
             for c in pack.categories
         ]
@@ -184,3 +242,13 @@ class City:
         matches = self.gazetteer.match_kelurahan(text)
         confident = len(matches) == 1 and matches[0].confident
         return [self._kelurahan[m.code] for m in matches], confident
+
+
+def _attribute(entry: Any, reader: Reader) -> AttributeInfo:
+    return AttributeInfo(
+        code=entry.code, datatype=entry.datatype, required=bool(entry.required),
+        variable=bool(entry.variable), descriptions=dict(entry.description),
+        datatype_descriptions=dict(entry.datatype_description or {}),
+        values=tuple(AttributeValueInfo(key=v.key, names=dict(v.names), reader=reader)
+                     for v in entry.values),
+        reader=reader)

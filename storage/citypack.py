@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -109,6 +109,14 @@ class EmergencyNumber(_Entry):
     names: Texts
 
 
+class Open311Info(_Entry):
+    """How the city presents itself on Open311 GeoReport v2 (its discovery document)."""
+
+    jurisdiction_id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,63}$")
+    contact: Texts
+    key_service: Texts
+
+
 class CityInfo(_Entry):
     code: str = Field(pattern=r"^[A-Z]{2,8}$", description="ticket prefix")
     name: str = Field(min_length=1)
@@ -118,6 +126,7 @@ class CityInfo(_Entry):
     centre: Point
     service_levels: ServiceLevels
     emergency_numbers: tuple[EmergencyNumber, ...] = Field(min_length=1)
+    open311: Open311Info | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -182,6 +191,42 @@ class AgencyEntry(_Entry):
         return self
 
 
+AttributeType = Literal["string", "number", "datetime", "text", "singlevaluelist",
+                        "multivaluelist"]
+LIST_TYPES = ("singlevaluelist", "multivaluelist")
+
+
+class AttributeValue(_Entry):
+    key: str = Field(pattern=_KEY, max_length=32)
+    names: Texts
+
+
+class AttributeEntry(_Entry):
+    """One question a category asks beyond the description (Open311's service definition).
+    `variable: false` is information for the person reporting, not a question."""
+
+    code: str = Field(pattern=_KEY, max_length=32)
+    datatype: AttributeType = "string"
+    required: bool = False
+    variable: bool = True
+    description: Texts
+    datatype_description: Texts | None = None
+    values: tuple[AttributeValue, ...] = ()
+
+    @model_validator(mode="after")
+    def _values_for_lists(self) -> AttributeEntry:
+        if self.datatype in LIST_TYPES and not self.values:
+            raise ValueError(f"attribute {self.code!r} is a {self.datatype} and needs values")
+        if self.datatype not in LIST_TYPES and self.values:
+            raise ValueError(f"attribute {self.code!r} is a {self.datatype}: values are only "
+                             "for singlevaluelist and multivaluelist")
+        if not self.variable and self.required:
+            raise ValueError(f"attribute {self.code!r} is information only (variable: false) "
+                             "and cannot be required")
+        _no_duplicates((v.key for v in self.values), f"value of attribute {self.code!r}")
+        return self
+
+
 class CategoryEntry(_Entry):
     key: str = Field(pattern=_KEY, max_length=32)
     agency: str
@@ -194,11 +239,17 @@ class CategoryEntry(_Entry):
     answer_days: int = Field(gt=0)
     routing: dict[str, str] = Field(default_factory=dict, description="kecamatan code -> agency")
     keywords: Keywords
+    attributes: tuple[AttributeEntry, ...] = ()
 
     @field_validator("referral")
     @classmethod
     def _referral_locales(cls, value: dict[str, str]) -> dict[str, str]:
         return _both_locales(value) if value else value
+
+    @model_validator(mode="after")
+    def _unique_attributes(self) -> CategoryEntry:
+        _no_duplicates((a.code for a in self.attributes), f"attribute of {self.key!r}")
+        return self
 
 
 class CityPack(_Entry):

@@ -63,15 +63,17 @@ def csrf_ok(secret_key: str, session_id: str, given: str | None) -> bool:
 
 
 class HideSecretPaths(logging.Filter):
-    """Access-log lines show no login link or media token: a one-time login link in a log file
-    would open the console to whoever reads it."""
+    """Access-log lines show no login link, media token or Open311 api_key: a one-time login
+    link in a log file would open the console to whoever reads it, a partner's key would post
+    in its name."""
 
     SECRET = re.compile(r"^(/console/login/|/media/)[^?\s]+")
+    API_KEY = re.compile(r"([?&]api_key=)[^&\s]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            hidden = self.SECRET.sub(r"\1…", args[2])
+            hidden = self.API_KEY.sub(r"\1…", self.SECRET.sub(r"\1…", args[2]))
             if hidden != args[2]:
                 record.args = (*args[:2], hidden, *args[3:])
         return True
