@@ -21,7 +21,9 @@ from storage.models import Report, ReportEvent
 HISTORY_LINES = 8
 
 
-def receipt_text(city: City, report: Report) -> str:
+def receipt_text(city: City, report: Report, *, public_url: str | None = None) -> str:
+    """What the resident reads once a report is filed; with the server's public address
+    (EMAS_PUBLIC_URL), a link to the report's public page."""
     agency = city.agency(report.agency_key or "")
     lines = [
         _("✅ Thank you, your report has been received."),
@@ -48,6 +50,9 @@ def receipt_text(city: City, report: Report) -> str:
                 days=stage_days(city, report, VERIFY))
         )
     lines.append(_("Keep the ticket number to check the status from the menu."))
+    if public_url:
+        lines.append(_("Follow it online: {url}").format(
+            url=f"{public_url.rstrip('/')}/t/{report.ticket}"))
     return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ import csv
 import io
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -140,11 +141,11 @@ async def evaluate(
         if begun is None:
             continue
         figures.passed_on += 1
-        deadline = calendar.deadline(begun.at, stage_days(city, report, ANSWER))
-        if ended is not None or as_of >= deadline:
+        on_time = answered_on_time(report, history, city=city, calendar=calendar, as_of=as_of)
+        if on_time is not None:
             answer_due += 1
             figures.answer_due += 1
-            if ended is not None and ended.at < deadline:
+            if on_time:
                 answer_on_time += 1
                 figures.answered_on_time += 1
         if ended is not None:
@@ -239,6 +240,19 @@ async def evaluate(
             for key, f in sorted(agencies.items())
         ],
     }
+
+
+def answered_on_time(report: Filed, history: Sequence[Moment], *, city: City,
+                     calendar: WorkCalendar, as_of: datetime) -> bool | None:
+    """Whether the agency's first response came before its deadline (the definition above);
+    None while it is not due yet, or when the report was never passed to an agency."""
+    begun, ended = first_run(history, ANSWER)
+    if begun is None:
+        return None
+    deadline = calendar.deadline(begun.at, stage_days(city, report, ANSWER))
+    if ended is None and as_of < deadline:
+        return None
+    return ended is not None and ended.at < deadline
 
 
 def _first_after(history: list[EventFacts], begun: EventFacts,

@@ -1,5 +1,6 @@
-"""The web side: the staff console, signed media links (and, to come, the public pages and
-Open311), FastAPI routers rendered with Jinja2 through the bot's catalogs."""
+"""The web side: the staff console (`console/`), the public pages and open data (`public/`),
+Open311 GeoReport v2 (`open311/`) and signed media links; FastAPI routers, pages rendered with
+Jinja2 through the bot's catalogs."""
 
 from pathlib import Path
 

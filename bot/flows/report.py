@@ -821,7 +821,10 @@ class ReportFlow(SupportStep, Flow):
         send_notices(ctx, await report_actions(ctx).after_submit(result))
         ReportDraft.drop(ctx)
         Editing.drop(ctx)
-        ctx.say(receipt_text(ctx.services.city, result), kind="report_receipt")
+        settings = ctx.services.settings
+        ctx.say(receipt_text(ctx.services.city, result,
+                             public_url=settings.base_url if settings.public_url else None),
+                kind="report_receipt")
         ctx.goto("main", "menu")
 
     async def ask_edit(self, ctx: Ctx) -> None:
