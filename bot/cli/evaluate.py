@@ -97,21 +97,51 @@ def evaluate(ctx: click.Context, start: Any, end: Any, as_json: bool, as_csv: bo
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=city.tz)
 
-    async def go() -> dict[str, Any]:
+    async def go() -> tuple[dict[str, Any], dict[str, int]]:
         async with open_database(settings) as database, database.reader() as session:
-            return await compute(session=session, city=city, start=first, end=last,
-                                 as_of=moment)
+            figures = await compute(session=session, city=city, start=first, end=last,
+                                    as_of=moment)
+            return figures, await _suggestions(session, city, first, last)
 
-    figures = run(go())
+    figures, suggested = run(go())
     if html_file is not None:
         with use_locale(locale):
             page = render_evaluation(figures, city_name=city.name)
         html_file.write_text(page, encoding="utf-8")
     if as_json:
-        echo_json(figures)
+        # The suggestions (broadcasts) beside the reports' figures, joined here, above both.
+        echo_json({**figures, "suggestions": suggested})
     elif as_csv:
         click.echo(to_csv(figures), nl=False)
+        click.echo(_suggestions_csv(settings, suggested), nl=False)
     elif html_file is not None:
         click.echo(f"written to {html_file}")
     else:
         _print(figures)
+        themes = ", ".join(f"{k} {n}" for k, n in sorted(suggested.items())) or "-"
+        click.echo(f"  suggestions from residents: {sum(suggested.values())} ({themes})")
+
+
+async def _suggestions(session: Any, city: Any, first: date, last: date) -> dict[str, int]:
+    """Residents' suggestions filed in the period, per theme."""
+    from broadcasts.suggestions import SuggestionService
+    from reports.evaluation import period_bounds
+    from storage.repo_outreach import SuggestionFilter
+    from storage.types import utcnow
+
+    start, end = period_bounds(city, first, last)
+    return await SuggestionService(session=session, now=utcnow).by_theme(
+        SuggestionFilter(start=start, end=end))
+
+
+def _suggestions_csv(settings: Any, counts: dict[str, int]) -> str:
+    import csv
+    import io
+
+    from bot.outreach_texts import suggestion_rows
+    from broadcasts.outreach import load_outreach
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        suggestion_rows(counts, load_outreach(settings.city_dir)))
+    return out.getvalue()

@@ -10,6 +10,7 @@ from bot.flows.common import emergency_text, nav_options, opt_back, opt_menu
 from bot.flows.menu import resumable_state
 from bot.flows.notices import report_actions, tell
 from bot.flows.options import NO_WORDS, YES_WORDS, is_stray, normalize
+from bot.flows.outreach import note_question
 from bot.flows.report import ReportFlow
 from bot.flows.state import FlowState
 from bot.i18n import _, format_datetime, get_locale, use_locale
@@ -280,6 +281,7 @@ class FaqFlow(Flow):
                     .format(n=QUESTION_MIN))
             ctx.stay()
             return
+        await note_question(ctx)
         await self._submit(ctx, ctx.text)
 
     async def _submit(self, ctx: Ctx, text: str) -> None:
@@ -400,9 +402,11 @@ async def understand(ctx: Ctx, library: FaqLibrary) -> None:
         state.q = text  # the resident's words become the report's description
         ctx.goto("complaint", FaqFlow.name)
     elif intent == Intent.QUESTION:
+        await note_question(ctx)
         best, *others = found.hits
         open_article(ctx, best.slug, see=[h.slug for h in others], question=text)
     else:
+        await note_question(ctx)
         state = _state(ctx)
         state.q, state.see = text, [h.slug for h in found.hits]
         ctx.say(_("Sorry, I do not have an answer to that yet."))

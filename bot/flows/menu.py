@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.flows.base import Ctx, Flow
+from bot.flows.heard import ask_if_due
 from bot.flows.state import ReportDraft
 from bot.i18n import N_, _
 from bot.messages import Option
@@ -16,6 +17,7 @@ MENU_ITEMS: tuple[tuple[str, str, str], ...] = (
     ("m:mine", N_("📋 My reports"), "mine"),
     ("m:faq", N_("❓ Ask about the city's apps"), "faq"),
     ("m:subscribe", N_("📢 Subscribe to announcements"), "subscribe"),
+    ("m:suggest", N_("💡 Suggestions for the city"), "suggestion"),
     ("m:language", N_("🌐 Language / Bahasa"), "language"),
 )
 
@@ -50,6 +52,8 @@ class MenuFlow(Flow):
         options = [Option(oid, _(label)) for oid, label, _flow in MENU_ITEMS]
         if resumable_state(ctx):
             options.append(Option("m:resume", _("▶️ Continue my unfinished report")))
+        # Once, after the resident's first completed action: how they heard of the service.
+        await ask_if_due(ctx)
         ctx.say(_("What would you like to do?"), options=options, edit=True)
 
     async def on_main(self, ctx: Ctx) -> None:

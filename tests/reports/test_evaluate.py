@@ -186,6 +186,7 @@ async def test_emas_evaluate_prints_json_csv_and_writes_html_with_charts(
     assert code == 0
     figures = json.loads(out)
     assert figures.pop("agencies") == EXPECTED_AGENCIES
+    assert figures.pop("suggestions") == {}  # residents' suggestions (none that week)
     assert figures == EXPECTED
 
     code, out = await acli(settings, "evaluate", *period, "--csv")

@@ -3,6 +3,8 @@ the mayor (print layout, CSV, Excel), and the map of reports per kelurahan."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -11,13 +13,17 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from bot.i18n import _, format_date, ngettext
+from bot.i18n import _, format_date, ngettext, use_locale
+from bot.outreach_texts import suggestion_rows, theme_names
+from broadcasts.outreach import load_outreach
+from broadcasts.suggestions import SuggestionService, suggestion_counts
 from reports.evaluation import evaluate, to_csv, to_rows
 from reports.lifecycle import Status
 from reports.roles import Role
 from storage import repo_console
 from storage.models.agency import StaffMember
 from storage.repo_console import InboxFilter
+from storage.repo_outreach import SuggestionFilter
 from web.maps import CityMap, legend
 
 if TYPE_CHECKING:
@@ -92,6 +98,7 @@ class FigurePages:
         self.console = console
         self.map = city_map
         self._cache: dict[tuple[date, date], tuple[datetime, dict[str, Any]]] = {}
+        self._computing: dict[tuple[date, date], asyncio.Lock] = {}
 
     def add_routes(self, router: APIRouter) -> None:
         router.add_api_route("/evaluasi", self.evaluation, methods=["GET"])
@@ -131,6 +138,19 @@ class FigurePages:
 
     # -- the evaluation ------------------------------------------------------------------------
 
+    async def _suggestions(self, period: Period) -> dict[str, int]:
+        """Residents' suggestions of the period per theme: the broadcasts domain's count,
+        shown beside the agencies' figures (a city-wide figure: not for an agency head)."""
+        console = self.console
+        async with console.db.reader() as session:
+            return await SuggestionService(session=session, now=console.clock).by_theme(
+                SuggestionFilter(start=console.calendar.at(period.start, 0),
+                                 end=console.calendar.at(period.end + timedelta(days=1), 0)))
+
+    def _suggestion_rows(self, counts: dict[str, int]) -> list[list[Any]]:
+        pack = load_outreach(self.console.reports_config.city_dir, self.console.city.reader)
+        return suggestion_rows(counts, pack)
+
     async def _evaluated(self, session: Any, period: Period, now: datetime) -> dict[str, Any]:
         """The figures of a period, computed at most once per FRESH: a meeting's dozen readers
         (and their reloads) share one computation; the page says "as of"."""
@@ -138,11 +158,18 @@ class FigurePages:
         kept = self._cache.get(key)
         if kept is not None and now - kept[0] < FRESH:
             return kept[1]
-        figures = await evaluate(session=session, city=self.console.city, start=period.start,
-                                 end=period.end, as_of=now)
-        if len(self._cache) > 64:
-            self._cache.clear()
-        self._cache[key] = (now, figures)
+        # One computation at a time per period: readers arriving meanwhile wait for it and
+        # share its result instead of each computing the same figures again.
+        async with self._computing.setdefault(key, asyncio.Lock()):
+            kept = self._cache.get(key)
+            if kept is not None and now - kept[0] < FRESH:
+                return kept[1]
+            figures = await evaluate(session=session, city=self.console.city,
+                                     start=period.start, end=period.end, as_of=now)
+            if len(self._cache) > 64:
+                self._cache.clear()
+                self._computing = {key: self._computing[key]}
+            self._cache[key] = (now, figures)
         return figures
 
     async def evaluation(self, request: Request) -> Response:
@@ -168,7 +195,20 @@ class FigurePages:
                                               n).format(name=name, n=n),
             href=lambda code: f"/console/?kelurahan={code}&tab=agency")
         query = f"from={period.start.isoformat()}&to={period.end.isoformat()}"
+        suggested: dict[str, Any] | None = None
+        if self._agency_only(who.staff) is None:
+            now_counts, then_counts = (await self._suggestions(period),
+                                       await self._suggestions(earlier))
+            pack = load_outreach(console.reports_config.city_dir, console.city.reader)
+            with use_locale(who.staff.locale):
+                names = theme_names([*now_counts, *then_counts], pack)
+            suggested = {
+                "total": sum(now_counts.values()),
+                "change": change(sum(now_counts.values()), sum(then_counts.values())),
+                "themes": [{**row, "change": change(row["count"], then_counts.get(row["key"], 0))}
+                           for row in suggestion_counts(now_counts, names)]}
         return console.page(request, "evaluation.html", {
+            "suggestions": suggested,
             "period": period, "earlier": earlier, "figures": figures, "previous": previous,
             "agencies": agencies, "map": city_map,
             "legend": legend(max(received.values(), default=0)),
@@ -189,9 +229,15 @@ class FigurePages:
         found = await self._figures(request)
         if isinstance(found, Response):
             return found
-        _who, _raw, period, _earlier, figures, *_rest = found
+        who, _raw, period, _earlier, figures, *_rest = found
         name = f"evaluasi-{period.start.isoformat()}-{period.end.isoformat()}.csv"
-        return Response(to_csv(figures), media_type="text/csv; charset=utf-8", headers={
+        text = to_csv(figures)
+        if self._agency_only(who.staff) is None:
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerows(
+                self._suggestion_rows(await self._suggestions(period)))
+            text += out.getvalue()
+        return Response(text, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store"})
 
@@ -199,9 +245,11 @@ class FigurePages:
         found = await self._figures(request)
         if isinstance(found, Response):
             return found
-        _who, _raw, period, _earlier, figures, *_rest = found
+        who, _raw, period, _earlier, figures, *_rest = found
         name = f"evaluasi-{period.start.isoformat()}-{period.end.isoformat()}.xlsx"
-        return Response(_workbook(figures), headers={
+        more = (self._suggestion_rows(await self._suggestions(period))
+                if self._agency_only(who.staff) is None else [])
+        return Response(_workbook(figures, more), headers={
             "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store"})
@@ -265,8 +313,9 @@ def _noon(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 12, tzinfo=TZ)
 
 
-def _workbook(figures: dict[str, Any]) -> bytes:
-    """The evaluation as an Excel workbook: one sheet per agency table, one with every figure."""
+def _workbook(figures: dict[str, Any], more: list[list[Any]] | None = None) -> bytes:
+    """The evaluation as an Excel workbook: one sheet per agency table, one with every figure
+    (`more`: rows of other domains' figures, the residents' suggestions)."""
     import xlsxwriter
 
     out = io.BytesIO()
@@ -282,7 +331,7 @@ def _workbook(figures: dict[str, Any]) -> bytes:
         sheet.write_row(line, 0, ["" if row.get(c) is None else row.get(c) for c in columns])
     sheet.set_column(0, 1, 18)
     every = book.add_worksheet(_("All figures")[:31])
-    for line, row in enumerate(to_rows(figures)):
+    for line, row in enumerate([*to_rows(figures), *(more or [])]):
         every.write_row(line, 0, ["" if v is None else v for v in row], bold if line == 0
                         else None)
     book.close()

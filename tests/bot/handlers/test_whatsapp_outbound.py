@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.engine import Outgoing
+from bot.flows.menu import MENU_ITEMS
 from bot.messages import Reply
 from chat import WhatsAppChat, id_
 from conftest import Clock
@@ -254,11 +255,11 @@ async def test_quick_replies_and_list_pickers_where_templates_are_configured(
     quick = whatsapp.double.add_template("{{1}}")
     picker = whatsapp.double.add_template("{{1}}")
     whatsapp.configure(twilio_quick_reply_templates={2: quick},
-                       twilio_list_picker_templates={6: picker})
+                       twilio_list_picker_templates={len(MENU_ITEMS): picker})
     chat = whatsapp.chat()
     await chat.say("halo")
     [menu] = chat.sent
-    assert menu.content_sid == picker  # six menu entries: a list picker (at most 10)
+    assert menu.content_sid == picker  # the menu's entries: a list picker (at most 10)
     assert menu.content_variables is not None
     assert menu.content_variables["3"] == id_("📝 Make a report")
     assert menu.content_variables["4"] == "m:report"
@@ -273,7 +274,7 @@ async def test_options_beyond_whatsapps_limits_stay_a_numbered_list(
     whatsapp: WhatsAppEnv,
 ) -> None:
     picker = whatsapp.double.add_template("{{1}}")
-    whatsapp.configure(twilio_list_picker_templates={6: picker})
+    whatsapp.configure(twilio_list_picker_templates={len(MENU_ITEMS): picker})
     chat = whatsapp.chat(language_code="en")
     await chat.say("hello")
     # "🔎 Check a report's status" is longer than a list item may be (24 characters).

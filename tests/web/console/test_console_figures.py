@@ -132,3 +132,28 @@ async def test_the_map_shows_open_and_overdue_reports_per_kelurahan(
     assert "Laporan terlambat per kelurahan" in overdue
     assert "<a href=" not in leadership.split('<svg class="map"')[1].split("</svg>")[0]
     assert leadership.count("<path ") == 37
+
+
+async def test_readers_opening_the_evaluation_at_once_share_one_computation(
+        container: Container, clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A meeting's dozen readers open the page together: the figures are computed once per
+    period (this week and the week before), not once per reader."""
+    import asyncio
+
+    import web.console.figures as figures
+
+    computed: list[str] = []
+    real = figures.evaluate
+
+    async def counted(**kwargs):  # type: ignore[no-untyped-def]
+        computed.append(str(kwargs["start"]))
+        await asyncio.sleep(0.05)  # long enough for every reader to arrive meanwhile
+        return await real(**kwargs)
+
+    monkeypatch.setattr(figures, "evaluate", counted)
+    async with console_client(container) as client:
+        await signed_in(container, client, "lead", role="leadership")
+        pages = await asyncio.gather(*(client.get("/console/evaluasi?" + WEEK)
+                                       for _ in range(8)))
+    assert {page.status_code for page in pages} == {200}
+    assert sorted(computed) == ["2026-11-30", "2026-12-07"]
