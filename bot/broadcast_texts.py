@@ -54,6 +54,9 @@ def describe_audience(audience: Audience, catalog: GroupCatalog, city: City) -> 
     for code in audience.kelurahan:
         name = city.kelurahan(code).name if city.has_kelurahan(code) else code
         parts.append(_("Kelurahan {name}").format(name=name))
+    if audience.poll_respondents is not None:
+        parts.append(_("the people who answered poll #{id}").format(
+            id=audience.poll_respondents))
     text = ", ".join(parts) if parts else _("everyone subscribed")
     if audience.roles:
         text += " · " + _("roles: {roles}").format(roles=", ".join(audience.roles))
@@ -78,6 +81,7 @@ _REASON_LABELS = {
     "chat_not_found": N_("chat not found"),
     "bad_request": N_("refused by the platform"),
     "undelivered": N_("not delivered"),
+    "group_chat": N_("group chat (a poll asks people)"),
 }
 
 

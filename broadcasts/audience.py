@@ -27,6 +27,7 @@ class Audience(BaseModel):
     groups or areas are given), `channels` and `languages` then narrow the choice. With
     `relays`, the kepala lingkungan of the areas covered (by area or by KIM; every relay when
     the audience names no area, e.g. C-Gen alone) also receive it, with their forwarding kit.
+    `poll_respondents` chooses the people who answered that poll.
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -38,10 +39,13 @@ class Audience(BaseModel):
     channels: Codes = Field(default_factory=list)
     languages: Codes = Field(default_factory=list)
     relays: bool = True
+    # The people who answered a poll (its results, sent back to them).
+    poll_respondents: int | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.groups or self.kecamatan or self.kelurahan or self.roles)
+        return not (self.groups or self.kecamatan or self.kelurahan or self.roles
+                    or self.poll_respondents)
 
     def problems(self, catalog: GroupCatalog, city: City) -> list[Problem]:
         """What is wrong with the audience; empty when usable."""

@@ -158,6 +158,7 @@ class CampaignService:
             languages=audience.languages,
             relays=audience.relays,
             relay_kelurahan=audience.relay_kelurahan(self.catalog, area),
+            poll_respondents=audience.poll_respondents,
         )
 
     async def preview(self, draft: CampaignDraft) -> dict[str, Any]:

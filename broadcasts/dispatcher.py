@@ -30,6 +30,7 @@ from broadcasts.config import BroadcastConfig
 from broadcasts.groups import GroupCatalog
 from broadcasts.limiter import GUARD, Limiter, SenderLimiter
 from broadcasts.links import join_code
+from broadcasts.polls import PollCard, PollService, card_for_campaign
 from broadcasts.reach import campaign_reach
 from broadcasts.sending import BulkMessage, BulkSender, Outcome, SendResult
 from storage import repo_broadcasts as repo
@@ -56,6 +57,11 @@ class CampaignWords(Protocol):
     def relay_kit(self, locale: str) -> str: ...
     def forwarded_button(self, locale: str) -> str: ...
     def summary(self, locale: str, reach: dict[str, Any]) -> str: ...
+    # A poll's question with its options as (option id, label), the same as plain text with
+    # the options numbered (for a WhatsApp template), and its results sent back at the close.
+    def poll_message(self, locale: str, card: PollCard) -> tuple[str, list[tuple[str, str]]]: ...
+    def poll_plain(self, locale: str, card: PollCard) -> str: ...
+    def poll_results(self, locale: str, results: dict[str, Any]) -> str: ...
 
 EXPAND_BATCH = 5_000
 FLUSH_EVERY = 0.05
@@ -76,6 +82,12 @@ class _Content:
     link_label: str | None
     salt: str
     template_sid: str | None
+    # A poll's question campaign carries its card; its results campaign, the results.
+    poll: PollCard | None = None
+    results: dict[str, Any] | None = None
+    # The poll's message per (locale, as a template), worded once for every recipient.
+    worded: dict[tuple[str, bool], tuple[str, list[tuple[str, str]]]] = field(
+        default_factory=dict)
 
     def text(self, locale: str) -> str:
         return self.texts.get(locale) or self.texts.get("id") or next(iter(self.texts.values()))
@@ -247,6 +259,10 @@ class _Pump:
             last_inbound is None or last_inbound < self.d.now() - WINDOW)
         if outside and not content.template_sid:
             self._finish(job, DeliveryStatus.SKIPPED, "no_template")
+            return
+        if content.poll is not None and row.is_group:
+            # A poll asks people, one answer each: a group chat is not asked.
+            self._finish(job, DeliveryStatus.SKIPPED, "group_chat")
             return
         job.parts = self.d.compose(content, row, self.sender, template=outside)
         self.ready.append(job)
@@ -485,6 +501,7 @@ class Dispatcher:
 
         async def work(session: AsyncSession) -> None:
             await repo.heartbeat(session=session, dispatcher_id=self.id, now=now)
+            await self._close_polls(session)
             # Dispatchers sharing one account share its limit.
             live = max(1, await repo.live_dispatchers(session=session, lease=lease, now=now))
             for pump in self.pumps.values():
@@ -505,11 +522,14 @@ class Dispatcher:
                 if campaign.id not in self.content:
                     texts = await repo.get_campaign_texts(session=session,
                                                           campaign_id=campaign.id)
+                    poll, results = await card_for_campaign(session=session,
+                                                            campaign_id=campaign.id)
                     self.content[campaign.id] = _Content(
                         id=campaign.id, status=campaign.status, title=campaign.title,
                         texts=texts, image_path=campaign.image_path,
                         link_url=campaign.link_url, link_label=campaign.link_label,
-                        salt=campaign.link_salt, template_sid=campaign.whatsapp_template_sid)
+                        salt=campaign.link_salt, template_sid=campaign.whatsapp_template_sid,
+                        poll=poll, results=results)
                 self.content[campaign.id].status = campaign.status
                 if campaign.status == CampaignStatus.SENDING and not campaign.expanded:
                     self._expanding.add(campaign.id)
@@ -528,6 +548,21 @@ class Dispatcher:
     def _service(self, session: Any) -> CampaignService:
         return CampaignService(session=session, city=self.city, catalog=self.catalog,
                                settings=self.settings, now=self.now)
+
+    async def _close_polls(self, session: AsyncSession) -> None:
+        """Polls whose closing time has come are closed (their results campaign, if any, is
+        then sent like any other); a failure here is rolled back alone and holds no campaign
+        back."""
+        try:
+            async with session.begin_nested():
+                closed = await PollService(session=session, city=self.city,
+                                           catalog=self.catalog, settings=self.settings,
+                                           now=self.now).close_due()
+        except Exception:
+            logger.exception("closing due polls failed")
+            return
+        for poll_id in closed:
+            logger.info("poll %d closed at its closing time", poll_id)
 
     async def _expand(self, campaign_id: int) -> None:
         """Create the campaign's deliveries, a batch of subscribers per transaction."""
@@ -615,7 +650,10 @@ class Dispatcher:
 
     def compose(self, content: _Content, row: repo.ClaimedDelivery, sender: BulkSender, *,
                 template: bool) -> list[BulkMessage]:
-        """The messages one delivery consists of: the announcement, then a relay's kit."""
+        """The messages one delivery consists of: the announcement, then a relay's kit (or a
+        poll's question, or its results)."""
+        if content.poll is not None or content.results is not None:
+            return self._compose_poll(content, row, template=template)
         words, locale = self.words, row.locale
         text = content.text(locale)
         link = None
@@ -647,6 +685,31 @@ class Dispatcher:
                                      button=(f"fw:{row.id}", words.forwarded_button(locale)),
                                      delivery_id=row.id, locale=row.locale))
         return parts
+
+    def _compose_poll(self, content: _Content, row: repo.ClaimedDelivery, *,
+                      template: bool) -> list[BulkMessage]:
+        """A poll's question with its options (a numbered list in a template's text), or its
+        results; worded once per language."""
+        key = (row.locale, template)
+        worded = content.worded.get(key)
+        if worded is None:
+            if content.results is not None:
+                worded = self.words.poll_results(row.locale, content.results), []
+            elif template:
+                assert content.poll is not None
+                worded = self.words.poll_plain(row.locale, content.poll), []
+            else:
+                assert content.poll is not None
+                worded = self.words.poll_message(row.locale, content.poll)
+            content.worded[key] = worded
+        text, options = worded
+        if template:
+            return [BulkMessage(address=row.address, text=text, is_group=row.is_group,
+                                template_sid=content.template_sid,
+                                template_vars={"1": text[:1000], "2": content.title},
+                                delivery_id=row.id, locale=row.locale)]
+        return [BulkMessage(address=row.address, text=text, is_group=row.is_group,
+                            options=list(options), delivery_id=row.id, locale=row.locale)]
 
     def _join_link(self, sender: BulkSender, row: repo.ClaimedDelivery) -> str | None:
         assert row.relay_id is not None

@@ -19,6 +19,8 @@ class BulkMessage:
     image_path: str | None = None
     link: tuple[str, str] | None = None  # (label, url): a button where the channel has them
     button: tuple[str, str] | None = None  # (option id, label): a reply button
+    # (option id, label) to choose from (a poll): buttons, or a numbered list to answer.
+    options: list[tuple[str, str]] = field(default_factory=list)
     # WhatsApp outside the 24-hour window: a pre-approved template instead of free text.
     template_sid: str | None = None
     template_vars: dict[str, str] = field(default_factory=dict)

@@ -54,6 +54,7 @@ from storage.models.broadcast import (
     Subscription,
 )
 from storage.models.outbound import OutboundMessage, OutboundStatus
+from storage.models.poll import PollAnswer
 from storage.types import UTCDateTime, utcnow
 
 
@@ -372,11 +373,16 @@ class AudienceQuery:
     languages: Sequence[str] = ()
     relays: bool = True
     relay_kelurahan: Sequence[str] | None = None  # None: every relay
+    poll_respondents: int | None = None  # the people who answered this poll
 
     def _chosen(self) -> ColumnElement[bool]:
         s = T_SUB
         has_any = exists(select(literal(1)).where(T_SUBN.c.subscriber_id == s.c.id))
         selectors: list[ColumnElement[bool]] = []
+        if self.poll_respondents is not None:
+            answers = _table(PollAnswer)
+            selectors.append(exists(select(literal(1)).where(
+                answers.c.poll_id == self.poll_respondents, answers.c.subscriber_id == s.c.id)))
         if self.group_keys:
             selectors.append(exists(select(literal(1)).where(
                 T_SUBN.c.subscriber_id == s.c.id, T_SUBN.c.group_key.in_(list(self.group_keys)))))

@@ -32,6 +32,9 @@ from broadcasts.sending import BulkMessage, Outcome, SendResult
 
 logger = logging.getLogger(__name__)
 
+# Button labels longer than this are also listed in the message's text.
+LONG_LABEL = 40
+
 
 def bulk_bot(token: str, api_url: str) -> Bot:
     """A Bot for broadcasts: no rate limiter of its own (the dispatcher paces it)."""
@@ -80,11 +83,18 @@ class TelegramBulkSender:
         if message.button:
             rows.append([InlineKeyboardButton(message.button[1],
                                                callback_data=message.button[0])])
+        rows += [[InlineKeyboardButton(label, callback_data=option)]
+                 for option, label in message.options]
         return InlineKeyboardMarkup(rows) if rows else None
 
     async def send(self, message: BulkMessage) -> SendResult:
         chat_id = int(message.address)
-        text = html.escape(message.text, quote=False)
+        text = message.text
+        if any(len(label) > LONG_LABEL for _option, label in message.options):
+            # Long labels get cut on buttons; listed in full above them, as replies do.
+            text += "\n\n" + "\n".join(f"{i}. {label}"
+                                      for i, (_option, label) in enumerate(message.options, 1))
+        text = html.escape(text, quote=False)
         markup = self._markup(message)
         try:
             if message.image_path:

@@ -24,10 +24,11 @@ from bot.handlers.twilio_client import (
     TwilioAccount,
     retryable,
 )
-from bot.handlers.whatsapp_render import BODY_LIMIT
+from bot.handlers.whatsapp_render import BODY_LIMIT, render_body
 from bot.handlers.whatsapp_send import SEND_TIMEOUT
 from bot.handlers.whatsapp_status import status_url
 from bot.i18n import _, use_locale
+from bot.messages import Option, Reply
 from bot.settings import Settings
 from broadcasts.limiter import ChannelLimits, whatsapp_limits
 from broadcasts.links import whatsapp_text_link
@@ -74,6 +75,10 @@ class WhatsAppBulkSender:
     def _body(self, message: BulkMessage) -> str:
         parts = [message.text] if message.text else []
         with use_locale(message.locale):
+            if message.options:
+                # Options to answer (a poll): numbered, as every reply's options are.
+                parts = [render_body(Reply(text=message.text, options=[
+                    Option(option, label) for option, label in message.options]))]
             if message.link:
                 parts.append(f"{message.link[0]}: {message.link[1]}")
             if message.button and message.delivery_id is not None:
