@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from bot.broadcast_texts import CAMPAIGN_WORDS
 from bot.engine import Engine, Outgoing
 from bot.faq_answers import faq_jobs
 from bot.flows import build_flows
@@ -29,6 +28,7 @@ from bot.notice_outbox import NoticeOutbox
 from bot.outbound import Journal, Outbound
 from bot.outbox import agency_jobs
 from bot.photos import PhotoFetcher
+from bot.poll_texts import BROADCAST_WORDS
 from bot.settings import Settings
 from broadcasts.campaigns import LinkFollower
 from broadcasts.hub import BroadcastHub
@@ -51,7 +51,10 @@ logger = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[None]]
 
 # The channels whose replies go through the durable outbox (the terminal prints at once).
-DURABLE_CHANNELS = frozenset({"telegram", "whatsapp"})
+DURABLE_CHANNELS = frozenset({"telegram", "whatsapp", "open311"})
+# Channels whose people have no chat (a request a partner posted through Open311): what they
+# would be told is written down as undeliverable, never sent.
+CHATLESS_CHANNELS = frozenset({"open311"})
 
 
 @dataclass
@@ -70,6 +73,8 @@ class Container:
     telegram: TelegramChannel | None = None
     whatsapp: WhatsAppChannel | None = None
     twilio: TwilioAccount | None = None  # when WhatsApp is on
+    # Downloads of Open311 media URLs (bot.handlers.media_url; a double in tests).
+    media_urls: Callable[[str], Callable[[], Awaitable[bytes]]] | None = None
     background: list[Job] = field(default_factory=list)
 
     @property
@@ -94,14 +99,14 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     photos = PhotoFetcher(db=db, store=media, clock=clock)
     engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows, photos=photos,
                     understand=make_understand(faq), clock=clock, durable=DURABLE_CHANNELS)
-    outbound = Outbound(Journal(db, clock))
+    outbound = Outbound(Journal(db, clock), chatless=CHATLESS_CHANNELS)
 
     async def tell_staff(channel: str, address: str, locale: str, text: str) -> None:
         """A campaign's reach summary to the staff member who sent it."""
         await outbound.deliver([Outgoing(channel=channel, to=address, reply=Reply(text=text),
                                          locale=locale)])
 
-    hub = BroadcastHub(db=db, settings=settings, city=city, now=clock, words=CAMPAIGN_WORDS,
+    hub = BroadcastHub(db=db, settings=settings, city=city, now=clock, words=BROADCAST_WORDS,
                        notify=tell_staff)
     box = Container(settings=settings, db=db, city=city, media=media, flows=flows,
                     engine=engine, outbound=outbound, broadcasts=hub,
@@ -273,13 +278,16 @@ def create_app(settings: Settings, *, container: Container | None = None,
 
 
 def _attach_web(app: FastAPI, box: Container) -> None:
-    """The staff console, signed media links, static files and the security headers."""
+    """The staff console, signed media links, the public pages, static files and the security
+    headers."""
     from fastapi.staticfiles import StaticFiles
 
     from bot.notice_outbox import tell_one
     from web import STATIC
     from web.console import Console
     from web.media import MediaLinks, media_router
+    from web.open311 import Open311
+    from web.public import PublicSite
     from web.security import SecurityHeaders
 
     settings = box.settings
@@ -292,6 +300,17 @@ def _attach_web(app: FastAPI, box: Container) -> None:
                       clock=box.engine.clock)
     app.include_router(console.router())
     app.include_router(media_router(links, box.engine.clock))
+    if box.media_urls is None:
+        from bot.handlers.media_url import MediaUrlFetcher
+
+        box.media_urls = MediaUrlFetcher(max_bytes=settings.max_photo_bytes).fetcher
+    app.include_router(Open311(
+        db=box.db, city=box.city, config=settings, deliver=box.notice_outbox,
+        clock=box.engine.clock, base_url=settings.base_url,
+        production=settings.env == "production", posts_per_hour=settings.open311_posts_per_hour,
+        photos=box.engine.photos, fetch=box.media_urls).router())
+    app.include_router(PublicSite(db=box.db, city=box.city, media=box.media,
+                                  base_url=settings.base_url, clock=box.engine.clock).router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders, https=https)
 

@@ -112,15 +112,19 @@ def describe_failure(exc: BaseException) -> str | None:
 # so `emas report list` does not pay for the server, the chat and the campaign tools.
 COMMANDS = {
     "agency": "bot.cli.staff:agency",
+    "apikey": "bot.cli.apikey:apikey",
     "campaign": "bot.cli.campaign:campaign",
     "chat": "bot.cli.core:chat",
     "db": "bot.cli.core:db",
     "dispatch": "bot.cli.campaign:dispatch",
     "evaluate": "bot.cli.evaluate:evaluate",
     "faq": "bot.cli.faq:faq",
+    "poll": "bot.cli.poll:poll",
+    "quiz": "bot.cli.poll:quiz",
     "report": "bot.cli.report:report",
     "seed": "bot.cli.core:seed",
     "serve": "bot.cli.core:serve",
+    "source": "bot.cli.source:source",
     "staff": "bot.cli.staff:staff",
     "subscribers": "bot.cli.subscribers:subscribers",
 }

@@ -251,10 +251,17 @@ _mover("cancel", "Cancel a campaign; nothing more of it is sent.", False)
 @click.pass_context
 def status(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
     """Reach: targeted, sent, delivered, read, failed and skipped by reason, clicks, relay
-    forwards and joins, overall and per kecamatan and kelurahan."""
+    forwards and joins, overall and per kecamatan and kelurahan; and the impact: new
+    subscribers, reports and questions from the audience's kelurahan in the 14 days after it
+    was sent against the 14 days before."""
+    from broadcasts.impact import campaign_impact
+    from storage.types import utcnow
 
     async def go(service: Any) -> dict[str, Any]:
         result: dict[str, Any] = await service.status(campaign_id)
+        result["impact"] = await campaign_impact(
+            session=service.session, city=service.city, catalog=service.catalog,
+            campaign=await service.get(campaign_id), now=utcnow())
         return result
 
     data = _call(ctx, go)
@@ -273,6 +280,13 @@ def status(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
         for kel in kec["kelurahan"]:
             click.echo(f"    {kel['name']}: sent {kel['sent']}/{kel['targeted']}, clicks "
                        f"{kel['clicks']}, forwards {kel['forwards']}, joins {kel['joins']}")
+    impact = data["impact"]
+    if impact is not None:
+        days = "" if impact["complete"] else f" (so far: {impact['days_after']:g} days)"
+        click.echo(f"  impact, {impact['window_days']} days before → after{days}:")
+        for measure in ("subscribers", "reports", "questions"):
+            click.echo(f"    {measure}: {impact['before'][measure]} → "
+                       f"{impact['after'][measure]}")
 
 
 @campaign.command("list")

@@ -6,11 +6,14 @@ from bot.flows.base import Ctx, Flow, Person, Routes
 from bot.flows.campaign import CampaignFlow
 from bot.flows.faq import FaqFlow
 from bot.flows.menu import MenuFlow
+from bot.flows.outreach import OutreachFlow
+from bot.flows.poll import PollFlow
 from bot.flows.rating import RatingFlow
 from bot.flows.report import ReportFlow
 from bot.flows.router import Router
 from bot.flows.staff import StaffFlow
 from bot.flows.subscribe import SubscribeFlow
+from bot.flows.suggestion import SuggestionFlow
 from bot.flows.track import LanguageFlow, MyReportsFlow, TrackFlow
 from faq.library import FaqLibrary
 
@@ -31,5 +34,8 @@ def build_flows(faq: FaqLibrary) -> dict[str, Flow]:
         FaqFlow(faq),
         SubscribeFlow(),
         CampaignFlow(),
+        PollFlow(),
+        SuggestionFlow(),
+        OutreachFlow(),
     ]
     return {flow.name: flow for flow in flows}

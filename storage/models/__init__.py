@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-MODULES = ("report", "agency", "broadcast", "faq", "outbound", "console")
+MODULES = ("report", "agency", "broadcast", "faq", "outbound", "console", "public", "poll", "partner",
+           "outreach")
 _WHERE = {
     "Agency": "report",
+    "ApiKey": "partner",
     "AuditEntry": "console",
     "ConsoleSession": "console",
     "LoginLink": "console",
@@ -39,11 +41,21 @@ _WHERE = {
     "LinkCode": "agency",
     "Notification": "agency",
     "OutboundMessage": "outbound",
+    "OutreachSource": "outreach",
     "OutboundStatus": "outbound",
     "PendingMessage": "outbound",
+    "Poll": "poll",
+    "PollAnswer": "poll",
+    "PollKind": "poll",
+    "PollQuestion": "poll",
+    "PollStatus": "poll",
+    "QuestionAsked": "outreach",
     "QuestionStatus": "faq",
+    "QuizParticipant": "poll",
     "Rating": "agency",
     "PhotoFetch": "report",
+    "PublicNote": "public",
+    "PublicPhoto": "public",
     "Relay": "broadcast",
     "RelayForward": "broadcast",
     "RelayJoin": "broadcast",
@@ -52,11 +64,15 @@ _WHERE = {
     "ReportEvent": "report",
     "ReportNote": "console",
     "ReportPhoto": "report",
+    "ReportPublication": "public",
     "ReportVoice": "report",
+    "ResidentOrigin": "outreach",
     "RoutingOverride": "report",
+    "ServiceRequest": "partner",
     "StaffMember": "agency",
     "Subscriber": "broadcast",
     "Subscription": "broadcast",
+    "Suggestion": "outreach",
     "Supporter": "agency",
     "TicketCounter": "report",
 }
@@ -106,6 +122,26 @@ if TYPE_CHECKING:
         OutboundStatus,
         PendingMessage,
     )
+    from storage.models.outreach import (
+        OutreachSource,
+        QuestionAsked,
+        ResidentOrigin,
+        Suggestion,
+    )
+    from storage.models.partner import ApiKey, ServiceRequest
+    from storage.models.poll import (
+        Poll,
+        PollAnswer,
+        PollKind,
+        PollQuestion,
+        PollStatus,
+        QuizParticipant,
+    )
+    from storage.models.public import (
+        PublicNote,
+        PublicPhoto,
+        ReportPublication,
+    )
     from storage.models.report import (
         Agency,
         Category,
@@ -143,6 +179,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Agency",
     "AgencyGroup",
+    "ApiKey",
     "AuditEntry",
     "BroadcastCode",
     "BroadcastGroup",
@@ -168,10 +205,20 @@ __all__ = [
     "LoginLink",
     "Notification",
     "OutboundMessage",
+    "OutreachSource",
     "OutboundStatus",
     "PendingMessage",
     "PhotoFetch",
+    "Poll",
+    "PollAnswer",
+    "PollKind",
+    "PollQuestion",
+    "PollStatus",
+    "PublicNote",
+    "PublicPhoto",
+    "QuestionAsked",
     "QuestionStatus",
+    "QuizParticipant",
     "Rating",
     "Relay",
     "RelayForward",
@@ -181,11 +228,15 @@ __all__ = [
     "ReportEvent",
     "ReportNote",
     "ReportPhoto",
+    "ReportPublication",
     "ReportVoice",
+    "ResidentOrigin",
     "RoutingOverride",
+    "ServiceRequest",
     "StaffMember",
     "Subscriber",
     "Subscription",
+    "Suggestion",
     "Supporter",
     "TicketCounter",
     "metadata",

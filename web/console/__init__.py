@@ -43,6 +43,7 @@ from reports.lifecycle import (
     TransitionRefused,
 )
 from reports.notices import ReportNotice
+from reports.publishing import Unpublishable
 from reports.roles import Role, can_act, can_see, works_reports
 from reports.sla import calendar_for, current_clock
 from storage import repo, repo_agencies, repo_console
@@ -55,6 +56,9 @@ from storage.repo_console import InboxFilter
 from web.console.campaigns import CampaignPages
 from web.console.faq import FaqPages
 from web.console.figures import FIGURE_READERS, FigurePages
+from web.console.outreach import OUTREACH_READERS, OutreachPages
+from web.console.polls import PollPages
+from web.console.publishing import PUBLISH_ACTIONS, PublishingPanel, publish_problem
 from web.console.staff_pages import StaffPages, Tell
 from web.console.subscribers import SubscriberPages
 from web.maps import CityMap
@@ -139,8 +143,11 @@ class Console:
         self.kelurahan_names = {k.code: k.name for k in city.all_kelurahan()}
         self.faq = FaqPages(self)
         self.campaigns = CampaignPages(self, catalog=catalog, config=broadcast_config)
+        self.polls = PollPages(self, catalog=catalog, config=broadcast_config)
         self.staff = StaffPages(self, tell=tell, base_url=base_url)
         self.subscribers = SubscriberPages(self, catalog=catalog)
+        self.outreach = OutreachPages(self, tell=tell, city_dir=reports_config.city_dir)
+        self.publishing = PublishingPanel(self)
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -202,8 +209,10 @@ class Console:
         self.figures.add_routes(router)
         self.faq.add_routes(router)
         self.campaigns.add_routes(router)
+        self.polls.add_routes(router)
         self.staff.add_routes(router)
         self.subscribers.add_routes(router)
+        self.outreach.add_routes(router)
         return router
 
     async def signin_help(self, request: Request) -> Response:
@@ -338,7 +347,7 @@ class Console:
             "kecamatan": self.city.kecamatan,
             "kelurahan": sorted(self.city.all_kelurahan(), key=lambda k: k.name),
             "categories": self.city.categories,
-            "channels": ("telegram", "whatsapp", "terminal"),
+            "channels": ("telegram", "whatsapp", "terminal", "open311"),
         }
 
     def _row(self, report: Report, kelurahan: dict[str, str], now: datetime) -> dict[str, Any]:
@@ -383,7 +392,8 @@ class Console:
                 return self._not_found(request, who, raw)
             context = await self._report_context(session, who, found)
         done = request.query_params.get("done")
-        context["done"] = done if done in PERMISSION or done in WORDS else None
+        context["done"] = (done if done in PERMISSION or done in WORDS
+                           or done in PUBLISH_ACTIONS else None)
         return self.page(request, "report.html", context, who=who, raw=raw)
 
     def expired(self, request: Request, who: access.SignedIn, raw: str | None) -> Response:
@@ -463,7 +473,11 @@ class Console:
             "deadline": (remaining_text(clock, now, calendar=self.calendar)
                          if clock is not None else None),
             "overdue": clock is not None and clock.overdue(now),
-            "version": _version(report, events),
+            "version": _version(report, events,
+                                await self.publishing.revision(session, report)),
+            "publishing": await self.publishing.context(session, who.staff, report, photos,
+                                                        events),
+            "publish_actions": PUBLISH_ACTIONS,
             "allowed": self._allowed(who.staff, report),
             "agencies": sorted((a for a in self.city.agencies.values()),
                                key=lambda a: (a.external, a.short_name)),
@@ -490,6 +504,7 @@ class Console:
         if status in OPEN and status != Status.RESOLVED:
             possible.append("duplicate")
         allowed = [a for a in possible if can_act(staff, report, PERMISSION[a])]
+        allowed += self.publishing.allowed(staff)
         # Whoever may see the report may write an internal note or to its reporter.
         return [*allowed, *WORDS] if can_see(staff, report) else allowed
 
@@ -601,7 +616,8 @@ class Console:
         if action not in WORDS:  # words do not move the report: no stale-page check
             events = list(await repo.list_report_events(session=session,
                                                         report_id=report.id or 0))
-            if _field(form, "version") != _version(report, events):
+            revision = await self.publishing.revision(session, report)
+            if _field(form, "version") != _version(report, events, revision):
                 raise Refusal(_("This report was just changed by someone else. Here is what "
                                 "it looks like now; nothing you sent was applied."), 409)
         if action not in self._allowed(who.staff, report):
@@ -610,6 +626,8 @@ class Console:
             await self._apply(session, who, report, action, form, now)
         except TransitionRefused as refused:
             raise Refusal(refusal_text(refused), 409) from None
+        except Unpublishable as refused:
+            raise Refusal(*publish_problem(refused)) from None
         except ActionError as error:
             raise Refusal(str(error), 400) from None
 
@@ -618,6 +636,11 @@ class Console:
         actions = ReportActions(session=session, city=self.city, settings=self.reports_config,
                                 now=self.clock, words=RECORD_WORDS)
         staff = who.staff
+        if action in PUBLISH_ACTIONS:
+            decided = await self.publishing.apply(session, staff, report, action, form)
+            await access.record(session=session, staff=staff, action=f"report.{action}",
+                                now=now, target=report.ticket, detail=decided)
+            return
         me = await repo.get_or_create_identity(session=session, channel=staff.channel,
                                                user_key=staff.user_key)
         note = (_field(form, "note") or "").strip()[:NOTE_MAX] or None
@@ -683,9 +706,13 @@ def _nav(staff: StaffMember) -> list[tuple[str, str]]:
     pages.append(("/console/peta", _("Map")))
     if staff.role == Role.KOMINFO:
         pages.append(("/console/kampanye", _("Campaigns")))
+        pages.append(("/console/jajak", _("Polls")))
         pages.append(("/console/faq", _("Questions")))
         pages.append(("/console/pelanggan", _("Subscribers")))
         pages.append(("/console/petugas", _("Staff")))
+    if staff.role in OUTREACH_READERS:
+        pages.append(("/console/saran", _("Suggestions")))
+        pages.append(("/console/sumber", _("Residents' sources")))
     return pages
 
 
@@ -699,11 +726,12 @@ def _field(form: Any, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _version(report: Report, events: list[Any]) -> str:
-    """Changes whenever the report moves or is taken: the form carries it, so a second staff
-    member acting on a page that is no longer current is told instead of moving it twice."""
+def _version(report: Report, events: list[Any], revision: int) -> str:
+    """Changes whenever the report moves or is taken, or a publishing decision is made
+    (`revision`): the form carries it, so a second staff member acting on a page that is no
+    longer current is told instead of moving it twice."""
     last = events[-1].id if events else 0
-    return f"{last}-{report.handler_id or 0}"
+    return f"{last}-{report.handler_id or 0}-{revision}"
 
 
 def _summary(text: str, limit: int = 120) -> str:

@@ -5,6 +5,8 @@ dispatcher as `emas campaign`)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,15 +14,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.broadcast_texts import campaign_status_label, describe_audience, problem_texts
-from bot.i18n import TZ, _
+from bot.i18n import TZ, _, ngettext
 from broadcasts.audience import Audience
 from broadcasts.campaigns import EDITABLE, LIVE, CampaignDraft, CampaignError, CampaignService
 from broadcasts.config import BroadcastConfig
 from broadcasts.groups import GroupCatalog
+from broadcasts.impact import campaign_impact
 from reports import access
 from reports.roles import Role
+from storage.media import MediaRejected
 from storage.models import CampaignStatus
 from web.forms import form_text as _text
+from web.maps import legend
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,6 +38,12 @@ MOVES = ("send", "approve", "pause", "resume", "cancel")
 
 def _list(form: Any, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str) and v]
+
+
+def _kelurahan_figures(reach: dict[str, Any], key: str) -> dict[str, int]:
+    """One reach figure per kelurahan code, from the campaign's reach."""
+    return {kel["code"]: int(kel[key]) for kec in reach.get("kecamatan", ())
+            for kel in kec.get("kelurahan", ())}
 
 
 class CampaignPages:
@@ -89,7 +100,7 @@ class CampaignPages:
             "groups": sorted(self.catalog.groups, key=lambda g: (g.kind, g.position, g.key)),
             "kecamatan": city.kecamatan,
             "kelurahan": sorted(city.all_kelurahan(), key=lambda k: k.name),
-            "channels": CHANNELS, "preview": None, "problems": [],
+            "channels": CHANNELS, "preview": None, "problems": [], "image": None,
         }
 
     async def compose(self, request: Request) -> Response:
@@ -101,7 +112,42 @@ class CampaignPages:
         return console.page(request, "campaign_compose.html", self._form_context(
             {"relays": True, "channels": list(CHANNELS)}), who=who, raw=raw)
 
-    def _draft(self, form: Any) -> tuple[CampaignDraft, dict[str, Any], list[str]]:
+    # -- the picture ---------------------------------------------------------------------------
+
+    def _image_seal(self, path: str) -> str:
+        """The stored picture's path as the form carries it between preview and save, sealed
+        so that a forged form cannot attach another stored photo (a resident's) instead."""
+        mac = hmac.new(self.console.secret_key.encode(), b"campaign-image:" + path.encode(),
+                       hashlib.sha256).hexdigest()[:32]
+        return f"{path}|{mac}"
+
+    def _unseal(self, sealed: str) -> str | None:
+        path, _sep, _mac = sealed.rpartition("|")
+        if path and hmac.compare_digest(self._image_seal(path), sealed):
+            return path
+        return None
+
+    async def _image(self, form: Any, problems: list[str]) -> str | None:
+        """The campaign's picture: a new upload (stored without its metadata, like every photo
+        the city keeps), else the one chosen before, unless the staff member removed it."""
+        upload = form.get("image_file")
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            store = self.console.media_store
+            data = await upload.read(store.max_bytes + 1)
+            try:
+                return (await store.save_image_later(data)).path
+            except MediaRejected as refused:
+                problems.append(
+                    _("The picture is larger than {mb} MB.").format(
+                        mb=store.max_bytes // (1024 * 1024)) if refused.reason == "too_large"
+                    else _("The picture cannot be read: choose a JPEG or PNG photo."))
+                return None
+        if form.get("drop_image"):
+            return None
+        return self._unseal(_text(form, "image"))
+
+    def _draft(self, form: Any,
+               image_path: str | None = None) -> tuple[CampaignDraft, dict[str, Any], list[str]]:
         """The form as a draft; times are typed in WIB."""
         problems: list[str] = []
         values: dict[str, Any] = {
@@ -130,22 +176,35 @@ class CampaignPages:
                             kelurahan=values["kelurahan"], channels=values["channels"],
                             relays=values["relays"])
         draft = CampaignDraft(title=values["title"], texts=texts, audience=audience,
-                              link_url=values["link_url"] or None,
+                              image_path=image_path, link_url=values["link_url"] or None,
                               link_label=values["link_label"] or None, send_at=send_at,
                               repeat_weekly=values["repeat_weekly"])
         return draft, values, problems
 
     async def create(self, request: Request) -> Response:
+        async with request.form(max_files=1, max_fields=300) as form:  # closes the upload
+            return await self._create(request, form)
+
+    async def _create(self, request: Request, form: Any) -> Response:
         console = self.console
-        form = await request.form(max_files=0, max_fields=300)
+        async with console.db.session() as session:
+            refused, who, raw = await self._kominfo(request, session, form)
+        if refused is not None:
+            return refused
+        # The picture is stored before the transaction (no slow work while a write lock is held).
+        image_problems: list[str] = []
+        image_path = await self._image(form, image_problems)
         async with console.db.session() as session:
             refused, who, raw = await self._kominfo(request, session, form)
             if refused is not None:
                 return refused
             service = self._service(session)
-            draft, values, problems = self._draft(form)
-            problems += problem_texts(service.problems(draft))
+            draft, values, problems = self._draft(form, image_path)
+            problems = image_problems + problems + problem_texts(service.problems(draft))
             context = self._form_context(values)
+            if image_path is not None:
+                context["image"] = {"sealed": self._image_seal(image_path),
+                                    "url": console.media.url(image_path, now=console.clock())}
             if not problems:
                 try:
                     context["preview"] = await service.preview(draft)
@@ -179,6 +238,9 @@ class CampaignPages:
         if campaign.status in EDITABLE:
             preview = await service.preview(CampaignDraft.of(campaign, texts))
         reach = await service.status(campaign_id)
+        impact = await campaign_impact(session=session, city=self.console.city,
+                                       catalog=self.catalog, campaign=campaign,
+                                       now=self.console.clock())
         me = self._signature(who.staff)
         moves = []
         if campaign.status in EDITABLE:
@@ -193,7 +255,19 @@ class CampaignPages:
             moves.append("resume")
         if campaign.status in (*EDITABLE, *LIVE):
             moves.append("cancel")
+        console = self.console
+        delivered = _kelurahan_figures(reach, "delivered")
+        names = {k.code: k.name for k in console.city.all_kelurahan()}
+        reach_map = console.figures.map.draw(
+            delivered, names, title=_("Messages delivered per kelurahan"),
+            describe=lambda name, n: ngettext(
+                "{name}: {n} message delivered", "{name}: {n} messages delivered", n,
+            ).format(name=name, n=n))
+        image_url = (console.media.url(campaign.image_path, now=console.clock())
+                     if campaign.image_path else None)
         return {"campaign": campaign, "texts": texts, "preview": preview, "reach": reach,
+                "impact": impact, "reach_map": reach_map, "image_url": image_url,
+                "reach_legend": legend(max(delivered.values(), default=0)),
                 "audience": describe_audience(audience, self.catalog, self.console.city),
                 "status_label": campaign_status_label(campaign.status), "moves": moves,
                 "live": campaign.status in (CampaignStatus.SENDING, CampaignStatus.SCHEDULED),

@@ -247,7 +247,52 @@ async def test_every_kominfo_page_fits_the_screen_without_errors(served, browser
                        ("evaluation", "/console/evaluasi"), ("map", "/console/peta"),
                        ("campaigns", "/console/kampanye"), ("questions", "/console/faq"),
                        ("subscribers", "/console/pelanggan"), ("staff", "/console/petugas"),
-                       ("audit", "/console/audit")):
+                       ("audit", "/console/audit"), ("suggestions", "/console/saran"),
+                       ("sources", "/console/sumber")):
+        answer = await page.goto(base + path)
+        assert answer is not None and answer.status == 200, path
+        scrolled = await page.evaluate("() => document.documentElement.scrollWidth")
+        assert scrolled <= width, f"{path} scrolls sideways ({scrolled}px)"
+        await _shot(page, f"{name}-{viewport}")
+    await page.context.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_a_poll_and_its_results_fit_the_screen(served, browser, viewport: str) -> None:
+    """The polls pages with answers in: charts, the map and the tables stay within a phone's
+    width, with no script or style refused by the page's policy."""
+    from broadcasting import BERNGAM, add_subscribers
+    from polling import create_poll, dispatch, get_poll, question, service
+
+    env, base = served
+    box = env.box
+    people = [str(700_800 + n) for n in range(4)]
+    await add_subscribers(box.db, box.city, box.settings, people[:3])
+    await add_subscribers(box.db, box.city, box.settings, people[3:], kelurahan=BERNGAM,
+                          groups=["kim:" + BERNGAM])
+    poll_id = await create_poll(
+        box, question("Setujukah Bapak/Ibu car free day setiap Minggu pagi di Jl. Sudirman?",
+                      "Setuju", "Tidak setuju", "Ragu-ragu, perlu penjelasan lebih dahulu",
+                      allow_text=True), groups=["kim:12.75.01", "kim:12.75.02"])
+    poll = await get_poll(box, poll_id)
+    assert poll.campaign_id is not None
+    await dispatch(box, poll.campaign_id)
+    async with box.db.session() as session:
+        polls = service(box, session)
+        for n, person in enumerate(people):
+            await polls.answer(poll_id=poll_id, position=0, channel="telegram", address=person,
+                               option=n % 3 if n < 3 else None,
+                               text="Jalan Sudirman jadi lebih tenang" if n == 3 else None)
+    await staff(box, "sari", role="kominfo", name="Sari (Kominfo)")
+    errors: list[str] = []
+    page = await _page(browser, viewport, errors)
+    width = VIEWPORTS[viewport]["width"]
+    await page.goto(base + await link_for(box, "sari"))
+    for name, path in (("polls", "/console/jajak"), ("poll-compose", "/console/jajak/baru"),
+                       ("quiz-compose", "/console/jajak/baru?jenis=kuis"),
+                       ("poll-results", f"/console/jajak/{poll_id}"),
+                       ("quiz-leaderboard", "/console/jajak/peringkat")):
         answer = await page.goto(base + path)
         assert answer is not None and answer.status == 200, path
         scrolled = await page.evaluate("() => document.documentElement.scrollWidth")

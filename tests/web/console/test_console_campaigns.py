@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import re
 
+from PIL import Image
+
 from broadcasting import PAHLAWAN, add_subscribers, running, wait_for_status
+from broadcasts.campaigns import CampaignService
 from console_kit import console_client, form_token, signed_in
+from factories import gps_exif, jpeg_bytes, same_picture
 from storage import repo_console
 
 RESIDENTS = [str(700_200 + n) for n in range(5)]
@@ -83,3 +88,53 @@ async def test_only_kominfo_has_campaigns(container) -> None:
         await signed_in(container, client, "budi", role="head", agency="putr")
         assert (await client.get("/console/kampanye")).status_code == 404
         assert (await client.get("/console/kampanye/baru")).status_code == 404
+
+
+async def test_a_campaign_picture_is_uploaded_stripped_previewed_sent_and_its_reach_mapped(
+        telegram) -> None:
+    box = telegram.box
+    await add_subscribers(box.db, box.city, box.settings, RESIDENTS)
+    photo = jpeg_bytes(20_000, exif=gps_exif())
+    async with console_client(box) as client:
+        await signed_in(box, client, "sari", role="kominfo", name="Sari")
+        token = form_token((await client.get("/console/kampanye/baru")).text)
+        not_image = await client.post(
+            "/console/kampanye/baru", data=_compose(token, "preview"),
+            files={"image_file": ("poster.jpg", b"%PDF-1.4 not a photo", "image/jpeg")})
+        assert not_image.status_code == 400
+        assert "Gambar tidak dapat dibaca" in not_image.text
+        preview = await client.post("/console/kampanye/baru", data=_compose(token, "preview"),
+                                    files={"image_file": ("poster.jpg", photo, "image/jpeg")})
+        assert preview.status_code == 200
+        sealed = re.search(r'name="image" value="([^"]+)"', preview.text)
+        assert sealed and preview.text.count('class="bubble-picture"') == 2  # both apps
+        # A forged form cannot attach some other stored photo (a resident's) instead.
+        forged = await client.post("/console/kampanye/baru", data=_compose(
+            token, "preview", image="2026/12/" + "0" * 64 + ".jpg|" + "0" * 32))
+        assert "bubble-picture" not in forged.text
+        saved = await client.post("/console/kampanye/baru",
+                                  data=_compose(token, "save", image=sealed.group(1)))
+        assert saved.status_code == 303
+        where = saved.headers["location"]
+        page = (await client.get(where)).text
+        assert 'class="bubble-picture"' in page
+        await client.post(where, data={"csrf": form_token(page), "action": "send"})
+        campaign_id = int(where.rsplit("/", 1)[1])
+        async with running(box.broadcasts.build_dispatcher(idle_poll=0.05)) as task:
+            await wait_for_status(box.db, campaign_id, "completed", task=task)
+        page = (await client.get(where)).text
+    # The picture went out as a photo with the text as its caption, its metadata gone.
+    photos = [c for c in telegram.double.sent if c.method == "sendPhoto"]
+    assert len(photos) == len(RESIDENTS)
+    assert all("e-PBB" in (c.text or "") for c in photos)
+    async with box.db.reader() as session:
+        campaign = await CampaignService(session=session, city=box.city,
+                                         catalog=box.broadcasts.catalog,
+                                         settings=box.settings, now=box.engine.clock).get(campaign_id)
+    kept = (box.media.absolute(campaign.image_path or "")).read_bytes()
+    assert same_picture(kept, photo)
+    with Image.open(io.BytesIO(kept)) as stored:
+        assert not stored.getexif()
+    # Where it reached, on the city's map: Pahlawan holds all five residents.
+    assert "Jangkauan di peta" in page and '<svg class="map"' in page
+    assert "Pahlawan: 5 pesan terkirim" in page
