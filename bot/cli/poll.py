@@ -67,7 +67,8 @@ def _audience_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The audience, times and sharing every poll and quiz takes, as a campaign's."""
     for decorator in reversed([
         click.option("--group", "groups", multiple=True,
-                     help="Group key or name: kim:12.75.04, 'KIM Binjai Timur', cgen, ..."),
+                     help="Group key or name: kim:12.75.04, 'KIM Binjai Timur', cgen, ... "
+                          "(no group, area or role: everyone subscribed)."),
         click.option("--kecamatan", multiple=True, help="Kecamatan code or name."),
         click.option("--kelurahan", multiple=True, help="Kelurahan code or name."),
         click.option("--role", "roles", multiple=True,
@@ -94,8 +95,11 @@ def _audience(service: Any, groups: tuple[str, ...], kecamatan: tuple[str, ...],
               kelurahan: tuple[str, ...], roles: tuple[str, ...], channels: tuple[str, ...],
               languages: tuple[str, ...]) -> Any:
     from bot.cli.campaign import _area_codes
-    from broadcasts.audience import Audience
+    from broadcasts.audience import ROLES, Audience
 
+    if not (groups or kecamatan or kelurahan or roles):
+        # No group, area or role chosen: the poll asks everyone subscribed, whatever their role.
+        roles = ROLES
     keys = []
     for name in groups:
         group = service.catalog.resolve(name)

@@ -199,3 +199,16 @@ async def test_a_poll_waits_for_a_second_pair_of_eyes_where_the_city_wants_one(
     code, out = await acli(settings, "campaign", "approve", str(campaign), "--by", "tono",
                            "--json", env=env)
     assert json.loads(out)["status"] == "sending"
+
+
+async def test_a_poll_with_no_group_area_or_role_asks_everyone_subscribed(
+        container: Container, settings: Settings) -> None:
+    await add_subscribers(container.db, container.city, container.settings,
+                          ["700901", "700902", "700903"])
+    code, out = await acli(settings, "poll", "create", "--question", "Setuju?", "--option",
+                           "Ya", "--option", "Tidak", "--json")
+    assert code == 0, out
+    poll_id = json.loads(out)["id"]
+    code, out = await acli(settings, "poll", "preview", str(poll_id), "--json")
+    assert code == 0, out
+    assert json.loads(out)["preview"]["recipients"] == 3
