@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from bot.i18n import DEFAULT_LOCALE, _, format_date, normalize_locale, use_locale
+from bot.i18n import _, format_date, use_locale
 from bot.labels import RECORD_WORDS
 from bot.messages import Kind, Media
 from reports import access, partners, publishing
@@ -41,9 +41,10 @@ from storage import repo, repo_partners
 from storage.models import Report
 from web.open311.formats import FORMATS, answer, errors
 from web.open311.intake import Fields, Intake, Refused, read_request, staff_description
-from web.open311.public import expected_at, public_request, rfc3339
+from web.open311.public import expected_at, public_request
 from web.open311.queries import MAX_REQUESTS, Query, read_query
 from web.open311.services import definition, service
+from web.public.base import accepted_language, rfc3339
 
 if TYPE_CHECKING:
     from bot.photos import PhotoFetcher
@@ -75,25 +76,6 @@ class Filer:
     id: int
     channel: str
     locale: str
-
-
-def accepted_language(header: str | None) -> str:
-    """The best of our languages in an Accept-Language header; Indonesian when it names
-    neither."""
-    best, best_q = DEFAULT_LOCALE, -1.0
-    for part in (header or "").split(",")[:20]:
-        tag, _sep, params = part.strip().partition(";")
-        locale = normalize_locale(tag.strip())
-        quality = 1.0
-        matched = re.search(r"q=([0-9.]{1,5})", params)
-        if matched:
-            try:
-                quality = float(matched.group(1))
-            except ValueError:
-                continue
-        if locale is not None and quality > max(best_q, 0.0):
-            best, best_q = locale, quality
-    return best
 
 
 class Open311:
@@ -175,7 +157,7 @@ class Open311:
         if (refused := self._format_refused(fmt)) is not None:
             return refused
         with use_locale(self._locale(request)) as locale:
-            changeset = rfc3339(self.changeset, self.city)
+            changeset = rfc3339(self.changeset)
             body = {
                 "changeset": changeset,
                 "contact": self.city.open311.contact() or None,

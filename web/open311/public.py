@@ -20,7 +20,7 @@ from reports.lifecycle import OPEN, WITH_KOMINFO, Status
 from reports.publishing import PublicReport, Stage
 from reports.workdays import WorkCalendar
 from storage.models import Report
-from web.public.base import public_status
+from web.public.base import public_status, rfc3339
 
 if TYPE_CHECKING:
     from storage.city import City
@@ -33,13 +33,6 @@ def open311_status(status: str) -> str:
     """Open311 knows two statuses: a report the city still works on is open; one resolved,
     closed, referred elsewhere, merged into another or not processed is closed."""
     return "open" if status in OPEN else "closed"
-
-
-def rfc3339(moment: datetime | None, city: City) -> str | None:
-    """A timestamp in the city's time zone with its offset: 2026-12-07T09:00:00+07:00."""
-    if moment is None:
-        return None
-    return moment.astimezone(city.tz).isoformat(timespec="seconds")
 
 
 def expected_at(report: Report, city: City, calendar: WorkCalendar) -> datetime | None:
@@ -75,8 +68,8 @@ def public_request(report: Report, view: PublicReport, *, city: City, calendar: 
         "status_notes": public_status(view),
         "service_name": category.name() if category else None,
         "service_code": report.category_key,
-        "requested_datetime": rfc3339(report.created_at, city),
-        "updated_datetime": rfc3339(report.updated_at, city),
+        "requested_datetime": rfc3339(report.created_at),
+        "updated_datetime": rfc3339(report.updated_at),
     }
     if view.stage != Stage.PUBLIC:
         return answer
@@ -92,7 +85,7 @@ def public_request(report: Report, view: PublicReport, *, city: City, calendar: 
         else label,
         "description": view.description,
         "agency_responsible": city.agency_label(view.agency_key) if view.agency_key else None,
-        "expected_datetime": rfc3339(expected_at(report, city, calendar), city),
+        "expected_datetime": rfc3339(expected_at(report, city, calendar)),
         "address": ", ".join(p.name for p in (kel, kec) if p is not None) or None,
         "lat": view.latitude,
         "long": view.longitude,
