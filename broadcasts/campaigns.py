@@ -17,7 +17,7 @@ from broadcasts.audience import CHANNELS, Audience
 from broadcasts.config import BroadcastConfig
 from broadcasts.groups import GroupCatalog
 from broadcasts.limiter import HEADROOM
-from broadcasts.problems import N_, Problem, problem
+from broadcasts.problems import N_, Problem, ProblemsError, problem
 from broadcasts.reach import campaign_reach
 from broadcasts.subscribers import ensure_groups
 from storage import repo_broadcasts as repo
@@ -37,12 +37,8 @@ LIVE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED)
 FINAL = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 
 
-class CampaignError(ValueError):
+class CampaignError(ProblemsError):
     """A campaign cannot be created or moved; `problems` say why (worded by the bot layer)."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass

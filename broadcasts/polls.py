@@ -36,7 +36,7 @@ from broadcasts.campaigns import (
 from broadcasts.config import BroadcastConfig
 from broadcasts.groups import GroupCatalog
 from broadcasts.poll_results import poll_results, shared_results
-from broadcasts.problems import N_, Problem, problem
+from broadcasts.problems import N_, Problem, ProblemsError, problem
 from storage import repo_broadcasts, repo_polls
 from storage.city import City
 from storage.models.broadcast import Delivery, Subscriber
@@ -65,12 +65,8 @@ RECENTLY_CLOSED = timedelta(days=7)
 _TEMPLATE_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 
 
-class PollError(ValueError):
+class PollError(ProblemsError):
     """A poll cannot be created or moved; `problems` say why (worded by the bot layer)."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass

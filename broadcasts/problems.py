@@ -26,3 +26,12 @@ class Problem:
 
 def problem(msgid: str, **values: Any) -> Problem:
     return Problem(msgid, values)
+
+
+class ProblemsError(ValueError):
+    """A broadcast (a campaign, a poll) cannot be created or moved; `problems` say why, each
+    worded by the bot layer in the reader's language."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems

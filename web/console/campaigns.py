@@ -40,6 +40,12 @@ def _list(form: Any, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str) and v]
 
 
+def staff_signature(staff: Any) -> str:
+    """Who wrote or approved a campaign or a poll: the name and the account number, so two
+    staff with one name are still two people for the approval rule."""
+    return f"{staff.name} (#{staff.id})"
+
+
 def _kelurahan_figures(reach: dict[str, Any], key: str) -> dict[str, int]:
     """One reach figure per kelurahan code, from the campaign's reach."""
     return {kel["code"]: int(kel[key]) for kec in reach.get("kecamatan", ())
@@ -65,12 +71,6 @@ class CampaignPages:
         console = self.console
         return CampaignService(session=session, city=console.city, catalog=self.catalog,
                                settings=self.config, now=console.clock)
-
-    @staticmethod
-    def _signature(staff: Any) -> str:
-        """Who wrote or approved a campaign: the name and the account number, so two staff
-        with one name are still two people for the approval rule."""
-        return f"{staff.name} (#{staff.id})"
 
     async def _kominfo(self, request: Request, session: AsyncSession,
                        form: Any = None) -> Any:
@@ -216,7 +216,7 @@ class CampaignPages:
                 return console.page(request, "campaign_compose.html", context,
                                     status=400 if problems else 200, who=who, raw=raw)
             staff = who.staff
-            campaign = await service.create(draft, created_by=self._signature(staff),
+            campaign = await service.create(draft, created_by=staff_signature(staff),
                                             notify=(staff.channel, staff.user_key,
                                                     staff.locale))
             await access.record(session=session, staff=staff, action="campaign.create",
@@ -241,7 +241,7 @@ class CampaignPages:
         impact = await campaign_impact(session=session, city=self.console.city,
                                        catalog=self.catalog, campaign=campaign,
                                        now=self.console.clock())
-        me = self._signature(who.staff)
+        me = staff_signature(who.staff)
         moves = []
         if campaign.status in EDITABLE:
             moves.append("send")
@@ -333,7 +333,7 @@ class CampaignPages:
 
     async def _apply(self, service: CampaignService, campaign_id: int, action: str,
                      who: access.SignedIn) -> None:
-        me = self._signature(who.staff)
+        me = staff_signature(who.staff)
         if action == "send":
             await service.send(campaign_id, by=me)
         elif action == "approve":

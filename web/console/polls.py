@@ -44,7 +44,7 @@ from reports.roles import Role
 from storage import repo_polls
 from storage.models.poll import PollKind, PollStatus
 from web.charts import Bar, bar_chart, share_bars
-from web.console.campaigns import _list
+from web.console.campaigns import _list, staff_signature
 from web.forms import form_text as _text
 from web.maps import legend
 
@@ -94,10 +94,6 @@ class PollPages:
         console = self.console
         return PollService(session=session, city=console.city, catalog=self.catalog,
                            settings=self.config, now=console.clock)
-
-    @staticmethod
-    def _signature(staff: Any) -> str:
-        return f"{staff.name} (#{staff.id})"
 
     async def _kominfo(self, request: Request, session: AsyncSession,
                        form: Any = None) -> Any:
@@ -219,7 +215,7 @@ class PollPages:
                     context["cards"] = _cards_of(draft)
                 return console.page(request, "poll_compose.html", context,
                                     status=400 if problems else 200, who=who, raw=raw)
-            poll = await service.create(draft, created_by=self._signature(who.staff))
+            poll = await service.create(draft, created_by=staff_signature(who.staff))
             await access.record(session=session, staff=who.staff, action="poll.create",
                                 now=console.clock(), target=f"poll:{poll.id}")
         return RedirectResponse(f"/console/jajak/{poll.id}", status_code=303)
@@ -343,11 +339,11 @@ class PollPages:
                 staff = who.staff
                 try:
                     if action == "send":
-                        await service.send(poll_id, by=self._signature(staff),
+                        await service.send(poll_id, by=staff_signature(staff),
                                            notify=(staff.channel, staff.user_key,
                                                    staff.locale))
                     else:
-                        await service.close(poll_id, by=self._signature(staff))
+                        await service.close(poll_id, by=staff_signature(staff))
                 except (PollError, CampaignError) as error:
                     problems += problem_texts(error.problems)
             if not problems:
