@@ -139,7 +139,9 @@ async def test_two_dispatchers_share_the_work_and_the_limit(
     assert _duplicates(double, people) <= 8
     times = [c.timestamp for c in double.sent if c.method == "sendMessage"]
     assert windows_over(times, 30, 1.0) == 0
-    assert not [c for c in double.rejected if c.status == 429]
+    # The survivor cannot know what the killed one sent in its last second: at most one 429
+    # there (as in the restart tests above and below), and it only delays.
+    assert len([c for c in double.rejected if c.status == 429]) <= 1
 
 
 async def test_sigterm_finishes_in_flight_sends_and_gives_the_rest_back(
