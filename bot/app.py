@@ -112,6 +112,7 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
                     engine=engine, outbound=outbound, broadcasts=hub,
                     notice_outbox=NoticeOutbox(city=city, media_dir=settings.media_dir))
     box.background.append(db.checkpoint_loop)
+    box.background.append(db.presence_loop)
     box.background.append(photos.run)
     box.background.extend(agency_jobs(box))
     box.background.extend(faq_jobs(box, faq))
@@ -177,6 +178,8 @@ def create_app(settings: Settings, *, container: Container | None = None,
                 if start_channels:
                     # The kelurahan boundaries are built now, not in a resident's first event.
                     await asyncio.to_thread(box.city.gazetteer.boundaries.build)
+                    # Before the first event: the rows this process claims carry its token.
+                    await box.db.hold_presence()
                     await _start_channels(box)
                     tasks = [background.create_task(_forever(job),
                                                     name=getattr(job, "__name__", "job"))

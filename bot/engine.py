@@ -305,7 +305,7 @@ class Engine:
         ids = await repo_agencies.write_outbox(session=session, rows=[
             {"channel": item.channel, "user_key": item.to, "locale": item.locale,
              "kind": item.reply.kind, "status": "sending", "attempts": 1, "claimed_at": now,
-             "created_at": now,
+             "claimed_by": self.db.presence, "created_at": now,
              "payload": reply_payload(item.reply) | ({"direct": True} if item.direct else {})}
             for item in durable
         ])

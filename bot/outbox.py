@@ -34,7 +34,8 @@ async def deliver_pending(*, db: Database, outbound: Outbound, now: datetime,
     lanes mark each row once it went out."""
     async with db.session() as session:
         rows = await repo_agencies.claim_notifications(
-            session=session, now=now, stale_before=now - CLAIM_TIMEOUT, limit=limit)
+            session=session, now=now, stale_before=now - CLAIM_TIMEOUT, limit=limit,
+            owner=db.presence)
     outbound.submit([
         Outgoing(channel=row.channel, to=row.user_key, reply=reply_from_payload(row.payload),
                  locale=row.locale, outbox_id=row.id, direct=bool(row.payload.get("direct")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +19,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.sqlite_inline import inline_creator
 
 logger = logging.getLogger(__name__)
+
+# The first key of the advisory locks by which each `emas serve` on PostgreSQL shows it is
+# alive (the second is its token): "EM".
+PRESENCE_NAMESPACE = 0x454D
+PRESENCE_INTERVAL = 10.0
 
 
 class DatabaseMissing(LookupError):
@@ -92,6 +98,11 @@ class Database:
         # busy_timeout. A session opened inside another by the same task does not queue.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._writer: asyncio.Task[Any] | None = None
+        # PostgreSQL: this process's token while it holds its presence lock (hold_presence);
+        # rows it claims carry the token, and a row whose token no live lock names belongs to
+        # a process that died. None on SQLite, where one process owns the database.
+        self.presence: int | None = None
+        self._presence_conn: Any = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -125,6 +136,53 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return True
+
+    async def hold_presence(self) -> int | None:
+        """PostgreSQL: take an advisory lock named by this process's token, on a connection of
+        its own, for as long as the process lives. The server drops the lock the moment the
+        process dies (its connection closes), which tells the other processes that the rows
+        it claimed are free again. Returns the token (None on SQLite)."""
+        if self.is_sqlite:
+            return None
+        if self._presence_conn is not None:
+            return self.presence
+        from sqlalchemy import text
+
+        token = self.presence or secrets.randbelow(2**31 - 1) + 1
+        conn = await self.engine.connect()
+        try:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("SELECT pg_advisory_lock(:ns, :token)"),
+                               {"ns": PRESENCE_NAMESPACE, "token": token})
+        except BaseException:
+            await conn.close()
+            raise
+        self._presence_conn, self.presence = conn, token
+        return token
+
+    async def presence_loop(self, interval: float = PRESENCE_INTERVAL) -> None:
+        """Keep the presence lock: a connection the server dropped is opened again with the
+        same token (the claims made meanwhile stay this process's)."""
+        from sqlalchemy import text
+
+        if self.is_sqlite:
+            return
+        while True:
+            try:
+                if self._presence_conn is None:
+                    await self.hold_presence()
+                else:
+                    await self._presence_conn.execute(text("SELECT 1"))
+            except Exception:
+                logger.warning("presence lock lost; taking it again shortly")
+                conn, self._presence_conn = self._presence_conn, None
+                if conn is not None:
+                    try:
+                        await conn.invalidate()
+                    except Exception:
+                        logger.debug("closing the dropped presence connection failed",
+                                     exc_info=True)
+            await asyncio.sleep(interval)
 
     def checkpoint_once(self) -> tuple[int, int, int]:
         """Copy the write-ahead log into the database file; blocking, so call it on a thread.
@@ -166,6 +224,12 @@ class Database:
                 logger.warning("SQLite checkpoint failed; trying again", exc_info=True)
 
     async def dispose(self) -> None:
+        if self._presence_conn is not None:
+            conn, self._presence_conn = self._presence_conn, None
+            try:
+                await conn.invalidate()  # closed, not back to the pool with the lock held
+            except Exception:
+                logger.debug("closing the presence connection failed", exc_info=True)
         if self._checkpointer is not None:
             self._checkpointer.close()
             self._checkpointer = None

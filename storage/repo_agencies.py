@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import func, insert, literal_column, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import PRESENCE_NAMESPACE
 from storage.models import Identity, Report, ReportEvent, ReportPhoto
 from storage.models.agency import (
     AgencyGroup,
@@ -436,31 +437,51 @@ async def enqueue_notification(
 
 
 async def claim_notifications(
-    *, session: AsyncSession, now: datetime, stale_before: datetime, limit: int = 50
+    *, session: AsyncSession, now: datetime, stale_before: datetime, limit: int = 50,
+    owner: int | None = None,
 ) -> list[Notification]:
-    """Take pending notifications (and ones a crashed sender left half-way) for sending."""
+    """Take pending notifications for sending, and ones a crashed sender left half-way: on
+    PostgreSQL at once when the claimer's presence lock is gone (Database.hold_presence),
+    otherwise once the claim is older than ``stale_before``. ``owner`` is this process's
+    presence token, written on the rows it takes."""
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    stale = col(Notification.claimed_at) < stale_before
+    if postgres:
+        stale = or_(stale, col(Notification.claimed_by).is_not(None)
+                    & col(Notification.claimed_by).not_in(_live_presence()))
     query = (
         select(Notification)
         .where(
             or_(
                 col(Notification.status) == "pending",
-                (col(Notification.status) == "sending")
-                & (col(Notification.claimed_at) < stale_before),
+                (col(Notification.status) == "sending") & stale,
             )
         )
         .order_by(col(Notification.id))
         .limit(limit)
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if postgres:
         query = query.with_for_update(skip_locked=True)
     rows = list((await session.exec(query)).all())
     for row in rows:
         row.status = "sending"
         row.claimed_at = now
+        row.claimed_by = owner
         row.attempts += 1
         session.add(row)
     await session.flush()
     return rows
+
+
+def _live_presence() -> Any:
+    """The tokens of the `emas serve` processes alive on this PostgreSQL database."""
+    return (
+        select(literal_column("objid::bigint"))
+        .select_from(text("pg_locks"))
+        .where(text(f"locktype = 'advisory' AND classid = {PRESENCE_NAMESPACE} AND objsubid = 2"
+                    " AND granted AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"))
+    )
 
 
 async def finish_notifications(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 import storage.models.report  # noqa: F401  (the tables this module's foreign keys point to)
@@ -122,4 +122,6 @@ class Notification(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=200)
     created_at: datetime = ts_field()
     claimed_at: datetime | None = ts_field_opt()
+    # The token of the `emas serve` that claimed the row (PostgreSQL; see Database.presence).
+    claimed_by: int | None = Field(default=None, sa_type=BigInteger)
     sent_at: datetime | None = ts_field_opt()
