@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from bot.i18n import DAY, MOMENT, TZ, format_date, format_datetime, use_locale
 
-MOMENTS = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1),
+# Hypothesis takes naive bounds and puts each moment in one of the zones.
+MOMENTS = st.datetimes(min_value=datetime(1990, 1, 1),  # noqa: DTZ001
+                       max_value=datetime(2100, 1, 1),  # noqa: DTZ001
                        timezones=st.sampled_from([UTC, TZ, timezone(timedelta(hours=-5))]))
 
 
