@@ -113,7 +113,7 @@ class InboxFilter:
     text: str | None = None  # a ticket or words of the description
 
 
-def _filtered(query: Any, where: InboxFilter) -> Any:
+def _filtered(query: Any, where: InboxFilter, session: AsyncSession) -> Any:
     if where.statuses:
         query = query.where(col(Report.status).in_(where.statuses))
     if where.agency_key:
@@ -135,9 +135,19 @@ def _filtered(query: Any, where: InboxFilter) -> Any:
     if where.text:
         words = where.text.strip()
         pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(col(Report.ticket).ilike(pattern, escape="\\"),
-                                col(Report.description).ilike(pattern, escape="\\")))
+        query = query.where(or_(_contains(col(Report.ticket), pattern, session),
+                                _contains(col(Report.description), pattern, session)))
     return query
+
+
+def _contains(column: Any, pattern: str, session: AsyncSession) -> Any:
+    """`column` matches the LIKE `pattern` whatever the case. SQLite's LIKE already ignores
+    the case of ASCII letters (and its lower() folds no others), so the lower() on both sides
+    that ILIKE becomes there would only cost a function call per row: half the time of a search
+    over 100,000 descriptions."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
 
 
 async def inbox_page(*, session: AsyncSession, where: InboxFilter,
@@ -146,7 +156,7 @@ async def inbox_page(*, session: AsyncSession, where: InboxFilter,
     """One page of reports, by deadline (the nearest first, those without one last), then id;
     `after` is the (deadline, id) of the last report of the previous page (keyset paging).
     `newest_first` (closed reports, which have no deadline): the latest filed first."""
-    query = _filtered(select(Report), where)
+    query = _filtered(select(Report), where, session)
     if newest_first:
         if after is not None:
             query = query.where(col(Report.id) < after[1])
@@ -167,7 +177,8 @@ async def inbox_page(*, session: AsyncSession, where: InboxFilter,
 
 async def count_by_status(*, session: AsyncSession, where: InboxFilter) -> dict[str, int]:
     """Reports per status under the filter (the statuses themselves not applied)."""
-    query = _filtered(select(Report.status, func.count()), replace(where, statuses=()))
+    query = _filtered(select(Report.status, func.count()), replace(where, statuses=()),
+                      session)
     return {status: int(n) for status, n in (await session.exec(query.group_by(Report.status)))
             .all()}
 
@@ -195,7 +206,7 @@ async def count_login_links_since(*, session: AsyncSession, staff_id: int,
 
 async def count_by_kelurahan(*, session: AsyncSession, where: InboxFilter) -> dict[str, int]:
     """Reports per kelurahan under the filter (for the map)."""
-    query = _filtered(select(Report.kelurahan_code, func.count()), where)
+    query = _filtered(select(Report.kelurahan_code, func.count()), where, session)
     rows = (await session.exec(query.group_by(Report.kelurahan_code))).all()
     return {code: int(n) for code, n in rows if code}
 

@@ -133,6 +133,7 @@ async def test_the_inbox_filters(container: Container, clock) -> None:
         assert await tickets("?kelurahan=" + TANGSI) == {bin_.ticket}
         assert await tickets("?category=jalan_rusak") == {road.ticket}
         assert await tickets("?q=diangkut") == {bin_.ticket}
+        assert await tickets("?q=SAMPAH+TIDAK") == {bin_.ticket}  # whatever the case
         assert await tickets("?q=" + road.ticket.lower()) == {road.ticket}
         assert await tickets("?q=%25") == set()  # a wildcard typed is a character
         assert await tickets("?overdue=1") == {road.ticket, bin_.ticket}
