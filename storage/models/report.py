@@ -133,7 +133,9 @@ class Report(SQLModel, table=True):
     # The console's inbox: an agency's reports by status, and a status's in deadline order.
     __table_args__ = (Index("ix_report_agency_status", "agency_key", "status"),
                       Index("ix_report_status_due", "status", "due_at"),
-                      Index("ix_report_category_status", "category_key", "status"))
+                      # Open reports of a category in a kelurahan or nearby (duplicates).
+                      Index("ix_report_category_status", "category_key", "status",
+                            "kelurahan_code", "latitude", "longitude"))
 
     id: int | None = Field(default=None, primary_key=True)
     ticket: str = Field(unique=True, max_length=24)
