@@ -99,6 +99,7 @@ class FigurePages:
         self.map = city_map
         self._cache: dict[tuple[date, date], tuple[datetime, dict[str, Any]]] = {}
         self._computing: dict[tuple[date, date], asyncio.Lock] = {}
+        self._counted: dict[tuple[date, date, str | None], tuple[datetime, dict[str, int]]] = {}
 
     def add_routes(self, router: APIRouter) -> None:
         router.add_api_route("/evaluasi", self.evaluation, methods=["GET"])
@@ -124,10 +125,7 @@ class FigurePages:
             earlier = period.before()
             figures = await self._evaluated(session, period, now)
             previous = await self._evaluated(session, earlier, now)
-            received = await repo_console.count_by_kelurahan(session=session, where=InboxFilter(
-                agency_key=self._agency_only(who.staff),
-                created_from=console.calendar.at(period.start, 0),
-                created_until=console.calendar.at(period.end + timedelta(days=1), 0)))
+            received = await self._received(session, period, self._agency_only(who.staff), now)
         only = self._agency_only(who.staff)
         if only is not None:
             figures = {**figures, "agencies": [a for a in figures["agencies"]
@@ -171,6 +169,23 @@ class FigurePages:
                 self._computing = {key: self._computing[key]}
             self._cache[key] = (now, figures)
         return figures
+
+    async def _received(self, session: Any, period: Period, agency: str | None,
+                        now: datetime) -> dict[str, int]:
+        """Reports received per kelurahan in the period (the map), as fresh as the figures
+        beside it."""
+        key = (period.start, period.end, agency)
+        kept = self._counted.get(key)
+        if kept is not None and now - kept[0] < FRESH:
+            return kept[1]
+        calendar = self.console.calendar
+        counts = await repo_console.count_by_kelurahan(session=session, where=InboxFilter(
+            agency_key=agency, created_from=calendar.at(period.start, 0),
+            created_until=calendar.at(period.end + timedelta(days=1), 0)))
+        if len(self._counted) > 256:
+            self._counted.clear()
+        self._counted[key] = (now, counts)
+        return counts
 
     async def evaluation(self, request: Request) -> Response:
         found = await self._figures(request)
