@@ -443,14 +443,16 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Run until cancelled."""
-        for sender in self.senders.values():
-            await sender.start()
-        tasks = [asyncio.create_task(self.writer.run(), name="dispatch-writer")]
-        for channel, sender in self.senders.items():
-            limiter = self.limiter.get(channel) or self.limiter.configure(channel, sender.limits)
-            pump = _Pump(self, sender, limiter)
-            self.pumps[channel] = pump
+        tasks: list[asyncio.Task[Any]] = []
         try:
+            # Inside the try: a sender started before a cancellation is stopped again.
+            for sender in self.senders.values():
+                await sender.start()
+            tasks.append(asyncio.create_task(self.writer.run(), name="dispatch-writer"))
+            for channel, sender in self.senders.items():
+                limiter = (self.limiter.get(channel)
+                           or self.limiter.configure(channel, sender.limits))
+                self.pumps[channel] = _Pump(self, sender, limiter)
             await self.housekeeping()
             tasks += [asyncio.create_task(p.run(), name=f"pump-{c}")
                       for c, p in self.pumps.items()]
@@ -466,26 +468,29 @@ class Dispatcher:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
-        for pump in self.pumps.values():
-            pump.release_all()
-            if pump.tasks:
-                await asyncio.wait(list(pump.tasks), timeout=5)
-        if self._transactions:
-            await asyncio.gather(*self._transactions, return_exceptions=True)
         try:
-            await self.writer.flush()
-
-            async def forget(session: AsyncSession) -> None:
-                await repo.forget_dispatcher(session=session, dispatcher_id=self.id)
-
-            await self.tx(forget)
-        except Exception:
-            logger.exception("dispatcher shutdown could not record everything")
-        for sender in self.senders.values():
+            for pump in self.pumps.values():
+                pump.release_all()
+                if pump.tasks:
+                    await asyncio.wait(list(pump.tasks), timeout=5)
+            if self._transactions:
+                await asyncio.gather(*self._transactions, return_exceptions=True)
             try:
-                await sender.stop()
+                await self.writer.flush()
+
+                async def forget(session: AsyncSession) -> None:
+                    await repo.forget_dispatcher(session=session, dispatcher_id=self.id)
+
+                await self.tx(forget)
             except Exception:
-                logger.exception("stopping the %s bulk sender failed", sender.channel)
+                logger.exception("dispatcher shutdown could not record everything")
+        finally:
+            # Whatever happened above (even a second cancellation), the senders' clients close.
+            for sender in self.senders.values():
+                try:
+                    await sender.stop()
+                except Exception:
+                    logger.exception("stopping the %s bulk sender failed", sender.channel)
 
     async def housekeeping(self) -> None:
         """Heartbeat, take over dead dispatchers' claims, start due campaigns, create deliveries,

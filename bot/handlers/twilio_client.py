@@ -109,24 +109,37 @@ class TwilioAccount:
 
 class TwilioConnection:
     """A REST client of the account, opened on first use (its aiohttp session needs a running
-    loop) and closed by :meth:`aclose`; a use after closing opens a new one."""
+    loop) and closed by :meth:`aclose`.
+
+    A use after closing (a message still going out while the process stops) is served
+    without a pooled session: each request opens and closes its own, so nothing is left open
+    with no one to close it. :meth:`open` pools again (a sender started anew)."""
 
     def __init__(self, account: TwilioAccount) -> None:
         self.account = account
         self._http: HeaderAuthAsyncHttpClient | None = None
         self._client: Client | None = None
+        self._closed = False
 
     def client(self) -> Client:
         if self._client is None:
             account = self.account
-            self._http = HeaderAuthAsyncHttpClient()
+            self._http = HeaderAuthAsyncHttpClient(pool_connections=not self._closed)
             # environment={}: the SDK would otherwise read TWILIO_EDGE/TWILIO_REGION itself.
             client = Client(account.account_sid, account.auth_token, http_client=self._http,
                             environment={})
             self._client = point_client_at(client, account.api_url)
         return self._client
 
+    def open(self) -> None:
+        """Pool connections again after :meth:`aclose`."""
+        if self._closed:
+            self._closed = False
+            if self._http is not None and self._http.session is None:
+                self._http = self._client = None
+
     async def aclose(self) -> None:
+        self._closed = True
         http, self._http, self._client = self._http, None, None
         if http is not None:
             await http.close()

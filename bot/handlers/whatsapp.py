@@ -100,9 +100,13 @@ class WhatsAppChannel:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def stop(self) -> None:
-        await self.quiesce()
-        await self.sender.aclose()
-        await self.media.aclose()
+        try:
+            await self.quiesce()
+        finally:
+            try:
+                await self.sender.aclose()
+            finally:
+                await self.media.aclose()
 
     # -- webhooks ------------------------------------------------------------------------
 

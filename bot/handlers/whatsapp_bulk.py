@@ -63,11 +63,14 @@ class WhatsAppBulkSender:
         self._flushing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        self.connection.open()
         self.connection.client()
 
     async def stop(self) -> None:
-        await self._flush()
-        await self.connection.aclose()
+        try:
+            await self._flush()
+        finally:
+            await self.connection.aclose()
 
     def join_link(self, code: str) -> str | None:
         return whatsapp_text_link(self.sender.removeprefix("whatsapp:"), code)

@@ -27,3 +27,21 @@ async def test_a_closed_connection_opens_again_on_next_use() -> None:
     second = connection.client()
     assert second is not first
     await connection.aclose()
+
+
+async def test_a_use_after_closing_leaves_no_session_open() -> None:
+    """A message still going out while the process stops is sent on a session of its own,
+    closed after the request, so no aiohttp session is left for no one to close; a sender
+    started again pools its connections again."""
+    account = TwilioAccount("AC" + "5b" * 16, "token", "whatsapp:+14155238886",
+                            "http://127.0.0.1:9")
+    connection = account.connect()
+    assert connection.client().http_client.session is not None  # type: ignore[attr-defined]
+    await connection.aclose()
+    late = connection.client()
+    assert late.http_client.session is None  # type: ignore[attr-defined]
+    connection.open()
+    pooled = connection.client()
+    assert pooled is not late
+    assert pooled.http_client.session is not None  # type: ignore[attr-defined]
+    await connection.aclose()
