@@ -34,12 +34,17 @@ def _must_wait(exc: sqlite3.OperationalError) -> bool:
 
 
 class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose calls run inline; only lock waits go to its thread."""
+    """An aiosqlite connection whose calls run inline; only lock waits go to its thread,
+    and every call while ``offload`` is set (a long read: see Database.reader)."""
 
     def __init__(self, connector: Callable[[], sqlite3.Connection], *,
                  busy_timeout_ms: int, iter_chunk_size: int = 64) -> None:
         super().__init__(connector, iter_chunk_size)
         self._busy_timeout_ms = busy_timeout_ms
+        # Set for a read that scans many rows (a search over every report, the week's
+        # figures): its statements then run on the connection's worker thread, where SQLite
+        # works without the GIL and the event loop goes on answering everyone else.
+        self.offload = False
 
     async def _connect(self) -> aiosqlite.Connection:
         await super()._connect()
@@ -50,6 +55,8 @@ class InlineConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        if self.offload:
+            return await super()._execute(self._patiently, fn, args, kwargs)
         try:
             return fn(*args, **kwargs)
         except sqlite3.OperationalError as exc:

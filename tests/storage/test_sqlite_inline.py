@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,44 @@ async def test_checkpoints_happen_in_commits_or_only_in_the_background(
             assert (await conn.execute(text("SELECT count(*) FROM blob"))).scalar() == 60
     finally:
         await db.dispose()
+
+
+async def test_a_long_read_offloaded_leaves_the_loop_free(tmp_path: Path) -> None:
+    """A search over every report (`reader(offload=True)`) runs off the loop: other requests
+    are answered meanwhile. Inline, the loop would stand still for the whole scan."""
+    db = await _database(tmp_path)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def scan(offload: bool) -> tuple[int, int]:
+        """(ticks while the scan ran, the thread it ran on)"""
+        nonlocal ticks
+        where: list[int] = []
+
+        def slow_row() -> int:
+            where.append(threading.get_ident())
+            time.sleep(0.3)  # SQLite at work, without the GIL
+            return 1
+
+        async with db.reader(offload=offload) as session:
+            raw = await (await session.connection()).get_raw_connection()
+            raw.driver_connection._conn.create_function("slow_row", 0, slow_row)
+            before = ticks
+            await (await session.connection()).execute(text("SELECT slow_row()"))
+            return ticks - before, where[0]
+
+    task = asyncio.create_task(ticker())
+    try:
+        await asyncio.sleep(0.03)
+        inline_ticks, inline_thread = await scan(offload=False)
+        offloaded_ticks, offloaded_thread = await scan(offload=True)
+    finally:
+        task.cancel()
+        await db.dispose()
+    assert inline_thread == threading.get_ident() and inline_ticks == 0
+    assert offloaded_thread != threading.get_ident() and offloaded_ticks >= 5

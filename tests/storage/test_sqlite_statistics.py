@@ -39,3 +39,36 @@ async def test_the_server_refreshes_the_planners_statistics(container: Container
     finally:
         loop.cancel()
     assert "report" in await asyncio.to_thread(stats)
+
+
+async def test_the_closed_tab_is_read_newest_first_not_sorted_whole(
+        container: Container) -> None:
+    """With most reports closed (as in any city after a year), the statistics must tell the
+    planner so: sampled within 1,000 rows they made it read every closed report through the
+    status index and sort them all to show the newest 50."""
+    await file_report(container, user="w0")
+    path = sqlite_path(container.settings.database_url)
+    assert path is not None
+    closed_tab = ("SELECT id FROM report WHERE status IN ('closed', 'rejected', 'referred', "
+                  "'duplicate') ORDER BY id DESC LIMIT 51")
+
+    def fill_and_plan() -> str:
+        with sqlite3.connect(path) as conn:
+            columns = [r[1] for r in conn.execute("PRAGMA table_info(report)")
+                       if r[1] not in ("id", "ticket", "status")]
+            listed = ", ".join(columns)
+            conn.execute(f"""
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+                INSERT INTO report (ticket, status, {listed})
+                SELECT 'BJI-2025-' || printf('%06d', i),
+                       CASE i % 25 WHEN 0 THEN 'submitted' WHEN 1 THEN 'assigned'
+                       WHEN 2 THEN 'in_progress' WHEN 3 THEN 'resolved' WHEN 4 THEN 'rejected'
+                       WHEN 5 THEN 'assigned' WHEN 6 THEN 'in_progress' ELSE 'closed' END,
+                       {listed}
+                FROM n, (SELECT * FROM report LIMIT 1)""")
+        container.db.optimize_once(first=True)
+        with sqlite3.connect(path) as conn:
+            return " ".join(r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + closed_tab))
+
+    plan = await asyncio.to_thread(fill_and_plan)
+    assert "TEMP B-TREE" not in plan, plan

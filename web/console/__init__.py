@@ -258,15 +258,17 @@ class Console:
         now = self.clock()
         async with self.db.session() as session:
             who, raw = await self._who(request, session)
-            if who is None:
-                return self._to_signin()
-            if not works_reports(who.staff):
-                # Leadership reads the figures: their console opens on the evaluation.
-                return RedirectResponse("/console/evaluasi", status_code=303)
-            tabs = self._tabs(who.staff)
-            tab = next((t for t in tabs if t.key == params.get("tab")), tabs[0])
-            scope = self._scope(who.staff)
-            where = self._filter(params, scope, tab, now)
+        if who is None:
+            return self._to_signin()
+        if not works_reports(who.staff):
+            # Leadership reads the figures: their console opens on the evaluation.
+            return RedirectResponse("/console/evaluasi", status_code=303)
+        tabs = self._tabs(who.staff)
+        tab = next((t for t in tabs if t.key == params.get("tab")), tabs[0])
+        scope = self._scope(who.staff)
+        where = self._filter(params, scope, tab, now)
+        # A search reads every report's words: off the event loop (Database.reader).
+        async with self.db.reader(offload=where.text is not None) as session:
             counts = await self._counts(session, where, now)
             rows = await repo_console.inbox_page(session=session, where=where,
                                                  after=_cursor(params.get("after")),

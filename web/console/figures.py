@@ -118,11 +118,13 @@ class FigurePages:
         console = self.console
         async with console.db.session() as session:
             refused, who, raw = await console.gate(request, session, roles=FIGURE_READERS)
-            if refused is not None or who is None:
-                return refused or console._to_signin()
-            now = console.clock()
-            period = period_from(request.query_params, console.calendar.local_date(now))
-            earlier = period.before()
+        if refused is not None or who is None:
+            return refused or console._to_signin()
+        now = console.clock()
+        period = period_from(request.query_params, console.calendar.local_date(now))
+        earlier = period.before()
+        # The figures read every event of two periods: off the event loop (Database.reader).
+        async with console.db.reader(offload=True) as session:
             figures = await self._evaluated(session, period, now)
             previous = await self._evaluated(session, earlier, now)
             received = await self._received(session, period, self._agency_only(who.staff), now)
