@@ -86,7 +86,8 @@ class CityPage:
             if kept is not None and now - kept.as_of < REFRESH:
                 return kept
             end = min(_month_end(start), self.calendar.local_date(now))
-            async with self.site.db.reader() as session:
+            # A month's events read: off the event loop, as the console's evaluation.
+            async with self.site.db.reader(offload=True) as session:
                 figures = await evaluate(session=session, city=self.site.city, start=start,
                                          end=end, as_of=now)
                 recent = await publishing.recently_resolved(
