@@ -26,6 +26,13 @@ PRESENCE_NAMESPACE = 0x454D
 PRESENCE_INTERVAL = 10.0
 
 
+def is_postgres(session: AsyncSession) -> bool:
+    """Whether the session talks to PostgreSQL (else SQLite): for the few statements whose SQL
+    differs (row locks, ON CONFLICT, case-insensitive LIKE, the presence locks)."""
+    bind = session.bind
+    return bind is not None and bind.dialect.name == "postgresql"
+
+
 class DatabaseMissing(LookupError):
     """The SQLite file the settings name does not exist (yet): nothing was created."""
 

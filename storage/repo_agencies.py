@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import PRESENCE_NAMESPACE
+from storage.db import PRESENCE_NAMESPACE, is_postgres
 from storage.models import Identity, Report, ReportEvent, ReportPhoto
 from storage.models.agency import (
     AgencyGroup,
@@ -444,7 +444,7 @@ async def claim_notifications(
     PostgreSQL at once when the claimer's presence lock is gone (Database.hold_presence),
     otherwise once the claim is older than ``stale_before``. ``owner`` is this process's
     presence token, written on the rows it takes."""
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    postgres = is_postgres(session)
     stale = col(Notification.claimed_at) < stale_before
     if postgres:
         stale = or_(stale, col(Notification.claimed_by).is_not(None)

@@ -36,6 +36,7 @@ from sqlmodel import col
 from sqlmodel import select as sm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import is_postgres
 from storage.models import Identity, Report
 from storage.models.broadcast import (
     BroadcastCode,
@@ -77,16 +78,6 @@ SENT = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ)
 async def _run(session: AsyncSession, statement: Any, params: Any = None) -> Any:
     """Core statements through SQLModel's `exec` (its `execute` is deprecated)."""
     return await session.exec(statement, params=params)
-
-
-def _dialect(session: AsyncSession) -> Any:
-    bind = session.bind
-    assert bind is not None
-    return bind.dialect
-
-
-def _is_pg(session: AsyncSession) -> bool:
-    return bool(_dialect(session).name == "postgresql")
 
 
 def _ts(value: datetime) -> Any:
@@ -432,7 +423,7 @@ async def expand_campaign(*, session: AsyncSession, campaign_id: int, audience: 
     Locks the campaign row so two dispatchers never expand the same range.
     """
     query = select(T_CAMP.c.expanded_upto, T_CAMP.c.expanded).where(T_CAMP.c.id == campaign_id)
-    if _is_pg(session):
+    if is_postgres(session):
         query = query.with_for_update()
     row = (await _run(session, query)).first()
     if row is None or row.expanded:
@@ -589,7 +580,7 @@ async def claim_deliveries(*, session: AsyncSession, campaign_id: int, channel: 
         .order_by(T_DEL.c.next_attempt_at, T_DEL.c.id)
         .limit(limit)
     )
-    if _is_pg(session):
+    if is_postgres(session):
         pick = pick.with_for_update(skip_locked=True)
     result = await _run(session,
         update(T_DEL).where(T_DEL.c.id.in_(pick.scalar_subquery()))

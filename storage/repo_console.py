@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import is_postgres
 from storage.models import Identity, Report
 from storage.models.agency import StaffMember
 from storage.models.console import AuditEntry, ConsoleSession, LoginLink, ReportNote
@@ -145,9 +146,9 @@ def _contains(column: Any, pattern: str, session: AsyncSession) -> Any:
     the case of ASCII letters (and its lower() folds no others), so the lower() on both sides
     that ILIKE becomes there would only cost a function call per row: half the time of a search
     over 100,000 descriptions."""
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
-        return column.like(pattern, escape="\\")
-    return column.ilike(pattern, escape="\\")
+    if is_postgres(session):
+        return column.ilike(pattern, escape="\\")
+    return column.like(pattern, escape="\\")
 
 
 async def inbox_page(*, session: AsyncSession, where: InboxFilter,
