@@ -17,6 +17,7 @@ The work is split by job, so the flows never see WhatsApp's rules:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -100,13 +101,11 @@ class WhatsAppChannel:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def stop(self) -> None:
-        try:
+        # The clients close whatever quiescing meets (last pushed, first closed).
+        async with contextlib.AsyncExitStack() as closing:
+            closing.push_async_callback(self.media.aclose)
+            closing.push_async_callback(self.sender.aclose)
             await self.quiesce()
-        finally:
-            try:
-                await self.sender.aclose()
-            finally:
-                await self.media.aclose()
 
     # -- webhooks ------------------------------------------------------------------------
 
