@@ -61,6 +61,7 @@ from web.console.polls import PollPages
 from web.console.publishing import PUBLISH_ACTIONS, PublishingPanel, publish_problem
 from web.console.staff_pages import StaffPages, Tell
 from web.console.subscribers import SubscriberPages
+from web.fresh import Fresh
 from web.maps import CityMap
 from web.media import MediaLinks
 from web.security import csrf_ok, csrf_token
@@ -139,7 +140,7 @@ class Console:
         self.calendar = calendar_for(city)
         self.templates = make_templates(TEMPLATES)
         self.figures = FigurePages(self, CityMap(city.gazetteer.boundaries.shapes))
-        self._counted: dict[InboxFilter, tuple[datetime, dict[str, int]]] = {}
+        self._counted: Fresh[InboxFilter, dict[str, int]] = Fresh(COUNTS_FRESH, most=500)
         self.kelurahan_names = {k.code: k.name for k in city.all_kelurahan()}
         self.faq = FaqPages(self)
         self.campaigns = CampaignPages(self, catalog=catalog, config=broadcast_config)
@@ -307,14 +308,8 @@ class Console:
         when this console moves a report."""
         key = replace(where, statuses=(), overdue_at=(
             where.overdue_at.replace(second=0, microsecond=0) if where.overdue_at else None))
-        kept = self._counted.get(key)
-        if kept is not None and now - kept[0] < COUNTS_FRESH:
-            return kept[1]
-        counts = await repo_console.count_by_status(session=session, where=where)
-        if len(self._counted) > 500:
-            self._counted.clear()
-        self._counted[key] = (now, counts)
-        return counts
+        return await self._counted.get(key, now, lambda: repo_console.count_by_status(
+            session=session, where=where))
 
     def _filter(self, params: Any, scope: InboxFilter, tab: Tab, now: datetime) -> InboxFilter:
         statuses = tuple(s for s in tab.statuses
@@ -529,7 +524,7 @@ class Console:
                 if found is None:
                     return self._not_found(request, who, raw)
                 await self._checked(session, who, found, action, form, now)
-                self._counted.clear()
+                self._counted.forget()
                 return RedirectResponse(f"/console/reports/{found.ticket}?done={action}",
                                         status_code=303)
         except Refusal as refusal:
@@ -591,7 +586,7 @@ class Console:
                     done.append(found.ticket)
             except (Refusal, TransitionRefused, ActionError):
                 skipped.append(ticket[:24])
-        self._counted.clear()
+        self._counted.forget()
         query = f"?tab=verify&done=bulk&n={len(done)}"
         if skipped:
             query += "&skipped=" + ",".join(skipped)

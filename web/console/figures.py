@@ -3,7 +3,6 @@ the mayor (print layout, CSV, Excel), and the map of reports per kelurahan."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from storage import repo_console
 from storage.models.agency import StaffMember
 from storage.repo_console import InboxFilter
 from storage.repo_outreach import SuggestionFilter
+from web.fresh import Fresh
 from web.maps import CityMap, legend
 
 if TYPE_CHECKING:
@@ -97,9 +97,11 @@ class FigurePages:
     def __init__(self, console: Console, city_map: CityMap) -> None:
         self.console = console
         self.map = city_map
-        self._cache: dict[tuple[date, date], tuple[datetime, dict[str, Any]]] = {}
-        self._computing: dict[tuple[date, date], asyncio.Lock] = {}
-        self._counted: dict[tuple[date, date, str | None], tuple[datetime, dict[str, int]]] = {}
+        # A meeting's dozen readers (and their reloads) share one computation of the figures
+        # and the map's counts; the page says "as of".
+        self._evaluations: Fresh[tuple[date, date], dict[str, Any]] = Fresh(FRESH, most=64)
+        self._counted: Fresh[tuple[date, date, str | None], dict[str, int]] = Fresh(
+            FRESH, most=256)
 
     def add_routes(self, router: APIRouter) -> None:
         router.add_api_route("/evaluasi", self.evaluation, methods=["GET"])
@@ -152,42 +154,21 @@ class FigurePages:
         return suggestion_rows(counts, pack)
 
     async def _evaluated(self, session: Any, period: Period, now: datetime) -> dict[str, Any]:
-        """The figures of a period, computed at most once per FRESH: a meeting's dozen readers
-        (and their reloads) share one computation; the page says "as of"."""
-        key = (period.start, period.end)
-        kept = self._cache.get(key)
-        if kept is not None and now - kept[0] < FRESH:
-            return kept[1]
-        # One computation at a time per period: readers arriving meanwhile wait for it and
-        # share its result instead of each computing the same figures again.
-        async with self._computing.setdefault(key, asyncio.Lock()):
-            kept = self._cache.get(key)
-            if kept is not None and now - kept[0] < FRESH:
-                return kept[1]
-            figures = await evaluate(session=session, city=self.console.city,
-                                     start=period.start, end=period.end, as_of=now)
-            if len(self._cache) > 64:
-                self._cache.clear()
-                self._computing = {key: self._computing[key]}
-            self._cache[key] = (now, figures)
-        return figures
+        """The figures of a period, computed at most once per FRESH."""
+        return await self._evaluations.get((period.start, period.end), now, lambda: evaluate(
+            session=session, city=self.console.city, start=period.start, end=period.end,
+            as_of=now))
 
     async def _received(self, session: Any, period: Period, agency: str | None,
                         now: datetime) -> dict[str, int]:
         """Reports received per kelurahan in the period (the map), as fresh as the figures
         beside it."""
-        key = (period.start, period.end, agency)
-        kept = self._counted.get(key)
-        if kept is not None and now - kept[0] < FRESH:
-            return kept[1]
         calendar = self.console.calendar
-        counts = await repo_console.count_by_kelurahan(session=session, where=InboxFilter(
-            agency_key=agency, created_from=calendar.at(period.start, 0),
-            created_until=calendar.at(period.end + timedelta(days=1), 0)))
-        if len(self._counted) > 256:
-            self._counted.clear()
-        self._counted[key] = (now, counts)
-        return counts
+        return await self._counted.get(
+            (period.start, period.end, agency), now,
+            lambda: repo_console.count_by_kelurahan(session=session, where=InboxFilter(
+                agency_key=agency, created_from=calendar.at(period.start, 0),
+                created_until=calendar.at(period.end + timedelta(days=1), 0))))
 
     async def evaluation(self, request: Request) -> Response:
         found = await self._figures(request)

@@ -4,7 +4,6 @@ map and the latest resolved reports; computed at most once per REFRESH and serve
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from bot.i18n import _, format_date, ngettext
 from reports import publishing
 from reports.evaluation import evaluate
 from reports.publishing import PublicReport
+from web.fresh import Fresh
 from web.maps import CityMap, legend
 
 if TYPE_CHECKING:
@@ -71,20 +71,14 @@ class CityPage:
         self.site = site
         self.map = city_map
         self.calendar = site.calendar
-        self._kept: dict[date, Snapshot] = {}
-        self._computing = asyncio.Lock()
+        self._months: Fresh[date, Snapshot] = Fresh(REFRESH, most=MONTHS_BACK)
 
     async def snapshot(self, start: date) -> Snapshot:
         """The month's figures, computed again once they are REFRESH old: many readers (and a
         shared cache's misses) share one computation."""
-        kept = self._kept.get(start)
-        if kept is not None and self.site.clock() - kept.as_of < REFRESH:
-            return kept
-        async with self._computing:  # the readers who came meanwhile wait for this one
-            now = self.site.clock()
-            kept = self._kept.get(start)
-            if kept is not None and now - kept.as_of < REFRESH:
-                return kept
+        now = self.site.clock()
+
+        async def compute() -> Snapshot:
             end = min(_month_end(start), self.calendar.local_date(now))
             # A month's events read: off the event loop, as the console's evaluation.
             async with self.site.db.reader(offload=True) as session:
@@ -92,11 +86,9 @@ class CityPage:
                                          end=end, as_of=now)
                 recent = await publishing.recently_resolved(
                     session=session, city=self.site.city, as_of=now, limit=RECENT)
-            snapshot = Snapshot(start, end, now, figures, recent)
-            if len(self._kept) > MONTHS_BACK:
-                self._kept.clear()
-            self._kept[start] = snapshot
-            return snapshot
+            return Snapshot(start, end, now, figures, recent)
+
+        return await self._months.get(start, now, compute)
 
     async def show(self, request: Request) -> Response:
         site = self.site
