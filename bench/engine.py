@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -34,10 +35,13 @@ from chat import TerminalChat  # noqa: E402
 from storage.citypack import load_city_pack, seed  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
+TICKET = re.compile(r"BJI-\d{4}-\d{6}")
+# The report flow as a resident walks it (tests/bot/flows/test_flow_place.py walks the same).
 TRANSCRIPT = [
-    ("say", "/start"), ("tap", "Make a report"), ("tap", "Damaged road"), ("say", "Tangsi"),
-    ("tap", "Skip"), ("say", "Jalan berlubang dalam di depan sekolah nomor {n}"),
-    ("tap", "Skip photos"), ("tap", "Yes, show my name"), ("tap", "Send"),
+    ("say", "/start"), ("tap", "Make a report"),
+    ("say", "Jalan berlubang dalam di depan sekolah nomor {n}"), ("tap", "Damaged road"),
+    ("say", "Tangsi"), ("tap", "Skip"), ("tap", "Skip photos"), ("tap", "Yes, show my name"),
+    ("tap", "Send report"),
 ]
 
 
@@ -73,6 +77,9 @@ async def run(residents: int, rounds: int, url: str | None) -> dict[str, float]:
                         if round_:
                             per_event.append(time.process_time() - started)
                             events += 1
+            for chat in chats:  # every transcript ends with a ticket, or nothing was measured
+                if not TICKET.search(chat.text):
+                    raise SystemExit(f"no ticket after the transcript; the bot said: {chat.text!r}")
         cpu = time.process_time() - cpu_start
         wall = time.perf_counter() - wall_start
         await box.db.dispose()

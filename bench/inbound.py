@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
 import gc
 import itertools
 import json
@@ -55,7 +56,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -90,6 +91,7 @@ PUBLIC_URL = "https://emas.binjaikota.test"
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/emas_bench"
 GOAL_RATE = 300.0
 GOAL_P99_MS = 100.0
+COMPARE_GOAL = 1.5  # the residents' reply p99 with a disturbance, over its value without
 FIRST_CHAT_ID = 800_000_001
 REPLY_METHODS = SEND_METHODS | EDIT_METHODS
 REPLY_TIMEOUT = 10.0
@@ -107,7 +109,7 @@ DESCRIPTIONS = [
 # --- the app process ---------------------------------------------------------------------------
 
 
-def _watch_stalls(path: str, threshold: float = 0.015) -> Callable[[], Awaitable[None]]:
+def _watch_stalls(path: str, threshold: float = 0.015) -> Callable[[], Coroutine[Any, Any, None]]:
     """Write the main thread's stack whenever its event loop stands still for ``threshold`` s.
 
     Returns the heartbeat coroutine to run on the loop; a daemon thread watches it."""
@@ -305,8 +307,9 @@ class Resident:
         self.texts: list[str] = []
         self.done = False
         self.arrived = asyncio.Event()  # the double accepted a message for this chat
-        # --slow-photo: this resident attaches a photo; returns the file id of a new one.
-        self.photo: Callable[[], str] | None = None
+        # --slow-photo: this resident attaches a new slow photo to each report.
+        self.photo: SlowPhotos | None = None
+        self.pause = 0.0  # with an unpaced pacer: seconds between one reply and the next update
 
     async def run(self) -> None:
         # Residents start in different slot rounds, so that at any moment some are starting,
@@ -337,9 +340,11 @@ class Resident:
         if "own" in self.options and not await self.tap("own", "similar"):  # file mine anyway
             return
         if self.photo is not None:
-            file_id = self.photo()
+            file_id = self.photo.new()
             if not await self.post(photo_update(self.chat_id, file_id, None), "photo"):
                 return
+            # The next photo only once the bot has this one: one slow download at a time.
+            await self.photo.downloaded(file_id, self.pacer.window_end)
             if not self.offered("done") or not await self.tap("done", "photos"):
                 return
         elif not self.offered("skip") or not await self.tap("skip", "photos"):
@@ -376,6 +381,8 @@ class Resident:
         """Send one update when its slot comes; False when the run is over or it failed."""
         slot = self.pacer.slot(self.index, self.step)
         self.step += 1
+        if self.pause:
+            await asyncio.sleep(self.pause)
         now = time.monotonic()
         if slot > now:
             await asyncio.sleep(slot - now)
@@ -517,26 +524,39 @@ PHOTO_SECONDS = 8.0
 FLOOD_GROUPS = 5
 
 
-def _slow_photos(double: TelegramDouble) -> Callable[[], str]:
+class SlowPhotos:
     """A new 8 MB photo each time (the bot keeps a photo once), served in 8 s."""
-    # The double streams slow files through anyio, whose backend is imported on first use
-    # (30 ms of the driver's loop): imported now, before anything is measured.
-    import anyio._backends._asyncio  # noqa: F401
 
-    from factories import jpeg_bytes
+    def __init__(self, double: TelegramDouble) -> None:
+        # The double streams slow files through anyio, whose backend is imported on first use
+        # (30 ms of the driver's loop): imported now, before anything is measured.
+        import anyio._backends._asyncio  # noqa: F401
 
-    base = jpeg_bytes(PHOTO_BYTES - 64 * 1024)
-    numbers = itertools.count(1)
+        from factories import jpeg_bytes
 
-    def next_photo() -> str:
-        n = next(numbers)
+        self.double = double
+        self.base = jpeg_bytes(PHOTO_BYTES - 64 * 1024)
+        self.numbers = itertools.count(1)
+
+    def new(self) -> str:
+        n = next(self.numbers)
         file_id = f"AgAC-slow-{n}"
         # A different comment segment makes each photo a different file.
-        data = base[:2] + b"\xff\xfe\x00\x10" + n.to_bytes(12, "big") + base[2:]
-        double.add_file(file_id, data, size_known=False, seconds=PHOTO_SECONDS)
+        data = self.base[:2] + b"\xff\xfe\x00\x10" + n.to_bytes(12, "big") + self.base[2:]
+        self.double.add_file(file_id, data, size_known=False, seconds=PHOTO_SECONDS)
         return file_id
 
-    return next_photo
+    def finish(self) -> None:
+        """Hand out the rest of every photo at once: the run is over, and the double's server
+        would otherwise wait for the downloads when it stops."""
+        for stored in self.double.files.values():
+            stored.seconds = 0.0
+
+    async def downloaded(self, file_id: str, until: float) -> None:
+        """Until the bot has read the whole photo (or ``until``, a monotonic time)."""
+        stored = self.double.files[file_id]
+        while stored.served < len(stored.content) and time.monotonic() < until:  # noqa: ASYNC110 - the double keeps a count, no event
+            await asyncio.sleep(0.1)
 
 
 async def _flood_groups(client: aiohttp.ClientSession, connections: asyncio.Semaphore,
@@ -665,13 +685,20 @@ async def _drive(kind: str, args: argparse.Namespace, double: TelegramDouble, ap
 
         double.on_sent = wake
         disturbances = []
+        photographer: Resident | None = None
         if args.slow_photo:
-            # One more resident sends an 8 MB photo that takes 8 s to download, report after
-            # report; not counted in the figures.
+            # One more resident attaches an 8 MB photo that takes 8 s to download to a report,
+            # and goes on a quarter of a second after each reply (the next report as soon as the bot
+            # has the photo), so that through the whole
+            # window one slow photo is being downloaded and one is stored every 8 s or so; not
+            # counted in the figures.
+            unpaced = copy.copy(pacer)
+            unpaced.rate = 0.0
             photographer = Resident(args.residents, client=client, connections=connections,
-                                    double=double, pacer=pacer, stats=Stats(), places=places,
+                                    double=double, pacer=unpaced, stats=Stats(), places=places,
                                     rng=random.Random(-1))
-            photographer.photo = _slow_photos(double)
+            photographer.photo = SlowPhotos(double)
+            photographer.pause = 0.25
             by_chat[photographer.chat_id] = photographer
             disturbances.append(photographer.run())
         if args.group_flood:
@@ -688,6 +715,8 @@ async def _drive(kind: str, args: argparse.Namespace, double: TelegramDouble, ap
         finally:
             gc.unfreeze()
             gc.enable()
+            if photographer is not None and photographer.photo is not None:
+                photographer.photo.finish()
     updates = len(stats.reply_ms)
     rate = updates / args.seconds
     p50 = _percentile(stats.reply_ms, 50)
@@ -713,6 +742,9 @@ async def _drive(kind: str, args: argparse.Namespace, double: TelegramDouble, ap
         "rate_ratio": round(rate / GOAL_RATE, 2),
         "goal_met": rate >= GOAL_RATE * 0.99 and p99 <= GOAL_P99_MS,
         "reports_filed": stats.reports,
+        # The photographer's reports in the window, each with an 8 MB photo, and what failed.
+        "photo_reports": None if photographer is None else photographer.stats.reports,
+        "photo_errors": None if photographer is None else photographer.stats.error_kinds,
         "errors": stats.errors,
         "error_kinds": stats.error_kinds,
         "error_examples": stats.error_examples,
@@ -730,7 +762,10 @@ def summary(result: dict[str, Any]) -> str:
         f"reply p50 {result['reply_p50_ms']:.1f} ms  p99 {result['reply_p99_ms']:.1f} ms "
         f"(x{result['p99_ratio']:.2f} of {GOAL_P99_MS:.0f} ms)  "
         f"webhook p99 {result['webhook_p99_ms']:.1f} ms  errors {result['errors']}  "
-        f"reports {result['reports_filed']}  cpu app {result.get('app_cpu_pct', 0):.0f}% "
+        f"reports {result['reports_filed']}"
+        + ("" if result.get("photo_reports") is None else
+           f" (+{result['photo_reports']} with a slow photo)")
+        + f"  cpu app {result.get('app_cpu_pct', 0):.0f}% "
         f"driver {result.get('driver_cpu_pct', 0):.0f}% "
         f"machine {result.get('machine_cpu_pct', 0):.0f}%  [{met}]"
     )
@@ -757,21 +792,64 @@ def main() -> None:
     parser.add_argument("--slow-photo", action="store_true",
                         help="meanwhile, one more resident attaches an 8 MB photo that takes "
                              "8 s to download to every report")
+    parser.add_argument("--compare", type=int, default=0, metavar="ROUNDS",
+                        help="with --slow-photo and/or --group-flood: ROUNDS rounds of one run "
+                             "without and one with them (the order alternating), then the "
+                             "median reply p99 of each side and their ratio (e.g. 5)")
     parser.add_argument("--stalls", metavar="FILE",
                         help="write the app's stack each time its event loop stands still for "
                              "more than 40 ms")
     args = parser.parse_args()
     if args.residents < 1 or args.seconds <= 0 or args.warmup < 0 or args.rate < 0:
         parser.error("--residents, --seconds, --warmup and --rate must be positive")
+    if args.compare < 0 or (args.compare and not (args.slow_photo or args.group_flood)):
+        parser.error("--compare needs a number of rounds and --slow-photo or --group-flood")
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    results = []
+    results: list[dict[str, Any]] = []
     for kind in kinds:
+        if args.compare:
+            results.append(compare(kind, args))
+            continue
         result = asyncio.run(run_one(kind, args))
         results.append(result)
         if not args.json:
             print(summary(result), flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
+
+
+def compare(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Runs without and with the disturbances, alternately, each in a fresh app process and
+    database; the medians of their reply p99 and the ratio of the medians.
+
+    A p99 of one run rests on its ten slowest replies in a thousand, so one busy moment of a
+    shared machine moves it by a factor of two or more either way; the median over rounds, with
+    the order alternating so that a slow drift falls on both sides, is what can be quoted."""
+    quiet = argparse.Namespace(**{**vars(args), "slow_photo": False, "group_flood": 0.0})
+    runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    for round_ in range(args.compare):
+        order = [("without", quiet), ("with", args)]
+        for side, options in order if round_ % 2 == 0 else reversed(order):
+            result = asyncio.run(run_one(kind, options))
+            runs[side].append(result)
+            if not args.json:
+                print(f"round {round_ + 1} {side:<7} " + summary(result), flush=True)
+    p99 = {side: statistics.median(r["reply_p99_ms"] for r in results)
+           for side, results in runs.items()}
+    p50 = {side: statistics.median(r["reply_p50_ms"] for r in results)
+           for side, results in runs.items()}
+    disturbances = " ".join(
+        ([f"--group-flood {args.group_flood:g}"] if args.group_flood else [])
+        + (["--slow-photo"] if args.slow_photo else []))
+    ratio = p99["with"] / p99["without"] if p99["without"] else float("nan")
+    if not args.json:
+        print(f"{kind:<8} {args.compare} rounds, median reply p99 {p99['without']:.1f} ms without, "
+              f"{p99['with']:.1f} ms with {disturbances} (x{ratio:.2f}; goal <= x{COMPARE_GOAL:g}); "
+              f"p50 {p50['without']:.1f} / {p50['with']:.1f} ms; errors "
+              f"{sum(r['errors'] for rs in runs.values() for r in rs)}", flush=True)
+    return {"db": kind, "rounds": args.compare, "disturbances": disturbances,
+            "reply_p99_ms": p99, "reply_p50_ms": p50, "p99_ratio": round(ratio, 2),
+            "goal_met": ratio <= COMPARE_GOAL, "runs": runs}
 
 
 if __name__ == "__main__":
