@@ -97,8 +97,6 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
                      marker=settings.faq_reload_marker)
     flows = build_flows(faq=faq)
     photos = PhotoFetcher(db=db, store=media, clock=clock)
-    engine = Engine(db=db, settings=settings, city=city, media=media, flows=flows, photos=photos,
-                    understand=make_understand(faq), clock=clock, durable=DURABLE_CHANNELS)
     outbound = Outbound(Journal(db, clock), chatless=CHATLESS_CHANNELS)
 
     async def tell_staff(channel: str, address: str, locale: str, text: str) -> None:
@@ -108,6 +106,9 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
 
     hub = BroadcastHub(db=db, settings=settings, city=city, now=clock, words=BROADCAST_WORDS,
                        notify=tell_staff)
+    engine = Engine(db=db, settings=settings, city=city, catalog=hub.catalog, media=media,
+                    flows=flows, photos=photos, understand=make_understand(faq), clock=clock,
+                    durable=DURABLE_CHANNELS)
     box = Container(settings=settings, db=db, city=city, media=media, flows=flows,
                     engine=engine, outbound=outbound, broadcasts=hub,
                     notice_outbox=NoticeOutbox(city=city, media_dir=settings.media_dir))

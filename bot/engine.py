@@ -22,6 +22,7 @@ from bot.messages import Inbound, Reply, reply_payload
 from bot.photos import PhotoFetcher
 from bot.services import FetchFirst, Services
 from bot.settings import Settings
+from broadcasts.groups import GroupCatalog
 from reports.service import ReportService
 from storage import repo, repo_agencies
 from storage.city import City
@@ -75,6 +76,7 @@ class Engine:
         db: Database,
         settings: Settings,
         city: City,
+        catalog: GroupCatalog,
         media: MediaStore,
         flows: dict[str, Flow],
         understand: Understand,
@@ -88,6 +90,7 @@ class Engine:
         self.db = db
         self.settings = settings
         self.city = city
+        self.catalog = catalog
         self.media = media
         # The flows' commands, buttons and codes, collected once from the composition's list.
         self.router = Router(flows.values())
@@ -250,6 +253,7 @@ class Engine:
             services = Services(
                 settings=self.settings,
                 city=self.city,
+                catalog=self.catalog,
                 media=self.media,
                 session=session,
                 reports=ReportService(session=session, city=self.city, now=self.clock),

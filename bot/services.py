@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.i18n import set_locale
 from bot.messages import Media
 from bot.settings import Settings
+from broadcasts.groups import GroupCatalog
 from reports.service import ReportService
 from storage import repo, repo_outbound
 from storage.city import City
@@ -39,6 +40,7 @@ class LatePhoto:
 class Services:
     settings: Settings
     city: City
+    catalog: GroupCatalog  # the city's broadcast groups, built once per process
     media: MediaStore
     session: AsyncSession
     reports: ReportService

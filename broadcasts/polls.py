@@ -491,25 +491,14 @@ class PollService:
     async def waiting(self, channel: str, address: str) -> list[Waiting]:
         """The polls sent to this person that they can answer now (or answered, or that closed
         lately), newest first, each with its question to answer now."""
-        polls = await repo_polls.active_polls(session=self.session,
-                                              closed_since=self.now() - RECENTLY_CLOSED)
-        if not polls:
-            return []
-        subscriber = await repo_broadcasts.get_subscriber(session=self.session, channel=channel,
-                                                          address=address)
-        if subscriber is None or subscriber.id is None:
-            return []
-        by_campaign = {p.campaign_id: p for p in polls if p.campaign_id is not None}
-        deliveries = await repo_polls.received(session=self.session,
-                                               campaign_ids=sorted(by_campaign),
-                                               subscriber_id=subscriber.id)
         out: list[Waiting] = []
-        for campaign_id, delivery in deliveries.items():
-            poll = by_campaign[campaign_id]
+        for poll, delivery in await repo_polls.waiting_for(
+                session=self.session, channel=channel, address=address,
+                closed_since=self.now() - RECENTLY_CLOSED):
             assert poll.id is not None
             questions = await self.questions(poll)
             answers = await repo_polls.answers_of(session=self.session, poll_id=poll.id,
-                                                  subscriber_id=subscriber.id)
+                                                  subscriber_id=delivery.subscriber_id)
             if poll.kind == PollKind.QUIZ:
                 question = next((q for q in questions if q.id not in answers), None)
                 if question is None:

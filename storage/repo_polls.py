@@ -16,7 +16,7 @@ from sqlmodel import col
 from sqlmodel import select as sm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models.broadcast import Delivery, DeliveryStatus, Subscription
+from storage.models.broadcast import Delivery, DeliveryStatus, Subscriber, Subscription
 from storage.models.poll import Poll, PollAnswer, PollQuestion, PollStatus, QuizParticipant
 
 
@@ -101,12 +101,21 @@ async def due_to_close(*, session: AsyncSession, now: datetime) -> list[int]:
     return [int(r[0]) for r in result.all()]
 
 
-async def active_polls(*, session: AsyncSession, closed_since: datetime) -> list[Poll]:
-    """Polls that are open, or closed since `closed_since` (their late answers are told so)."""
-    result = await session.exec(sm_select(Poll).where(or_(
-        col(Poll.status) == PollStatus.OPEN,
-        and_(col(Poll.status) == PollStatus.CLOSED, col(Poll.closed_at) >= closed_since))))
-    return list(result.all())
+async def waiting_for(*, session: AsyncSession, channel: str, address: str,
+                      closed_since: datetime) -> list[tuple[Poll, Delivery]]:
+    """The polls open, or closed since `closed_since` (their late answers are told so), whose
+    question reached this person, each with the delivery that carried it: one statement, which
+    finds nothing at once for the many who were sent no poll."""
+    result = await session.exec(
+        sm_select(Poll, Delivery)
+        .join(Delivery, col(Delivery.campaign_id) == col(Poll.campaign_id))
+        .join(Subscriber, col(Subscriber.id) == col(Delivery.subscriber_id))
+        .where(col(Subscriber.channel) == channel, col(Subscriber.address) == address,
+               col(Delivery.status).in_(list(RECEIVED)),
+               or_(col(Poll.status) == PollStatus.OPEN,
+                   and_(col(Poll.status) == PollStatus.CLOSED,
+                        col(Poll.closed_at) >= closed_since))))
+    return [(poll, delivery) for poll, delivery in result.all()]
 
 
 async def poll_for_campaign(*, session: AsyncSession, campaign_id: int) -> Poll | None:

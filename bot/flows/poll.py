@@ -29,7 +29,6 @@ from bot.poll_texts import (
     question_text,
     score_text,
 )
-from broadcasts.groups import load_catalog
 from broadcasts.polls import (
     Answered,
     AnswerStatus,
@@ -73,7 +72,7 @@ class PollState(FlowState):
 def polls(ctx: Ctx) -> PollService:
     services = ctx.services
     return PollService(session=services.session, city=services.city,
-                       catalog=load_catalog(services.city, services.settings.city_dir),
+                       catalog=services.catalog,
                        settings=services.settings, now=services.now)
 
 

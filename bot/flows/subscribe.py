@@ -10,7 +10,7 @@ from bot.flows.state import FlowState
 from bot.i18n import _
 from bot.messages import Option
 from broadcasts import links
-from broadcasts.groups import COMMUNITY, TOPIC, GroupCatalog, kim_key, load_catalog
+from broadcasts.groups import COMMUNITY, TOPIC, GroupCatalog, kim_key
 from broadcasts.subscribers import SubscriberService
 from storage.models.broadcast import Subscriber
 
@@ -25,7 +25,7 @@ class SubscribeState(FlowState):
 
 
 def catalog_of(ctx: Ctx) -> GroupCatalog:
-    return load_catalog(ctx.services.city, ctx.services.settings.city_dir)
+    return ctx.services.catalog
 
 
 def subscribers(ctx: Ctx) -> SubscriberService:
