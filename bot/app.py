@@ -370,9 +370,12 @@ async def run_dispatcher(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop, signum)
     try:
-        # On SQLite this process writes too, so it checkpoints the log as `emas serve` does.
-        # (A TaskGroup waits for both to finish their shutdown when cancelled.)
+        # On PostgreSQL the presence lock tells the others at once when this process dies;
+        # on SQLite this process writes too, so it checkpoints the log as `emas serve` does.
+        # (A TaskGroup waits for all to finish their shutdown when cancelled.)
+        await box.db.hold_presence()
         async with asyncio.TaskGroup() as group:
+            group.create_task(box.db.presence_loop(), name="presence")
             group.create_task(box.broadcasts.run(), name="dispatcher")
             group.create_task(box.db.checkpoint_loop(), name="checkpoints")
     except asyncio.CancelledError:

@@ -505,12 +505,13 @@ class Dispatcher:
         lease = timedelta(seconds=self.settings.broadcast_lease_seconds)
 
         async def work(session: AsyncSession) -> None:
-            await repo.heartbeat(session=session, dispatcher_id=self.id, now=now)
+            await repo.heartbeat(session=session, dispatcher_id=self.id, now=now,
+                                 pid=os.getpid(), presence=self.db.presence)
             await self._close_polls(session)
+            live = await repo.live_dispatchers(session=session, lease=lease, now=now)
             # Dispatchers sharing one account share its limit.
-            live = max(1, await repo.live_dispatchers(session=session, lease=lease, now=now))
             for pump in self.pumps.values():
-                pump.limiter.share = 1.0 / live
+                pump.limiter.share = 1.0 / max(1, len(live))
             service = self._service(session)
             for campaign_id in await service.begin_due():
                 logger.info("campaign %d starts sending", campaign_id)
@@ -523,7 +524,7 @@ class Dispatcher:
                     self.content.pop(campaign.id, None)
                     continue
                 await repo.reclaim_stale(session=session, campaign_id=campaign.id,
-                                         channels=("telegram", "whatsapp"), lease=lease, now=now)
+                                         channels=("telegram", "whatsapp"), live=live)
                 if campaign.id not in self.content:
                     texts = await repo.get_campaign_texts(session=session,
                                                           campaign_id=campaign.id)

@@ -26,6 +26,20 @@ PRESENCE_NAMESPACE = 0x454D
 PRESENCE_INTERVAL = 10.0
 
 
+def live_presence() -> Any:
+    """A statement: the tokens of the processes alive on this PostgreSQL database (each holds
+    its presence lock while it lives; see Database.hold_presence)."""
+    from sqlalchemy import literal_column, select, text
+
+    return (
+        select(literal_column("objid::bigint"))
+        .select_from(text("pg_locks"))
+        .where(text(f"locktype = 'advisory' AND classid = {PRESENCE_NAMESPACE} AND objsubid = 2"
+                    " AND granted AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"))
+    )
+
+
 def is_postgres(session: AsyncSession) -> bool:
     """Whether the session talks to PostgreSQL (else SQLite): for the few statements whose SQL
     differs (row locks, ON CONFLICT, case-insensitive LIKE, the presence locks)."""

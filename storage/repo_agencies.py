@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, literal_column, or_, text, update
+from sqlalchemy import func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import PRESENCE_NAMESPACE, is_postgres
+from storage.db import is_postgres, live_presence
 from storage.models import Identity, Report, ReportEvent, ReportPhoto
 from storage.models.agency import (
     AgencyGroup,
@@ -448,7 +448,7 @@ async def claim_notifications(
     stale = col(Notification.claimed_at) < stale_before
     if postgres:
         stale = or_(stale, col(Notification.claimed_by).is_not(None)
-                    & col(Notification.claimed_by).not_in(_live_presence()))
+                    & col(Notification.claimed_by).not_in(live_presence()))
     query = (
         select(Notification)
         .where(
@@ -471,17 +471,6 @@ async def claim_notifications(
         session.add(row)
     await session.flush()
     return rows
-
-
-def _live_presence() -> Any:
-    """The tokens of the `emas serve` processes alive on this PostgreSQL database."""
-    return (
-        select(literal_column("objid::bigint"))
-        .select_from(text("pg_locks"))
-        .where(text(f"locktype = 'advisory' AND classid = {PRESENCE_NAMESPACE} AND objsubid = 2"
-                    " AND granted AND database = (SELECT oid FROM pg_database"
-                    " WHERE datname = current_database())"))
-    )
 
 
 async def finish_notifications(

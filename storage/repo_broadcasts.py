@@ -7,6 +7,8 @@ dispatchers share the work), so no audience is ever held in memory.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,7 +38,7 @@ from sqlmodel import col
 from sqlmodel import select as sm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import is_postgres
+from storage.db import is_postgres, live_presence
 from storage.models import Identity, Report
 from storage.models.broadcast import (
     BroadcastCode,
@@ -523,18 +525,44 @@ class ClaimedDelivery:
     attempts: int
 
 
-async def heartbeat(*, session: AsyncSession, dispatcher_id: str, now: datetime) -> None:
-    result = await _run(session,
-        update(T_DISP).where(T_DISP.c.id == dispatcher_id).values(seen_at=now)
-    )
+async def heartbeat(*, session: AsyncSession, dispatcher_id: str, now: datetime,
+                    pid: int | None = None, presence: int | None = None) -> None:
+    """The dispatcher is alive now; `pid`: its process, on this machine."""
+    values = {"seen_at": now, "host": socket.gethostname()[:64] if pid else None, "pid": pid,
+              "presence": presence}
+    result = await _run(session, update(T_DISP).where(T_DISP.c.id == dispatcher_id).values(values))
     if not result.rowcount:  # type: ignore[attr-defined]
-        await _run(session, insert(T_DISP).values(id=dispatcher_id, started_at=now, seen_at=now))
+        await _run(session, insert(T_DISP).values(id=dispatcher_id, started_at=now, **values))
 
 
-async def live_dispatchers(*, session: AsyncSession, lease: timedelta, now: datetime) -> int:
-    result = await _run(session, select(func.count()).select_from(T_DISP)
-                        .where(T_DISP.c.seen_at > now - lease))
-    return int(result.scalar_one())
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process, say: it exists
+    return True
+
+
+async def live_dispatchers(*, session: AsyncSession, lease: timedelta,
+                           now: datetime) -> list[str]:
+    """The ids of the dispatchers alive: seen within the lease and, where that can be told,
+    still running (PostgreSQL: the server still holds its process's presence lock; SQLite:
+    its process still exists, when it runs on this machine). One killed outright is dead at
+    once, not only when its lease runs out; a process id used again meanwhile only makes it
+    wait for the lease, as before."""
+    rows = (await _run(session, select(T_DISP.c.id, T_DISP.c.host, T_DISP.c.pid,
+                                       T_DISP.c.presence)
+                       .where(T_DISP.c.seen_at > now - lease))).all()
+    if is_postgres(session):
+        if all(r.presence is None for r in rows):
+            return [r.id for r in rows]
+        tokens = {int(t) for t in (await _run(session, live_presence())).scalars()}
+        return [r.id for r in rows if r.presence is None or r.presence in tokens]
+    here = socket.gethostname()[:64]
+    return [r.id for r in rows
+            if r.pid is None or r.host != here or _process_exists(r.pid)]
 
 
 async def forget_dispatcher(*, session: AsyncSession, dispatcher_id: str) -> None:
@@ -554,16 +582,16 @@ async def forget_stale_dispatchers(*, session: AsyncSession, now: datetime) -> N
 
 
 async def reclaim_stale(*, session: AsyncSession, campaign_id: int, channels: Sequence[str],
-                        lease: timedelta, now: datetime) -> int:
-    """Put back deliveries claimed by dispatchers that stopped beating; returns how many."""
+                        live: Sequence[str]) -> int:
+    """Put back deliveries claimed by dispatchers not among the `live` ones; returns how
+    many."""
     if not channels:
         return 0
-    live = select(T_DISP.c.id).where(T_DISP.c.seen_at > now - lease)
     result = await _run(session,
         update(T_DEL).where(
             T_DEL.c.campaign_id == campaign_id, T_DEL.c.channel.in_(list(channels)),
             T_DEL.c.status == DeliveryStatus.SENDING,
-            or_(T_DEL.c.claimed_by.is_(None), T_DEL.c.claimed_by.not_in(live)),
+            or_(T_DEL.c.claimed_by.is_(None), T_DEL.c.claimed_by.not_in(list(live))),
         ).values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_at=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

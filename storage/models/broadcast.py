@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 import storage.models.report  # noqa: F401  (the tables this module's foreign keys point to)
@@ -229,3 +229,8 @@ class Dispatcher(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     started_at: datetime = ts_field()
     seen_at: datetime = ts_field()
+    # Its process, to know it dead at once when it was killed: the machine and process id
+    # (SQLite) and the PostgreSQL presence token (storage.db).
+    host: str | None = Field(default=None, max_length=64)
+    pid: int | None = None
+    presence: int | None = Field(default=None, sa_type=BigInteger)

@@ -118,6 +118,29 @@ async def test_a_killed_dispatcher_is_resumed_by_the_next(
     assert len([c for c in double.rejected if c.status == 429]) <= 1
 
 
+async def test_a_killed_dispatcher_is_known_dead_at_once_not_after_its_lease(
+        served: tuple[TelegramDouble, Settings],
+        prepared: tuple[Container, list[int], int]) -> None:
+    """SIGKILL leaves claimed deliveries behind. The next dispatcher sees that the process
+    that claimed them is gone (SQLite: its process id on this machine; PostgreSQL: its presence
+    lock, dropped with its connection) and sends them at once; with a lease of 60 s it would
+    otherwise wait a minute, and share the bot's limit with the dead one meanwhile."""
+    double, settings = served
+    box, people, campaign = prepared
+    first = await _start(settings, lease=60)
+    try:
+        await _sent_at_least(double, 60)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    async with box.db.reader() as session:
+        held = (await session.exec(text(
+            "SELECT count(*) FROM delivery WHERE status = 'sending'"))).one()[0]
+    assert held > 0  # the dead one's claims, which only its death can free
+    await _finish(settings, box, campaign, lease=60, within=30)
+    assert _duplicates(double, people) <= 8
+
+
 async def test_two_dispatchers_share_the_work_and_the_limit(
         served: tuple[TelegramDouble, Settings],
         prepared: tuple[Container, list[int], int]) -> None:
