@@ -62,7 +62,10 @@ async def test_bulk_never_puts_more_than_30_in_any_second() -> None:
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert min(gaps) > 1 / 31
     rate = (len(times) - 1) / (times[-1] - times[0])
-    assert 0.97 * 30 <= rate <= 30
+    # The spacing keeps a margin of 1.5% for the network's jitter; in virtual time nothing else
+    # may cost rate (the one-second window's check must not bind: it did at 0.980, so that any
+    # real-world lateness put campaigns under 0.98 of the limit).
+    assert 0.983 * 30 <= rate <= 30
 
 
 async def test_one_message_a_second_per_private_chat() -> None:
