@@ -62,6 +62,13 @@ def account_for(*, telegram_id: str | None = None, phone: str | None = None,
     return Account("terminal", terminal.strip())
 
 
+def signature(staff: StaffMember) -> str:
+    """Who wrote, approved or sent a campaign or a poll, the same from the chat (any channel)
+    and from the console: the name and the account number, so that two staff with one name are
+    still two people for the approval rule, and one person is one wherever they act."""
+    return f"{staff.name} (#{staff.id})"
+
+
 async def staff_for(*, session: AsyncSession, channel: str, user_key: str) -> StaffMember | None:
     """The staff account of a channel account, if it has one (active or not)."""
     return await repo_agencies.get_staff(session=session, channel=channel, user_key=user_key)

@@ -29,6 +29,7 @@ from broadcasts.campaigns import (
     CampaignStatus,
 )
 from broadcasts.groups import COMMUNITY, TOPIC
+from reports.staff import signature
 from storage.media import MediaRejected
 
 KEY = "compose"
@@ -40,9 +41,14 @@ def _service(ctx: Ctx) -> CampaignService:
                            now=ctx.services.now)
 
 
-def actor(ctx: Ctx) -> str:
-    """Who acts, as campaigns record it (approval needs a different one)."""
-    return f"{ctx.person.channel}:{ctx.person.user_key}"
+async def actor(ctx: Ctx) -> str:
+    """Who acts, as campaigns record it (approval needs a different one): the staff member's
+    signature, the same as in the console, so that no one approves in one place what they wrote
+    in the other."""
+    staff = await kominfo_staff(ctx)
+    if staff is None:
+        return f"{ctx.person.channel}:{ctx.person.user_key}"
+    return signature(staff)
 
 
 async def _allowed(ctx: Ctx) -> bool:
@@ -367,10 +373,10 @@ class CampaignFlow(Flow):
         service = _service(ctx)
         try:
             campaign = await service.create(
-                _draft(ctx).campaign(), created_by=actor(ctx),
+                _draft(ctx).campaign(), created_by=await actor(ctx),
                 notify=(ctx.person.channel, ctx.person.user_key, ctx.person.locale))
             assert campaign.id is not None
-            campaign = await service.send(campaign.id, by=actor(ctx))
+            campaign = await service.send(campaign.id, by=await actor(ctx))
         except CampaignError as error:
             ctx.say("\n".join(problem_texts(error.problems)))
             ctx.stay()
@@ -430,7 +436,7 @@ class CampaignFlow(Flow):
         if reach["targeted"]:
             text += "\n\n" + "\n".join(summary_lines(reach))
         options = []
-        if campaign.status == CampaignStatus.PENDING_APPROVAL and campaign.created_by != actor(ctx):
+        if campaign.status == CampaignStatus.PENDING_APPROVAL and campaign.created_by != await actor(ctx):
             options.append(Option("c:approve", _("✅ Approve and send")))
         if campaign.status in ("draft", "approved"):
             options.append(Option("c:go", _("🚀 Send")))
@@ -454,10 +460,10 @@ class CampaignFlow(Flow):
             return
         try:
             if picked == "c:approve":
-                campaign = await service.approve(campaign_id, by=actor(ctx))
+                campaign = await service.approve(campaign_id, by=await actor(ctx))
                 ctx.say(self._sent_text(campaign_id, campaign.status))
             elif picked == "c:go":
-                campaign = await service.send(campaign_id, by=actor(ctx))
+                campaign = await service.send(campaign_id, by=await actor(ctx))
                 ctx.say(self._sent_text(campaign_id, campaign.status))
             elif picked == "c:pause":
                 await service.pause(campaign_id)

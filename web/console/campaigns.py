@@ -22,8 +22,10 @@ from broadcasts.groups import GroupCatalog
 from broadcasts.impact import campaign_impact
 from reports import access
 from reports.roles import Role
+from reports.staff import signature
 from storage.media import MediaRejected
 from storage.models import CampaignStatus
+from web.forms import form_list
 from web.forms import form_text as _text
 from web.maps import legend
 
@@ -34,16 +36,6 @@ if TYPE_CHECKING:
 
 CHANNELS = ("telegram", "whatsapp")
 MOVES = ("send", "approve", "pause", "resume", "cancel")
-
-
-def _list(form: Any, name: str) -> list[str]:
-    return [v for v in form.getlist(name) if isinstance(v, str) and v]
-
-
-def staff_signature(staff: Any) -> str:
-    """Who wrote or approved a campaign or a poll: the name and the account number, so two
-    staff with one name are still two people for the approval rule."""
-    return f"{staff.name} (#{staff.id})"
 
 
 def _kelurahan_figures(reach: dict[str, Any], key: str) -> dict[str, int]:
@@ -153,9 +145,9 @@ class CampaignPages:
         values: dict[str, Any] = {
             "title": _text(form, "title"), "text_id": _text(form, "text_id"),
             "text_en": _text(form, "text_en"), "link_url": _text(form, "link_url"),
-            "link_label": _text(form, "link_label"), "groups": _list(form, "groups"),
-            "kecamatan": _list(form, "kecamatan"), "kelurahan": _list(form, "kelurahan"),
-            "channels": [c for c in _list(form, "channels") if c in CHANNELS],
+            "link_label": _text(form, "link_label"), "groups": form_list(form, "groups"),
+            "kecamatan": form_list(form, "kecamatan"), "kelurahan": form_list(form, "kelurahan"),
+            "channels": [c for c in form_list(form, "channels") if c in CHANNELS],
             "relays": bool(form.get("relays")), "send_at": _text(form, "send_at"),
             "repeat_weekly": bool(form.get("repeat_weekly")),
         }
@@ -216,7 +208,7 @@ class CampaignPages:
                 return console.page(request, "campaign_compose.html", context,
                                     status=400 if problems else 200, who=who, raw=raw)
             staff = who.staff
-            campaign = await service.create(draft, created_by=staff_signature(staff),
+            campaign = await service.create(draft, created_by=signature(staff),
                                             notify=(staff.channel, staff.user_key,
                                                     staff.locale))
             await access.record(session=session, staff=staff, action="campaign.create",
@@ -241,7 +233,7 @@ class CampaignPages:
         impact = await campaign_impact(session=session, city=self.console.city,
                                        catalog=self.catalog, campaign=campaign,
                                        now=self.console.clock())
-        me = staff_signature(who.staff)
+        me = signature(who.staff)
         moves = []
         if campaign.status in EDITABLE:
             moves.append("send")
@@ -333,7 +325,7 @@ class CampaignPages:
 
     async def _apply(self, service: CampaignService, campaign_id: int, action: str,
                      who: access.SignedIn) -> None:
-        me = staff_signature(who.staff)
+        me = signature(who.staff)
         if action == "send":
             await service.send(campaign_id, by=me)
         elif action == "approve":

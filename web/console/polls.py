@@ -41,10 +41,11 @@ from broadcasts.polls import (
 )
 from reports import access
 from reports.roles import Role
+from reports.staff import signature
 from storage import repo_polls
 from storage.models.poll import PollKind, PollStatus
 from web.charts import Bar, bar_chart, share_bars
-from web.console.campaigns import _list, staff_signature
+from web.forms import form_list
 from web.forms import form_text as _text
 from web.maps import legend
 
@@ -147,9 +148,9 @@ class PollPages:
         kind = PollKind.QUIZ if _text(form, "kind") == PollKind.QUIZ else PollKind.POLL
         problems: list[str] = []
         values: dict[str, Any] = {
-            "title": _text(form, "title"), "groups": _list(form, "groups"),
-            "kecamatan": _list(form, "kecamatan"), "kelurahan": _list(form, "kelurahan"),
-            "channels": [c for c in _list(form, "channels") if c in CHANNELS],
+            "title": _text(form, "title"), "groups": form_list(form, "groups"),
+            "kecamatan": form_list(form, "kecamatan"), "kelurahan": form_list(form, "kelurahan"),
+            "channels": [c for c in form_list(form, "channels") if c in CHANNELS],
             "opens_at": _text(form, "opens_at"), "closes_at": _text(form, "closes_at"),
             "share_results": bool(form.get("share_results")), "questions": [],
         }
@@ -215,7 +216,7 @@ class PollPages:
                     context["cards"] = _cards_of(draft)
                 return console.page(request, "poll_compose.html", context,
                                     status=400 if problems else 200, who=who, raw=raw)
-            poll = await service.create(draft, created_by=staff_signature(who.staff))
+            poll = await service.create(draft, created_by=signature(who.staff))
             await access.record(session=session, staff=who.staff, action="poll.create",
                                 now=console.clock(), target=f"poll:{poll.id}")
         return RedirectResponse(f"/console/jajak/{poll.id}", status_code=303)
@@ -339,11 +340,11 @@ class PollPages:
                 staff = who.staff
                 try:
                     if action == "send":
-                        await service.send(poll_id, by=staff_signature(staff),
+                        await service.send(poll_id, by=signature(staff),
                                            notify=(staff.channel, staff.user_key,
                                                    staff.locale))
                     else:
-                        await service.close(poll_id, by=staff_signature(staff))
+                        await service.close(poll_id, by=signature(staff))
                 except (PollError, CampaignError) as error:
                     problems += problem_texts(error.problems)
             if not problems:

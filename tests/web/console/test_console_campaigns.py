@@ -138,3 +138,36 @@ async def test_a_campaign_picture_is_uploaded_stripped_previewed_sent_and_its_re
     # Where it reached, on the city's map: Pahlawan holds all five residents.
     assert "Jangkauan di peta" in page and '<svg class="map"' in page
     assert "Pahlawan: 5 pesan terkirim" in page
+
+
+async def test_no_one_approves_in_the_console_what_they_wrote_in_the_chat(container) -> None:
+    """The chat and the console sign a staff member's actions alike, so the second pair of eyes
+    cannot be one person in two places."""
+    from chat import TerminalChat
+
+    box = container
+    box.settings = box.settings.model_copy(update={"broadcast_require_approval": True})
+    box.engine.settings = box.settings  # the chat's side of the same setting
+    await add_subscribers(box.db, box.city, box.settings, RESIDENTS)
+    async with console_client(box) as client:
+        await signed_in(box, client, "sari", role="kominfo", name="Sari")
+        sari = TerminalChat(box.engine, user_key="sari", locale="en")
+        for move, text in [
+                ("say", "/siaran"), ("tap", "New announcement"), ("say", "Kerja bakti"),
+                ("say", "Kerja bakti serentak Minggu pukul 07.00 WIB."), ("tap", "Skip"),
+                ("tap", "Skip"), ("say", "https://binjaikota.go.id/kerja-bakti"),
+                ("tap", "KIM Binjai Utara"), ("tap", "Continue"), ("tap", "Now"),
+                ("tap", "Submit for approval")]:
+            await getattr(sari, move)(text)
+        assert "waiting for approval by another Kominfo staff member" in sari.text
+        where = "/console/kampanye/1"
+        page = (await client.get(where)).text
+        assert 'value="approve"' not in page
+        own = await client.post(where, data={"csrf": form_token(page), "action": "approve"})
+        assert own.status_code == 409
+
+        client.cookies.clear()
+        await signed_in(box, client, "tono", role="kominfo", name="Tono")
+        page = (await client.get(where)).text
+        approved = await client.post(where, data={"csrf": form_token(page), "action": "approve"})
+        assert approved.status_code == 303
