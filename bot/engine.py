@@ -260,6 +260,7 @@ class Engine:
                 flows=self.flows,
                 now=self.clock,
                 understand=self.understand,
+                presence=self.db.presence,
             )
             ctx = Ctx(
                 inbound=inbound,

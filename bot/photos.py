@@ -168,11 +168,12 @@ class PhotoFetcher:
     async def recover(self, *, everything: bool = False) -> int:
         """Fetch again the pending photos no process is working on: all of them at start on
         SQLite (``everything``: one process, so they were its own), else those whose claim
-        expired. Returns how many were taken up."""
+        expired or, on PostgreSQL, whose process died. Returns how many were taken up."""
         now = self.clock()
         async with self.db.session() as session:
             rows = await repo.stale_photo_fetches(
-                session=session, now=now, stale_before=None if everything else now - CLAIM_TIMEOUT)
+                session=session, now=now, stale_before=None if everything else now - CLAIM_TIMEOUT,
+                claimed_by=self.db.presence)
         rows = [r for r in rows if r.id not in self._working]
         for row in rows:
             self._spawn(self._refetch(row))

@@ -47,6 +47,7 @@ class Services:
     flows: dict[str, Flow]
     now: Callable[[], datetime]
     understand: Callable[[Ctx], Awaitable[None]]
+    presence: int | None = None  # this process's presence token (PostgreSQL; storage.db)
 
     async def save_media(self, media: Media) -> StoredMedia:
         """A file the person sent (a photo, a voice note), downloaded through its channel and
@@ -64,7 +65,8 @@ class Services:
         if media.ready is None and media.late and media.ref:
             media.fetch_id = await repo.add_photo_fetch(
                 session=self.session, identity_id=ctx.person.id, channel=ctx.person.channel,
-                ref=media.ref, declared_size=media.size, now=self.now())
+                ref=media.ref, declared_size=media.size, now=self.now(),
+                claimed_by=self.presence)
             return LatePhoto(media.fetch_id)
         return await self.save_media(media)
 

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, text
+from sqlalchemy import Table, bindparam, func, or_, text
 from sqlalchemy import insert as core_insert
 from sqlalchemy import select as core_select
 from sqlalchemy import update as core_update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import is_postgres, live_presence
 from storage.models import (
     Conversation,
     Identity,
@@ -381,11 +382,13 @@ _FETCH_COLUMNS = (_FETCHES.c.id, _FETCHES.c.status, _FETCHES.c.reason, _FETCHES.
 
 
 async def add_photo_fetch(*, session: AsyncSession, identity_id: int, channel: str, ref: str,
-                          declared_size: int | None, now: datetime) -> int:
-    """A photo still downloading, claimed by this process from the start."""
+                          declared_size: int | None, now: datetime,
+                          claimed_by: int | None = None) -> int:
+    """A photo still downloading, claimed by this process (``claimed_by``: its presence token
+    on PostgreSQL) from the start."""
     result = await _core(session, core_insert(_FETCHES).values(
         identity_id=identity_id, channel=channel, ref=ref, declared_size=declared_size,
-        status="pending", attempts=1, created_at=now, claimed_at=now,
+        status="pending", attempts=1, created_at=now, claimed_at=now, claimed_by=claimed_by,
     ).returning(_FETCHES.c.id))
     return int(result.scalar_one())
 
@@ -404,7 +407,7 @@ async def finish_photo_fetch(*, session: AsyncSession, fetch_id: int, now: datet
     """Record a download's outcome (``stored``: path, content_type, size, sha256; or the
     ``reason`` it failed); None when it was recorded already. A report the photo was attached
     to meanwhile gets it now."""
-    values: dict[str, Any] = {"finished_at": now, "claimed_at": None}
+    values: dict[str, Any] = {"finished_at": now, "claimed_at": None, "claimed_by": None}
     if stored is not None:
         values |= {"status": "done", **stored}
     else:
@@ -453,14 +456,18 @@ async def _attach(session: AsyncSession, report_id: int, fetched: Sequence[Fetch
 
 
 async def stale_photo_fetches(*, session: AsyncSession, now: datetime,
-                              stale_before: datetime | None, limit: int = 50
-                              ) -> list[FetchedPhoto]:
+                              stale_before: datetime | None, limit: int = 50,
+                              claimed_by: int | None = None) -> list[FetchedPhoto]:
     """Pending downloads no process is working on (its process stopped; ``stale_before`` None:
     all of them, which on SQLite at start are this process's own previous life), claimed
-    for this process."""
-    where = [_FETCHES.c.status == "pending"]
+    for this process (``claimed_by``: its presence token). On PostgreSQL a claim whose process
+    no longer holds its presence lock is free at once, whatever its age."""
+    where: list[Any] = [_FETCHES.c.status == "pending"]
     if stale_before is not None:
-        where.append(_FETCHES.c.claimed_at < stale_before)
+        expired = _FETCHES.c.claimed_at < stale_before
+        if is_postgres(session):
+            expired = or_(expired, _FETCHES.c.claimed_by.not_in(live_presence()))
+        where.append(expired)
     ids = [int(r[0]) for r in (await _core(session,
         core_select(_FETCHES.c.id).where(*where)
         .order_by(_FETCHES.c.id).limit(limit))).all()]
@@ -469,6 +476,7 @@ async def stale_photo_fetches(*, session: AsyncSession, now: datetime,
     # The same conditions again: of two processes claiming at once, only one gets each row.
     result = await _core(session, core_update(_FETCHES)
                                 .where(_FETCHES.c.id.in_(ids), *where)
-                                .values(claimed_at=now, attempts=_FETCHES.c.attempts + 1)
+                                .values(claimed_at=now, claimed_by=claimed_by,
+                                        attempts=_FETCHES.c.attempts + 1)
                                 .returning(*_FETCH_COLUMNS))
     return sorted((FetchedPhoto(*row) for row in result.all()), key=lambda f: f.id)

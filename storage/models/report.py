@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import ts_field, ts_field_opt
@@ -215,6 +215,8 @@ class PhotoFetch(SQLModel, table=True):
     sha256: str | None = Field(default=None, max_length=64)
     created_at: datetime = ts_field()
     claimed_at: datetime | None = ts_field_opt()
+    # PostgreSQL: the presence token of the process downloading it (storage.db).
+    claimed_by: int | None = Field(default=None, sa_type=BigInteger)
     finished_at: datetime | None = ts_field_opt()
 
 

@@ -54,10 +54,14 @@ async def test_a_slowly_downloading_photo_holds_no_other_resident(telegram: Tele
 async def test_a_photo_cut_off_by_a_crash_is_fetched_again_and_joins_its_report(
         telegram: TelegramEnv) -> None:
     """The process dies while a late photo downloads, after the report was sent: the next start
-    fetches it again by its file id and attaches it, once."""
+    fetches it again by its file id and attaches it, once. On PostgreSQL, where other servers
+    may share the database, the download is another's while its process lives, and free the
+    moment it dies (not when its claim times out)."""
     from bot.photos import PhotoFetcher
+    from storage.db import Database
 
     box = telegram.box
+    await box.db.hold_presence()  # as `emas serve` does before its first event
     box.engine.photo_wait = 0.0
     chat = await _at_photo_step(telegram)
     data = jpeg_bytes(50_000)
@@ -71,16 +75,28 @@ async def test_a_photo_cut_off_by_a_crash_is_fetched_again_and_joins_its_report(
     # The crash: the download under way is lost with its process.
     box.engine.photos.close_now()
     telegram.double.add_file("AgAC-cut", data)  # Telegram serves it at once this time
-    after = PhotoFetcher(db=box.db, store=box.media, clock=box.engine.clock)
-    after.register("telegram", box.telegram.files.fetcher)  # type: ignore[union-attr]
-    assert await after.recover(everything=True) == 1
-    await after.aclose()
-    async with box.db.reader() as session:
-        report = await repo.get_report_by_ticket(session=session, ticket=ticket)
-        assert report is not None
-        photos = await repo.list_report_photos(session=session, report_id=report.id or 0)
-    assert len(photos) == 1
-    assert await after.recover(everything=True) == 0  # nothing left to fetch
+    db = box.db if box.db.is_sqlite else Database(box.settings.database_url)
+    try:
+        after = PhotoFetcher(db=db, store=box.media, clock=box.engine.clock)
+        after.register("telegram", box.telegram.files.fetcher)  # type: ignore[union-attr]
+        if db.is_sqlite:
+            # The new process owns the database alone: everything pending was its own.
+            assert await after.recover(everything=True) == 1
+        else:
+            await db.hold_presence()
+            assert await after.recover() == 0  # the first process lives: its claim holds
+            await box.db.dispose()  # it dies, and its presence lock with its connection
+            assert await after.recover() == 1
+        await after.aclose()
+        async with db.reader() as session:
+            report = await repo.get_report_by_ticket(session=session, ticket=ticket)
+            assert report is not None
+            photos = await repo.list_report_photos(session=session, report_id=report.id or 0)
+        assert len(photos) == 1
+        assert await after.recover(everything=True) == 0  # nothing left to fetch
+    finally:
+        if db is not box.db:
+            await db.dispose()
 
 
 async def test_a_photo_without_a_declared_size_stops_at_the_limit(telegram: TelegramEnv) -> None:
