@@ -199,3 +199,8 @@ async def link(env: Any, agency: str, chat_id: int, user_id: int) -> None:
     await post(env, group_text_update(chat_id, f"/link {code}", user_id=user_id,
                                       mention_bot=False))
     assert "terhubung" in (env.double.last_text(chat_id) or "")
+    from storage import repo_console
+
+    async with env.box.db.reader() as session:  # a staff action, audited as in the console
+        audit = await repo_console.list_audit(session=session, action="group.link")
+    assert (audit[0].source, audit[0].target) == ("chat", f"agency:{agency}")  # newest first

@@ -29,6 +29,7 @@ from broadcasts.campaigns import (
     CampaignStatus,
 )
 from broadcasts.groups import COMMUNITY, TOPIC
+from reports import access
 from reports.staff import signature
 from storage.media import MediaRejected
 
@@ -49,6 +50,13 @@ async def actor(ctx: Ctx) -> str:
     if staff is None:
         return f"{ctx.person.channel}:{ctx.person.user_key}"
     return signature(staff)
+
+
+async def _audit(ctx: Ctx, action: str, campaign_id: int | None) -> None:
+    """A staff member's campaign action from the chat, in the audit log as the console's are."""
+    await access.record(session=ctx.services.session, staff=await kominfo_staff(ctx),
+                        action=f"campaign.{action}", now=ctx.services.now(), source="chat",
+                        target=f"campaign:{campaign_id}")
 
 
 async def _allowed(ctx: Ctx) -> bool:
@@ -376,7 +384,9 @@ class CampaignFlow(Flow):
                 _draft(ctx).campaign(), created_by=await actor(ctx),
                 notify=(ctx.person.channel, ctx.person.user_key, ctx.person.locale))
             assert campaign.id is not None
+            await _audit(ctx, "create", campaign.id)
             campaign = await service.send(campaign.id, by=await actor(ctx))
+            await _audit(ctx, "send", campaign.id)
         except CampaignError as error:
             ctx.say("\n".join(problem_texts(error.problems)))
             ctx.stay()
@@ -461,18 +471,23 @@ class CampaignFlow(Flow):
         try:
             if picked == "c:approve":
                 campaign = await service.approve(campaign_id, by=await actor(ctx))
+                await _audit(ctx, "approve", campaign_id)
                 ctx.say(self._sent_text(campaign_id, campaign.status))
             elif picked == "c:go":
                 campaign = await service.send(campaign_id, by=await actor(ctx))
+                await _audit(ctx, "send", campaign_id)
                 ctx.say(self._sent_text(campaign_id, campaign.status))
             elif picked == "c:pause":
                 await service.pause(campaign_id)
+                await _audit(ctx, "pause", campaign_id)
                 ctx.say(_("Paused."))
             elif picked == "c:resume":
                 await service.resume(campaign_id)
+                await _audit(ctx, "resume", campaign_id)
                 ctx.say(_("Resumed."))
             elif picked == "c:cancel":
                 await service.cancel(campaign_id)
+                await _audit(ctx, "cancel", campaign_id)
                 ctx.say(_("Cancelled: nothing more of it will be sent."))
             elif picked != "c:refresh":
                 ctx.say(_("Please choose from the list."))

@@ -19,6 +19,7 @@ from bot.notices import render
 from faq.intent import Intent
 from faq.library import FaqLibrary
 from faq.service import QUESTION_MIN, FaqError, FaqService
+from reports import access
 from reports.notices import Recipient
 from reports.roles import Role
 from storage import repo_agencies
@@ -470,6 +471,8 @@ async def answer_command(ctx: Ctx) -> bool:
         reply = answer_reply(row)
     ctx.notify(channel=row.channel, user_key=row.user_key, locale=row.locale, reply=reply)
     await service.mark_delivered(row)
+    await access.record(session=ctx.services.session, staff=staff, action="faq.answer",
+                        now=ctx.services.now(), source="chat", target=f"question:{row.id}")
     logger.info("FAQ question #%s answered from chat", row.id)
     ctx.say(_("Your answer to question #{id} was sent to the resident.").format(id=row.id))
     _carry_on(ctx)

@@ -328,10 +328,11 @@ async def link_group(ctx: Ctx) -> bool:
     if not code:
         ctx.say(_("Send /link followed by the code from Kominfo, e.g. /link ABCD-2345."))
         return True
+    staff = await _staff(ctx)
     try:
         agency_key = await redeem_link_code(
             session=ctx.services.session, code=code, channel=ctx.person.channel,
-            chat_key=_chat(ctx), linked_by=ctx.person.id, staff=await _staff(ctx),
+            chat_key=_chat(ctx), linked_by=ctx.person.id, staff=staff,
             now=ctx.services.now())
     except LinkNotAllowed:
         ctx.say(_("Only the agency's staff or Kominfo can link a group. Ask Kominfo to register "
@@ -341,6 +342,8 @@ async def link_group(ctx: Ctx) -> bool:
         ctx.say(_("That code is not valid, was used already, or has expired. Ask Kominfo for "
                   "a new one."))
         return True
+    await access.record(session=ctx.services.session, staff=staff, action="group.link",
+                        now=ctx.services.now(), source="chat", target=f"agency:{agency_key}")
     logger.info("a group was linked to agency %s", agency_key)
     ctx.say(_("✅ This group is now linked to {agency}. New reports for the agency will be "
               "posted here; its staff can act on them with the buttons.").format(

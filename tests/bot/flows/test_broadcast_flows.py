@@ -285,6 +285,14 @@ async def test_compose_send_forward_join_and_reach(telegram: TelegramEnv) -> Non
     assert reach["no_area"]["targeted"] == 2  # the C-Gen members with no kelurahan
     rows = await deliveries(box.db, 1)
     assert len(rows) == len({r.subscriber_id for r in rows}) == 6
+    from storage import repo_console
+
+    async with box.db.reader() as session:  # the chat's campaign actions, audited
+        audit = await repo_console.list_audit(session=session)
+    done = [(a.action, a.source, a.target) for a in audit if a.action.startswith("campaign.")]
+    assert sorted(done) == [("campaign.create", "chat", "campaign:1"),
+                            ("campaign.send", "chat", "campaign:1")]
+    assert all(a.staff_id is not None for a in audit if a.action.startswith("campaign."))
 
 
 async def test_the_link_redirect_refuses_unknown_codes(telegram: TelegramEnv) -> None:

@@ -16,7 +16,7 @@ from bot.handlers.terminal import render
 from bot.i18n import use_locale
 from chat import Chat, TerminalChat, conversation_of
 from conftest import Clock
-from storage import repo_agencies
+from storage import repo_agencies, repo_console
 from storage.models.agency import StaffMember
 from storage.models.faq import FaqFeedback, FaqQuestion, FaqView
 
@@ -195,6 +195,10 @@ async def test_unanswerable_question_reaches_staff_who_answer_from_chat(
     [question] = await rows(channel_env, FaqQuestion)
     assert question.status == "answered" and question.delivered_at is not None
     assert question.answered_by == "Rina"
+    async with channel_env.box.db.reader() as session:  # audited as in the console
+        audit = await repo_console.list_audit(session=session, action="faq.answer")
+    assert [(a.source, a.target) for a in audit] == [("chat", "question:1")]
+    assert audit[0].staff_id is not None
 
 
 async def test_only_kominfo_staff_may_answer(channel_env: Any, en_chat: Chat) -> None:
