@@ -508,10 +508,10 @@ class Dispatcher:
             await repo.heartbeat(session=session, dispatcher_id=self.id, now=now,
                                  pid=os.getpid(), presence=self.db.presence)
             await self._close_polls(session)
-            live = await repo.live_dispatchers(session=session, lease=lease, now=now)
+            seen = await repo.dispatcher_liveness(session=session, lease=lease, now=now)
             # Dispatchers sharing one account share its limit.
             for pump in self.pumps.values():
-                pump.limiter.share = 1.0 / max(1, len(live))
+                pump.limiter.share = 1.0 / max(1, len(seen.live))
             service = self._service(session)
             for campaign_id in await service.begin_due():
                 logger.info("campaign %d starts sending", campaign_id)
@@ -524,7 +524,8 @@ class Dispatcher:
                     self.content.pop(campaign.id, None)
                     continue
                 await repo.reclaim_stale(session=session, campaign_id=campaign.id,
-                                         channels=("telegram", "whatsapp"), live=live)
+                                         channels=("telegram", "whatsapp"), lease=lease,
+                                         now=now, dead=seen.dead)
                 if campaign.id not in self.content:
                     texts = await repo.get_campaign_texts(session=session,
                                                           campaign_id=campaign.id)

@@ -545,24 +545,34 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-async def live_dispatchers(*, session: AsyncSession, lease: timedelta,
-                           now: datetime) -> list[str]:
-    """The ids of the dispatchers alive: seen within the lease and, where that can be told,
-    still running (PostgreSQL: the server still holds its process's presence lock; SQLite:
-    its process still exists, when it runs on this machine). One killed outright is dead at
-    once, not only when its lease runs out; a process id used again meanwhile only makes it
-    wait for the lease, as before."""
+@dataclass(frozen=True)
+class Liveness:
+    """The dispatchers seen within the lease: those alive, and those known dead already."""
+
+    live: list[str]
+    dead: list[str]
+
+
+async def dispatcher_liveness(*, session: AsyncSession, lease: timedelta,
+                              now: datetime) -> Liveness:
+    """The dispatchers seen within the lease, alive or known dead: where that can be told, one
+    whose process stopped is dead at once, not only when its lease runs out (PostgreSQL: the
+    server no longer holds its process's presence lock; SQLite: its process, on this machine,
+    no longer exists). A process id used again meanwhile only makes it wait for the lease, as
+    before."""
     rows = (await _run(session, select(T_DISP.c.id, T_DISP.c.host, T_DISP.c.pid,
                                        T_DISP.c.presence)
                        .where(T_DISP.c.seen_at > now - lease))).all()
     if is_postgres(session):
-        if all(r.presence is None for r in rows):
-            return [r.id for r in rows]
-        tokens = {int(t) for t in (await _run(session, live_presence())).scalars()}
-        return [r.id for r in rows if r.presence is None or r.presence in tokens]
-    here = socket.gethostname()[:64]
-    return [r.id for r in rows
-            if r.pid is None or r.host != here or _process_exists(r.pid)]
+        tokens: set[int] = set()
+        if any(r.presence is not None for r in rows):
+            tokens = {int(t) for t in (await _run(session, live_presence())).scalars()}
+        alive = [r.presence is None or r.presence in tokens for r in rows]
+    else:
+        here = socket.gethostname()[:64]
+        alive = [r.pid is None or r.host != here or _process_exists(r.pid) for r in rows]
+    return Liveness(live=[r.id for r, a in zip(rows, alive, strict=True) if a],
+                    dead=[r.id for r, a in zip(rows, alive, strict=True) if not a])
 
 
 async def forget_dispatcher(*, session: AsyncSession, dispatcher_id: str) -> None:
@@ -582,16 +592,20 @@ async def forget_stale_dispatchers(*, session: AsyncSession, now: datetime) -> N
 
 
 async def reclaim_stale(*, session: AsyncSession, campaign_id: int, channels: Sequence[str],
-                        live: Sequence[str]) -> int:
-    """Put back deliveries claimed by dispatchers not among the `live` ones; returns how
-    many."""
+                        lease: timedelta, now: datetime, dead: Sequence[str] = ()) -> int:
+    """Put back deliveries claimed by dispatchers that stopped beating, or that are known
+    `dead` (dispatcher_liveness); returns how many. Which dispatchers beat is read in this
+    statement, so one that started a moment ago keeps its first claims."""
     if not channels:
         return 0
+    live = select(T_DISP.c.id).where(T_DISP.c.seen_at > now - lease)
+    if dead:
+        live = live.where(T_DISP.c.id.not_in(list(dead)))
     result = await _run(session,
         update(T_DEL).where(
             T_DEL.c.campaign_id == campaign_id, T_DEL.c.channel.in_(list(channels)),
             T_DEL.c.status == DeliveryStatus.SENDING,
-            or_(T_DEL.c.claimed_by.is_(None), T_DEL.c.claimed_by.not_in(list(live))),
+            or_(T_DEL.c.claimed_by.is_(None), T_DEL.c.claimed_by.not_in(live)),
         ).values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_at=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
