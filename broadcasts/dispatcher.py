@@ -408,8 +408,8 @@ class Dispatcher:
         self.now = now
         self.notify = notify
         self.words = words
-        self.id = dispatcher_id or (
-            f"{socket.gethostname()[:20]}-{os.getpid()}-{secrets.token_hex(3)}")
+        self.host = socket.gethostname()
+        self.id = dispatcher_id or f"{self.host[:20]}-{os.getpid()}-{secrets.token_hex(3)}"
         self.concurrency = concurrency
         self.idle_poll = idle_poll
         self.backoff = backoff  # seconds before the first retry; doubles each time
@@ -506,7 +506,7 @@ class Dispatcher:
 
         async def work(session: AsyncSession) -> None:
             await repo.heartbeat(session=session, dispatcher_id=self.id, now=now,
-                                 pid=os.getpid(), presence=self.db.presence)
+                                 host=self.host, pid=os.getpid(), presence=self.db.presence)
             await self._close_polls(session)
             seen = await repo.dispatcher_liveness(session=session, lease=lease, now=now)
             # Dispatchers sharing one account share its limit.

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,8 +29,6 @@ PRESENCE_INTERVAL = 10.0
 def live_presence() -> Any:
     """A statement: the tokens of the processes alive on this PostgreSQL database (each holds
     its presence lock while it lives; see Database.hold_presence)."""
-    from sqlalchemy import literal_column, select, text
-
     return (
         select(literal_column("objid::bigint"))
         .select_from(text("pg_locks"))

@@ -526,10 +526,10 @@ class ClaimedDelivery:
 
 
 async def heartbeat(*, session: AsyncSession, dispatcher_id: str, now: datetime,
-                    pid: int | None = None, presence: int | None = None) -> None:
-    """The dispatcher is alive now; `pid`: its process, on this machine."""
-    values = {"seen_at": now, "host": socket.gethostname()[:64] if pid else None, "pid": pid,
-              "presence": presence}
+                    host: str | None = None, pid: int | None = None,
+                    presence: int | None = None) -> None:
+    """The dispatcher is alive now; `host` and `pid`: its machine and process."""
+    values = {"seen_at": now, "host": host and host[:64], "pid": pid, "presence": presence}
     result = await _run(session, update(T_DISP).where(T_DISP.c.id == dispatcher_id).values(values))
     if not result.rowcount:  # type: ignore[attr-defined]
         await _run(session, insert(T_DISP).values(id=dispatcher_id, started_at=now, **values))

@@ -32,6 +32,7 @@ from broadcasts.groups import COMMUNITY, TOPIC
 from reports import access
 from reports.staff import signature
 from storage.media import MediaRejected
+from storage.models.agency import StaffMember
 
 KEY = "compose"
 
@@ -42,19 +43,19 @@ def _service(ctx: Ctx) -> CampaignService:
                            now=ctx.services.now)
 
 
-async def actor(ctx: Ctx) -> str:
+def actor(ctx: Ctx, staff: StaffMember | None) -> str:
     """Who acts, as campaigns record it (approval needs a different one): the staff member's
     signature, the same as in the console, so that no one approves in one place what they wrote
     in the other."""
-    staff = await kominfo_staff(ctx)
     if staff is None:
         return f"{ctx.person.channel}:{ctx.person.user_key}"
     return signature(staff)
 
 
-async def _audit(ctx: Ctx, action: str, campaign_id: int | None) -> None:
+async def _audit(ctx: Ctx, staff: StaffMember | None, action: str,
+                 campaign_id: int | None) -> None:
     """A staff member's campaign action from the chat, in the audit log as the console's are."""
-    await access.record(session=ctx.services.session, staff=await kominfo_staff(ctx),
+    await access.record(session=ctx.services.session, staff=staff,
                         action=f"campaign.{action}", now=ctx.services.now(), source="chat",
                         target=f"campaign:{campaign_id}")
 
@@ -374,19 +375,20 @@ class CampaignFlow(Flow):
             ctx.say(_("Please choose from the list."))
             ctx.stay()
             return
-        if not await _allowed(ctx):
+        staff = await kominfo_staff(ctx)
+        if staff is None:
             ctx.say(_("Only Kominfo staff may send announcements."))
             ctx.goto("main", "menu")
             return
         service = _service(ctx)
         try:
             campaign = await service.create(
-                _draft(ctx).campaign(), created_by=await actor(ctx),
+                _draft(ctx).campaign(), created_by=actor(ctx, staff),
                 notify=(ctx.person.channel, ctx.person.user_key, ctx.person.locale))
             assert campaign.id is not None
-            await _audit(ctx, "create", campaign.id)
-            campaign = await service.send(campaign.id, by=await actor(ctx))
-            await _audit(ctx, "send", campaign.id)
+            await _audit(ctx, staff, "create", campaign.id)
+            campaign = await service.send(campaign.id, by=actor(ctx, staff))
+            await _audit(ctx, staff, "send", campaign.id)
         except CampaignError as error:
             ctx.say("\n".join(problem_texts(error.problems)))
             ctx.stay()
@@ -446,7 +448,8 @@ class CampaignFlow(Flow):
         if reach["targeted"]:
             text += "\n\n" + "\n".join(summary_lines(reach))
         options = []
-        if campaign.status == CampaignStatus.PENDING_APPROVAL and campaign.created_by != await actor(ctx):
+        if campaign.status == CampaignStatus.PENDING_APPROVAL \
+                and campaign.created_by != actor(ctx, await kominfo_staff(ctx)):
             options.append(Option("c:approve", _("✅ Approve and send")))
         if campaign.status in ("draft", "approved"):
             options.append(Option("c:go", _("🚀 Send")))
@@ -463,31 +466,31 @@ class CampaignFlow(Flow):
         picked = ctx.choice()
         campaign_id = _shown(ctx)
         service = _service(ctx)
-        if picked in ("c:approve", "c:go", "c:pause", "c:resume", "c:cancel") \
-                and not await _allowed(ctx):
+        staff = await kominfo_staff(ctx)
+        if picked in ("c:approve", "c:go", "c:pause", "c:resume", "c:cancel") and staff is None:
             ctx.say(_("Only Kominfo staff may send announcements."))
             ctx.goto("main", "menu")
             return
         try:
             if picked == "c:approve":
-                campaign = await service.approve(campaign_id, by=await actor(ctx))
-                await _audit(ctx, "approve", campaign_id)
+                campaign = await service.approve(campaign_id, by=actor(ctx, staff))
+                await _audit(ctx, staff, "approve", campaign_id)
                 ctx.say(self._sent_text(campaign_id, campaign.status))
             elif picked == "c:go":
-                campaign = await service.send(campaign_id, by=await actor(ctx))
-                await _audit(ctx, "send", campaign_id)
+                campaign = await service.send(campaign_id, by=actor(ctx, staff))
+                await _audit(ctx, staff, "send", campaign_id)
                 ctx.say(self._sent_text(campaign_id, campaign.status))
             elif picked == "c:pause":
                 await service.pause(campaign_id)
-                await _audit(ctx, "pause", campaign_id)
+                await _audit(ctx, staff, "pause", campaign_id)
                 ctx.say(_("Paused."))
             elif picked == "c:resume":
                 await service.resume(campaign_id)
-                await _audit(ctx, "resume", campaign_id)
+                await _audit(ctx, staff, "resume", campaign_id)
                 ctx.say(_("Resumed."))
             elif picked == "c:cancel":
                 await service.cancel(campaign_id)
-                await _audit(ctx, "cancel", campaign_id)
+                await _audit(ctx, staff, "cancel", campaign_id)
                 ctx.say(_("Cancelled: nothing more of it will be sent."))
             elif picked != "c:refresh":
                 ctx.say(_("Please choose from the list."))

@@ -1,6 +1,6 @@
 """Which process a dispatcher runs in: its PostgreSQL presence token, and its machine and process
-id (SQLite), so that a dispatcher killed outright
-is known dead at once and its claims are taken over without waiting out its lease.
+id (SQLite), so that a dispatcher killed outright is known dead at once and its claims are taken
+over without waiting out its lease.
 
 Revision ID: 0020_dispatcher_process
 Revises: 0019_report_category_status
